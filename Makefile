@@ -1,0 +1,53 @@
+# The two commands that matter: `make run` and `make test`. Both set up whatever is missing first.
+SHELL := /bin/bash
+PY := .venv/bin/python
+STAMPS := .stamps
+
+.PHONY: install system-deps run dev test test-py test-js lint bench clean
+
+install: $(STAMPS)/python $(STAMPS)/frontend
+
+# The venv is rebuilt only when requirements.txt or the backend's pyproject changes.
+$(STAMPS)/python: requirements.txt backend/pyproject.toml
+	@mkdir -p $(STAMPS)
+	test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -e backend
+	@touch $@
+
+$(STAMPS)/frontend: frontend/package.json frontend/package-lock.json $(shell find frontend/src -type f 2>/dev/null) frontend/index.html frontend/vite.config.js
+	@mkdir -p $(STAMPS)
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build
+	@touch $@
+
+# System packages the test tiers drive for real: Chromium (UI) and PostgreSQL (DB). Needs root or sudo.
+system-deps:
+	@bash scripts/system-deps.sh
+
+run: install
+	$(PY) -m director.entrypoint.api.server
+
+dev: install
+	@echo "Backend on :8000, Vite dev server on :5173 (hot reload, proxied to the backend)"
+	$(PY) -m director.entrypoint.api.server & cd frontend && npm run dev
+
+test: install system-deps
+	$(MAKE) test-js
+	$(MAKE) test-py
+
+test-py:
+	$(PY) -m pytest
+
+test-js:
+	cd frontend && npm test
+
+lint: install
+	$(PY) -m ruff check backend tests bench
+	$(PY) -m ruff format --check backend tests bench
+
+bench: install
+	for f in bench/*.py; do $(PY) $$f || exit 1; done
+
+clean:
+	rm -rf .venv $(STAMPS) frontend/node_modules frontend/dist test-artifacts

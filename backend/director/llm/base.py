@@ -1,0 +1,163 @@
+"""The small, provider-neutral LLM contract the rest of Director is written against.
+
+Messages use Director's shapes (not OpenAI's):
+- ``{"role": "system" | "user" | "assistant", "content": str}``
+- an assistant turn that called tools:
+  ``{"role": "assistant", "content": str | None, "tool_calls": [ToolCall-shaped dicts]}``
+- a tool result: ``{"role": "tool", "tool_call_id": str, "content": str}``
+Tools are ``{"name", "description", "parameters": <JSON schema>}``.
+Adapters convert to and from their provider's wire shape internally.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from enum import Enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from director.constants import ENV_FILE, LLMType
+
+
+class LLMResponseStatus(str, Enum):
+    SUCCESS = "success"
+    ERROR = "error"
+
+
+class LLMErrorType(str, Enum):
+    """Why a call failed, in terms a user (and the retry/fallback logic) can act on."""
+
+    AUTH = "auth"
+    RATE_LIMIT = "rate_limit"
+    CONTEXT_WINDOW = "context_window"
+    TIMEOUT = "timeout"
+    CONNECTION = "connection"
+    BAD_REQUEST = "bad_request"
+    NOT_FOUND = "not_found"
+    SERVER = "server"
+    CONTENT_POLICY = "content_policy"
+    NOT_CONFIGURED = "not_configured"
+    UNKNOWN = "unknown"
+
+
+class ToolFunction(BaseModel):
+    name: str
+    # Always a dict: empty/None arguments become {}; unparseable ones become {} with ``raw_arguments`` set.
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    # The model's original argument string, kept only when it was not a JSON object, so the
+    # reasoning engine can show the model exactly what it sent and ask it to correct itself.
+    raw_arguments: str | None = None
+
+
+class ToolCall(BaseModel):
+    """Director's tool-call shape: ``{"id", "type": "function", "tool": {"name", "arguments"}}``."""
+
+    id: str
+    type: Literal["function"] = "function"
+    tool: ToolFunction
+
+    @property
+    def arguments_malformed(self) -> bool:
+        return self.tool.raw_arguments is not None
+
+
+class LLMResponse(BaseModel):
+    content: str = ""
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    send_tokens: int = 0
+    recv_tokens: int = 0
+    total_tokens: int = 0
+    finish_reason: str | None = None
+    status: LLMResponseStatus = LLMResponseStatus.SUCCESS
+    model: str | None = None  # the model that actually answered (may be a fallback)
+    cost: float | None = None  # USD as computed by LiteLLM; None when unknown
+    latency_ms: float | None = None
+    error_type: LLMErrorType | None = None  # set only when status is ERROR
+
+    @property
+    def ok(self) -> bool:
+        return self.status == LLMResponseStatus.SUCCESS
+
+
+class TextDelta(BaseModel):
+    """A piece of the answer's text, as the model writes it."""
+
+    type: Literal["text"] = "text"
+    text: str
+
+
+class ToolCallDelta(BaseModel):
+    """A piece of a tool call being streamed: ``index`` identifies the call among parallel ones."""
+
+    type: Literal["tool_call"] = "tool_call"
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""  # a fragment of the JSON argument string
+
+
+# A stream yields deltas and always ends with exactly one LLMResponse (success or error).
+StreamEvent = TextDelta | ToolCallDelta | LLMResponse
+
+
+class BaseLLMConfig(BaseSettings):
+    """Settings shared by every LLM family; subclasses set ``env_prefix``.
+
+    Env vars beat the repo's ``.env`` file (pydantic-settings' default order).
+    """
+
+    model_config = SettingsConfigDict(env_file=ENV_FILE, env_file_encoding="utf-8", extra="ignore")
+
+    llm_type: LLMType = LLMType.LITELLM
+    chat_model: str | None = None
+    api_key: SecretStr | None = None
+    api_base: str | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    timeout: float = 120.0
+    num_retries: int = 2
+    fallback_models: list[str] = Field(default_factory=list)
+    drop_params: bool = True
+    extra_headers: dict[str, str] = Field(default_factory=dict)
+    reasoning_effort: Literal["low", "medium", "high"] | None = None
+
+
+class BaseLLM(ABC):
+    """A chat model Director can call. Implementations never raise for provider failures:
+    they return an ``LLMResponse`` with ``status=ERROR``, an ``error_type`` and a safe ``content``."""
+
+    def __init__(self, config: BaseLLMConfig):
+        self.config = config
+
+    @property
+    def configured(self) -> bool:
+        return True
+
+    def warmup(self) -> None:
+        """Load heavy dependencies ahead of the first call (called off the request path)."""
+
+    @abstractmethod
+    def chat_completions(
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None = None,
+        stop: list[str] | None = None,
+        response_format: dict[str, Any] | None = None,
+    ) -> LLMResponse: ...
+
+    def chat_completions_stream(
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None = None,
+        stop: list[str] | None = None,
+        response_format: dict[str, Any] | None = None,
+    ) -> Iterator[StreamEvent]:
+        """Yield deltas, then the final ``LLMResponse``. Default: no streaming, just the final response."""
+        response = self.chat_completions(messages, tools=tools, stop=stop, response_format=response_format)
+        if response.ok and response.content:
+            yield TextDelta(text=response.content)
+        yield response
