@@ -1,5 +1,6 @@
 """Names shared across the package."""
 
+import os
 from enum import Enum
 from pathlib import Path
 
@@ -7,6 +8,13 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENV_FILE = REPO_ROOT / ".env"
 DATA_DIR = REPO_ROOT / "data"
+
+
+def env_file() -> Path:
+    """The ``.env`` file settings read, resolved when settings are built (not at import) so tests
+    and deployments can point it elsewhere with ``DIRECTOR_ENV_FILE``."""
+    override = os.environ.get("DIRECTOR_ENV_FILE")
+    return Path(override) if override else ENV_FILE
 
 
 class LLMType(str, Enum):

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from director.constants import ENV_FILE, LLMType
+from director.constants import ENV_FILE, LLMType, env_file
 
 
 class LLMResponseStatus(str, Enum):
@@ -124,6 +124,12 @@ class BaseLLMConfig(BaseSettings):
     drop_params: bool = True
     extra_headers: dict[str, str] = Field(default_factory=dict)
     reasoning_effort: Literal["low", "medium", "high"] | None = None
+
+    def __init__(self, **values: Any):
+        # Resolve the .env path per instance (DIRECTOR_ENV_FILE), so tests can isolate it;
+        # an explicit ``_env_file=None`` still disables .env entirely.
+        values.setdefault("_env_file", env_file())
+        super().__init__(**values)
 
 
 class BaseLLM(ABC):

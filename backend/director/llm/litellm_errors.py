@@ -1,0 +1,237 @@
+"""LiteLLM exceptions -> ``LLMErrorType``, Retry-After, and the safe sentence a user sees.
+
+LiteLLM maps every provider's errors onto OpenAI-style exception classes; we map those onto
+Director's error types. Only class names and status codes are used, never the upstream body.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from director.llm.base import LLMErrorType
+
+# Retried with backoff on the same model (transient by nature).
+RETRYABLE = frozenset(
+    {LLMErrorType.RATE_LIMIT, LLMErrorType.TIMEOUT, LLMErrorType.CONNECTION, LLMErrorType.SERVER}
+)
+# Worth trying the next fallback model for: transient errors, and a prompt too long for this model.
+FALLBACK_ON = RETRYABLE | {LLMErrorType.CONTEXT_WINDOW}
+
+# Most specific first: ContextWindowExceededError and ContentPolicyViolationError are BadRequestErrors.
+_BY_CLASS: list[tuple[str, LLMErrorType]] = [
+    ("ContextWindowExceededError", LLMErrorType.CONTEXT_WINDOW),
+    ("ContentPolicyViolationError", LLMErrorType.CONTENT_POLICY),
+    ("AuthenticationError", LLMErrorType.AUTH),
+    ("PermissionDeniedError", LLMErrorType.AUTH),
+    ("NotFoundError", LLMErrorType.NOT_FOUND),
+    ("RateLimitError", LLMErrorType.RATE_LIMIT),
+    ("Timeout", LLMErrorType.TIMEOUT),
+    ("APITimeoutError", LLMErrorType.TIMEOUT),
+    ("APIConnectionError", LLMErrorType.CONNECTION),
+    ("BadRequestError", LLMErrorType.BAD_REQUEST),
+    ("UnprocessableEntityError", LLMErrorType.BAD_REQUEST),
+    ("InternalServerError", LLMErrorType.SERVER),
+    ("ServiceUnavailableError", LLMErrorType.SERVER),
+    ("BadGatewayError", LLMErrorType.SERVER),
+]
+
+_BY_STATUS = {
+    400: LLMErrorType.BAD_REQUEST,
+    401: LLMErrorType.AUTH,
+    403: LLMErrorType.AUTH,
+    404: LLMErrorType.NOT_FOUND,
+    408: LLMErrorType.TIMEOUT,
+    413: LLMErrorType.CONTEXT_WINDOW,
+    422: LLMErrorType.BAD_REQUEST,
+    429: LLMErrorType.RATE_LIMIT,
+}
+
+# Substrings of low-level causes that mean "could not reach the server" (LiteLLM reports a refused
+# connection as InternalServerError for some providers).
+_CONNECTION_HINTS = (
+    "connection refused",
+    "connecterror",
+    "connection error",
+    "name or service not known",
+    "nodename",
+)
+_CONTEXT_HINTS = (
+    "context length",
+    "context window",
+    "maximum context",
+    "prompt is too long",
+    "too many tokens",
+)
+
+
+@dataclass
+class Failure:
+    """One failed call, classified."""
+
+    error_type: LLMErrorType
+    status_code: int | None
+    retry_after: float | None  # seconds the provider asked us to wait, if it said
+
+
+def _class_names(exc: BaseException) -> set[str]:
+    return {cls.__name__ for cls in type(exc).__mro__}
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain, seen = [], set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        chain.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    return chain
+
+
+def classify(exc: BaseException) -> Failure:
+    names = _class_names(exc)
+    status = getattr(exc, "status_code", None)
+    status = status if isinstance(status, int) else None
+    error_type = next((t for name, t in _BY_CLASS if name in names), None)
+    text = " ".join(f"{type(e).__name__} {e}" for e in _causes(exc)).lower()
+    if error_type is None:
+        if status is not None and status >= 500:
+            error_type = LLMErrorType.SERVER
+        else:
+            error_type = _BY_STATUS.get(status or 0, LLMErrorType.UNKNOWN)
+        if isinstance(exc, TimeoutError):
+            error_type = LLMErrorType.TIMEOUT
+        elif isinstance(exc, ConnectionError):
+            error_type = LLMErrorType.CONNECTION
+    if error_type == LLMErrorType.CONNECTION and not _network_cause(exc, text):
+        # LiteLLM also wraps its own parsing failures (e.g. KeyError on a malformed body) in
+        # APIConnectionError; those are neither a reachability problem nor worth retrying.
+        error_type = LLMErrorType.UNKNOWN
+    elif error_type in (LLMErrorType.SERVER, LLMErrorType.UNKNOWN) and any(
+        h in text for h in _CONNECTION_HINTS
+    ):
+        error_type = LLMErrorType.CONNECTION
+    if error_type in (LLMErrorType.BAD_REQUEST, LLMErrorType.UNKNOWN) and any(
+        h in text for h in _CONTEXT_HINTS
+    ):
+        error_type = LLMErrorType.CONTEXT_WINDOW
+    return Failure(error_type=error_type, status_code=status, retry_after=retry_after(exc))
+
+
+_NETWORK_CAUSES = {
+    "ConnectError",
+    "ConnectionError",
+    "TransportError",
+    "NetworkError",
+    "RemoteProtocolError",
+    "OSError",
+}
+
+
+def _network_cause(exc: BaseException, text: str) -> bool:
+    """Whether a connection error really came from the network (a socket/HTTP transport failure)."""
+    if isinstance(exc, OSError) or any(_class_names(c) & _NETWORK_CAUSES for c in _causes(exc)[1:]):
+        return True
+    return any(h in text for h in _CONNECTION_HINTS)
+
+
+def _headers(exc: BaseException) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for source in (
+        getattr(exc, "litellm_response_headers", None),
+        getattr(getattr(exc, "response", None), "headers", None),
+    ):
+        try:
+            if source:
+                headers.update({str(k).lower(): str(v) for k, v in dict(source).items()})
+        except Exception:  # headers objects vary by provider; a missing hint is fine
+            continue
+    return headers
+
+
+def retry_after(exc: BaseException) -> float | None:
+    """Seconds from ``retry-after-ms`` / ``retry-after`` (seconds or an HTTP date), if present."""
+    headers = _headers(exc)
+    if ms := headers.get("retry-after-ms"):
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _where(api_base: str | None) -> str:
+    if not api_base:
+        return ""
+    parts = urlsplit(api_base)
+    host = parts.hostname or ""
+    # Never echo credentials a user may have embedded in the URL.
+    return f" at {parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}" if host else ""
+
+
+def user_message(
+    failure: Failure,
+    model: str,
+    *,
+    prefix: str,
+    key_variables: list[str],
+    api_base: str | None,
+    timeout: float,
+    attempts: int,
+) -> str:
+    """What happened and what to check, in a sentence safe to show anyone."""
+    keys = " or ".join(key_variables) or f"{prefix}API_KEY"
+    status = f" (HTTP {failure.status_code})" if failure.status_code else ""
+    tried = f" after {attempts} attempts" if attempts > 1 else ""
+    match failure.error_type:
+        case LLMErrorType.AUTH:
+            return f"The provider rejected the API key for {model}{status}: check {keys}."
+        case LLMErrorType.RATE_LIMIT:
+            return (
+                f"{model} is rate-limiting requests{status}{tried}: wait a moment and try again, "
+                f"or check your plan's limits with the provider."
+            )
+        case LLMErrorType.CONTEXT_WINDOW:
+            return (
+                f"The conversation is too long for {model}'s context window: start a new session, "
+                f"or set {prefix}FALLBACK_MODELS to a model with a larger window."
+            )
+        case LLMErrorType.TIMEOUT:
+            return f"{model} did not answer within {timeout:g} s{tried}: try again, or raise {prefix}TIMEOUT."
+        case LLMErrorType.CONNECTION:
+            return (
+                f"Could not connect to the provider for {model}{_where(api_base)}{tried}: check {prefix}API_BASE "
+                f"and that the server is reachable."
+            )
+        case LLMErrorType.NOT_FOUND:
+            return f"The provider does not know the model {model}{status}: check {prefix}CHAT_MODEL."
+        case LLMErrorType.BAD_REQUEST:
+            return (
+                f"The provider refused the request to {model} as invalid{status}: check {prefix}CHAT_MODEL and "
+                f"the other {prefix}* settings (details are in the server log)."
+            )
+        case LLMErrorType.SERVER:
+            return f"The provider failed while answering with {model}{status}{tried}: try again later."
+        case LLMErrorType.CONTENT_POLICY:
+            return f"The provider declined the request to {model} under its content policy: rephrase and try again."
+        case _:
+            return f"The call to {model} failed unexpectedly (details are in the server log): try again."
+
+
+def describe_exception(exc: Any) -> str:
+    """A one-line summary for log lines about retries (the full traceback is logged on failure)."""
+    return f"{type(exc).__name__}: {str(exc)[:300]}"

@@ -1,0 +1,103 @@
+"""Per-call overhead of Director's LiteLLM adapter over a bare ``litellm.completion``.
+
+Both hit the same in-process FakeOpenAI server in one run, interleaved call by call so machine
+noise affects both alike. Prints the median latency of each, the difference and the ratio, for
+JSON and for streaming responses.
+
+    .venv/bin/python bench/llm_overhead.py [--calls 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))  # for tests.fakes
+
+os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+os.environ["LITELLM_OFFLINE_MODE"] = "true"
+
+from director.llm.litellm import ensure_litellm  # noqa: E402
+
+from tests.fakes.providers import FAKE_API_KEY, FakeOpenAI, Reply, make_litellm  # noqa: E402
+
+MESSAGES = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "What is 2+2?"}]
+TOOLS = [
+    {
+        "name": "pricing",
+        "description": "Look up model prices",
+        "parameters": {
+            "type": "object",
+            "properties": {"models": {"type": "array", "items": {"type": "string"}}},
+        },
+    }
+]
+OPENAI_TOOLS = [{"type": "function", "function": TOOLS[0]}]
+REPLY = Reply(
+    text="The answer is four, as you may well know already.", tool_calls=[("pricing", {"models": ["a"]})]
+)
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=200)
+    args = parser.parse_args()
+
+    litellm = ensure_litellm()
+    fake = FakeOpenAI()
+    fake.responder = lambda req: REPLY
+    llm = make_litellm(fake, num_retries=0)
+    bare_kwargs = {
+        "model": "openai/fake-model",
+        "api_base": fake.api_base,
+        "api_key": FAKE_API_KEY,
+        "messages": MESSAGES,
+        "tools": OPENAI_TOOLS,
+        "num_retries": 0,
+        "max_retries": 0,
+    }
+
+    def bare_json() -> None:
+        litellm.completion(**bare_kwargs)
+
+    def bare_stream() -> None:
+        for _ in litellm.completion(**bare_kwargs, stream=True, stream_options={"include_usage": True}):
+            pass
+
+    def ours_json() -> None:
+        assert llm.chat_completions(MESSAGES, tools=TOOLS).ok
+
+    def ours_stream() -> None:
+        for _ in llm.chat_completions_stream(MESSAGES, tools=TOOLS):
+            pass
+
+    for fn in (bare_json, bare_stream, ours_json, ours_stream):  # warm connection pools and caches
+        for _ in range(5):
+            fn()
+
+    print(f"LiteLLM adapter overhead, median of {args.calls} calls each against FakeOpenAI on 127.0.0.1")
+    print(f"{'mode':<8}{'bare ms':>10}{'adapter ms':>12}{'overhead ms':>13}{'ratio':>8}")
+    for mode, bare, ours in (("json", bare_json, ours_json), ("stream", bare_stream, ours_stream)):
+        bare_ms, ours_ms = [], []
+        for _ in range(args.calls):
+            bare_ms.append(timed(bare))
+            ours_ms.append(timed(ours))
+        b, o = statistics.median(bare_ms), statistics.median(ours_ms)
+        print(f"{mode:<8}{b:>10.2f}{o:>12.2f}{o - b:>13.2f}{o / b:>8.2f}x")
+    fake.close()
+
+
+if __name__ == "__main__":
+    main()

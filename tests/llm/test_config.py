@@ -1,0 +1,172 @@
+"""LiteLLMConfig and presets: parsing, validation errors that name the variable, env vs .env."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from director.constants import LLMType
+from director.errors import ConfigError
+from director.llm.litellm import AnthropicConfig, GoogleAIConfig, LiteLLMConfig, OpenAIConfig
+
+
+def test_defaults_without_any_setting() -> None:
+    cfg = LiteLLMConfig()
+    assert cfg.chat_model is None
+    assert cfg.api_key is None and cfg.api_base is None
+    assert cfg.drop_params is True
+    assert cfg.num_retries == 2
+    assert cfg.fallback_models == [] and cfg.extra_headers == {}
+
+
+def test_reads_every_variable_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {
+        "LITELLM_CHAT_MODEL": "anthropic/claude-sonnet-4-5",
+        "LITELLM_API_KEY": "sk-ant-test-abcdef",
+        "LITELLM_API_BASE": "http://localhost:4000",
+        "LITELLM_TEMPERATURE": "0.3",
+        "LITELLM_TOP_P": "0.9",
+        "LITELLM_MAX_TOKENS": "512",
+        "LITELLM_TIMEOUT": "30",
+        "LITELLM_NUM_RETRIES": "4",
+        "LITELLM_FALLBACK_MODELS": " openai/gpt-4o , gemini/gemini-2.5-flash,,",
+        "LITELLM_DROP_PARAMS": "false",
+        "LITELLM_EXTRA_HEADERS": '{"X-Team": "ai"}',
+        "LITELLM_REASONING_EFFORT": "HIGH",
+    }
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    cfg = LiteLLMConfig()
+    assert cfg.chat_model == "anthropic/claude-sonnet-4-5"
+    assert cfg.api_key is not None and cfg.api_key.get_secret_value() == "sk-ant-test-abcdef"
+    assert cfg.api_base == "http://localhost:4000"
+    assert (cfg.temperature, cfg.top_p, cfg.max_tokens, cfg.timeout, cfg.num_retries) == (
+        0.3,
+        0.9,
+        512,
+        30.0,
+        4,
+    )
+    assert cfg.fallback_models == ["openai/gpt-4o", "gemini/gemini-2.5-flash"]
+    assert cfg.drop_params is False
+    assert cfg.extra_headers == {"X-Team": "ai"}
+    assert cfg.reasoning_effort == "high"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected_words"),
+    [
+        ("LITELLM_TEMPERATURE", "5", "between 0 and 2"),
+        ("LITELLM_TEMPERATURE", "warm", "between 0 and 2"),
+        ("LITELLM_TOP_P", "1.5", "between 0 and 1"),
+        ("LITELLM_MAX_TOKENS", "0", "at least 1"),
+        ("LITELLM_TIMEOUT", "-1", "3600"),
+        ("LITELLM_NUM_RETRIES", "99", "between 0 and 10"),
+        ("LITELLM_EXTRA_HEADERS", "{not json", "JSON object"),
+        ("LITELLM_EXTRA_HEADERS", "[1, 2]", "JSON object"),
+        ("LITELLM_REASONING_EFFORT", "extreme", "low, medium or high"),
+        ("LITELLM_DROP_PARAMS", "maybe", "true or false"),
+    ],
+)
+def test_bad_values_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected_words: str
+) -> None:
+    monkeypatch.setenv("LITELLM_CHAT_MODEL", "openai/gpt-4o")
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as info:
+        LiteLLMConfig()
+    assert info.value.variable == variable
+    assert variable in info.value.message
+    assert expected_words in info.value.message
+
+
+def test_bad_api_key_type_error_does_not_echo_the_key() -> None:
+    with pytest.raises(ConfigError) as info:
+        LiteLLMConfig(api_key=["sk-should-not-appear-123"])
+    assert info.value.variable == "LITELLM_API_KEY"
+    assert "sk-should-not-appear" not in info.value.message
+
+
+def test_empty_key_and_base_are_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LITELLM_CHAT_MODEL", "openai/gpt-4o")
+    monkeypatch.setenv("LITELLM_API_KEY", "")
+    monkeypatch.setenv("LITELLM_API_BASE", "  ")
+    cfg = LiteLLMConfig()
+    assert cfg.api_key is None
+    assert cfg.api_base is None
+
+
+def test_env_beats_dotenv(monkeypatch: pytest.MonkeyPatch, isolated_env: Path) -> None:
+    isolated_env.write_text("LITELLM_CHAT_MODEL=openai/from-dotenv\nLITELLM_TEMPERATURE=0.5\n")
+    monkeypatch.setenv("LITELLM_CHAT_MODEL", "openai/from-env")
+    cfg = LiteLLMConfig()
+    assert cfg.chat_model == "openai/from-env"
+    assert cfg.temperature == 0.5  # only in .env: still read
+
+
+def test_dotenv_can_be_disabled(isolated_env: Path) -> None:
+    isolated_env.write_text("LITELLM_CHAT_MODEL=openai/from-dotenv\n")
+    assert LiteLLMConfig(_env_file=None).chat_model is None
+    assert LiteLLMConfig().chat_model == "openai/from-dotenv"
+
+
+def test_provider_key_is_picked_up_from_dotenv(isolated_env: Path) -> None:
+    # LiteLLM only reads os.environ; a key a user put in .env must still reach the provider.
+    isolated_env.write_text(
+        "LITELLM_CHAT_MODEL=anthropic/claude-sonnet-4-5\nANTHROPIC_API_KEY=sk-ant-dotenv-1234\n"
+    )
+    cfg = LiteLLMConfig()
+    assert cfg.api_key is not None and cfg.api_key.get_secret_value() == "sk-ant-dotenv-1234"
+
+
+def test_explicit_litellm_key_beats_provider_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LITELLM_CHAT_MODEL", "anthropic/claude-sonnet-4-5")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-provider-000")
+    monkeypatch.setenv("LITELLM_API_KEY", "sk-litellm-own-111")
+    assert LiteLLMConfig().api_key.get_secret_value() == "sk-litellm-own-111"
+
+
+def test_key_variables_name_the_provider_key() -> None:
+    cfg = LiteLLMConfig(_env_file=None, chat_model="anthropic/claude-sonnet-4-5")
+    assert cfg.key_variables() == ["LITELLM_API_KEY", "ANTHROPIC_API_KEY"]
+    assert "OPENAI_API_KEY" in cfg.key_variables("openai/gpt-4o")
+
+
+class TestPresets:
+    def test_openai_preset_defaults_and_prefix(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-preset-1")
+        cfg = OpenAIConfig()
+        assert cfg.llm_type == LLMType.OPENAI
+        assert cfg.chat_model == "openai/gpt-4o"
+        assert cfg.api_key.get_secret_value() == "sk-openai-preset-1"
+
+    def test_bare_model_name_gets_provider_prefix(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("OPENAI_CHAT_MODEL", "gpt-4o-mini")
+        monkeypatch.setenv("ANTHROPIC_CHAT_MODEL", "claude-haiku-4-5")
+        assert OpenAIConfig().chat_model == "openai/gpt-4o-mini"
+        assert AnthropicConfig().chat_model == "anthropic/claude-haiku-4-5"
+
+    def test_anthropic_preset(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-preset-2")
+        monkeypatch.setenv("ANTHROPIC_TEMPERATURE", "1.5")
+        cfg = AnthropicConfig()
+        assert cfg.chat_model == "anthropic/claude-sonnet-4-5"
+        assert cfg.temperature == 1.5
+        assert cfg.api_key.get_secret_value() == "sk-ant-preset-2"
+
+    def test_googleai_accepts_gemini_api_key(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("GEMINI_API_KEY", "AIza-gemini-key-3")
+        cfg = GoogleAIConfig()
+        assert cfg.chat_model == "gemini/gemini-2.5-flash"
+        assert cfg.api_key.get_secret_value() == "AIza-gemini-key-3"
+
+    def test_googleai_key_beats_gemini_key(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("GEMINI_API_KEY", "AIza-gemini-key-3")
+        monkeypatch.setenv("GOOGLEAI_API_KEY", "AIza-googleai-key-4")
+        assert GoogleAIConfig().api_key.get_secret_value() == "AIza-googleai-key-4"
+
+    def test_preset_errors_name_the_preset_variable(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("ANTHROPIC_TOP_P", "7")
+        with pytest.raises(ConfigError) as info:
+            AnthropicConfig()
+        assert info.value.variable == "ANTHROPIC_TOP_P"
