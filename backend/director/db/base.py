@@ -1,0 +1,168 @@
+"""The storage contract every backend implements, plus the input checks they share.
+
+Messages are stored as given (the JSON dump of an ``InputMessage``/``OutputMessage``) and returned
+equal, so the DB never needs to know the core's models. Timestamps are epoch seconds (float).
+Every method is safe to call from many threads at once; every write is one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from abc import ABC, abstractmethod
+from enum import StrEnum
+from typing import Any
+
+
+class DBType(StrEnum):
+    SQLITE = "sqlite"
+    POSTGRES = "postgres"
+
+
+class DatabaseClosedError(RuntimeError):
+    """A call was made after ``close()``: a lifecycle bug in the caller, not a user error."""
+
+
+def now() -> float:
+    return time.time()
+
+
+def is_storable_id(value: Any) -> bool:
+    """Ids are keys in every backend: non-empty text PostgreSQL can hold (no NUL, valid UTF-8)."""
+    if not isinstance(value, str) or not value or "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_session_id(session_id: Any) -> str:
+    if not is_storable_id(session_id):
+        raise ValueError("session_id must be a non-empty string without NUL characters")
+    return session_id
+
+
+def check_title(title: Any) -> str | None:
+    if title is not None and not isinstance(title, str):
+        raise ValueError(f"title must be a string or None, got {type(title).__name__}")
+    return title
+
+
+def check_message(message: Any) -> dict[str, Any]:
+    """Reject messages that cannot be keyed before touching the DB, so nothing half-written remains."""
+    if not isinstance(message, dict):
+        raise ValueError(f"message must be a dict, got {type(message).__name__}")
+    check_session_id(message.get("session_id"))
+    if not is_storable_id(message.get("msg_id")):
+        raise ValueError("message must have a non-empty string msg_id without NUL characters")
+    conv_id = message.get("conv_id")
+    if conv_id is not None and not is_storable_id(conv_id):
+        raise ValueError("message conv_id must be None or a non-empty string without NUL characters")
+    return message
+
+
+def check_context(messages: Any) -> list[dict[str, Any]]:
+    if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+        raise ValueError("context must be a list of message dicts")
+    return messages
+
+
+def check_metadata(metadata: Any) -> dict[str, Any]:
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        raise ValueError(f"metadata must be a dict, got {type(metadata).__name__}")
+    return metadata
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def to_json(value: Any) -> str:
+    """Serialise before any transaction starts, so a value that is not JSON fails with nothing written.
+
+    ``ensure_ascii`` keeps lone surrogates and NULs as escapes, which any TEXT column can hold.
+    NaN and infinities (which pydantic lets through) are not JSON and PostgreSQL refuses them: they
+    are stored as null rather than losing the whole message over one number.
+    """
+    try:
+        return json.dumps(value, allow_nan=False)
+    except ValueError as exc:
+        if "Out of range float" not in str(exc):
+            raise ValueError(f"value is not JSON-serialisable: {exc}") from exc
+        return to_json(_finite(value))
+    except TypeError as exc:
+        raise ValueError(f"value is not JSON-serialisable: {exc}") from exc
+
+
+def message_created_at(message: dict[str, Any], default: float) -> float:
+    """The creation time used to order a conversation: the message's own, when it has one."""
+    created_at = message.get("created_at")
+    if isinstance(created_at, int | float) and not isinstance(created_at, bool):
+        return float(created_at)
+    return default
+
+
+class BaseDB(ABC):
+    """Sessions, their conversation (input/output messages) and their saved LLM context."""
+
+    db_type: DBType
+
+    @abstractmethod
+    def create_session(
+        self, session_id: str, title: str | None = None, metadata: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Create the session, or return the existing one unchanged (idempotent)."""
+
+    @abstractmethod
+    def get_session(self, session_id: str) -> dict[str, Any] | None:
+        """``{session_id, title, created_at, updated_at, metadata}`` or None when unknown."""
+
+    @abstractmethod
+    def get_sessions(self) -> list[dict[str, Any]]:
+        """All sessions, most recently updated first."""
+
+    @abstractmethod
+    def update_session(self, session_id: str, title: str | None = None) -> None:
+        """Set the title when given; always bump ``updated_at``. Unknown sessions are left alone."""
+
+    @abstractmethod
+    def delete_session(self, session_id: str) -> bool:
+        """Remove the session with its conversation and context; False when it did not exist."""
+
+    @abstractmethod
+    def add_or_update_msg_to_conv(self, message: dict[str, Any]) -> None:
+        """Upsert a message keyed by ``(session_id, msg_id)`` and bump the session's ``updated_at``.
+
+        The session row is created if missing, so a message is never dropped for want of one.
+        """
+
+    @abstractmethod
+    def get_conversations(self, session_id: str) -> list[dict[str, Any]]:
+        """The session's messages in creation order (``[]`` when unknown)."""
+
+    @abstractmethod
+    def get_context_messages(self, session_id: str) -> list[dict[str, Any]]:
+        """The saved model-facing context, ``[]`` when none was saved."""
+
+    @abstractmethod
+    def add_or_update_context_msg(self, session_id: str, messages: list[dict[str, Any]]) -> None:
+        """Replace the session's saved context with ``messages`` (created the session if missing)."""
+
+    @abstractmethod
+    def health_check(self) -> bool:
+        """True when the DB answers a query; never raises."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections. Idempotent; later calls raise ``DatabaseClosedError``."""
