@@ -1,0 +1,190 @@
+"""web_reader: fetch an http(s) page and return its title and readable main text.
+
+The fetch is guarded against SSRF: every address the host resolves to is checked (on every
+redirect hop too) unless ``DIRECTOR_ALLOW_PRIVATE_URLS=true``. Download size and time are capped.
+``read_url`` is reused by other agents (summarize).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+from time import monotonic
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin, urlsplit
+
+from pydantic import BaseModel
+
+from director.agents.base import AgentResponse, AgentStatus, BaseAgent
+from director.agents.settings import AgentSettings, load_agent_settings
+from director.errors import DirectorError
+from director.llm.redact import protect
+
+if TYPE_CHECKING:
+    import httpx
+
+logger = logging.getLogger(__name__)
+# Agent tracebacks and provider errors can carry keys: mask them in every line we log.
+protect(logger)
+
+MAX_REDIRECTS = 5
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+TEXT_TYPES = ("text/plain", "text/markdown")
+USER_AGENT = "Director-web-reader/1.0 (+https://github.com/video-db/Director)"
+
+
+class WebReadError(DirectorError):
+    """A page could not be read; ``message`` says why in terms the model/user can act on."""
+
+
+class Page(BaseModel):
+    url: str
+    final_url: str
+    title: str | None
+    text: str
+    content_type: str
+    truncated: bool = False  # the download hit the size limit
+
+
+def _blocked_reason(address: str) -> str | None:
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback too
+    for attr, label in (
+        ("is_loopback", "loopback"),
+        ("is_private", "private"),
+        ("is_link_local", "link-local"),
+        ("is_reserved", "reserved"),
+        ("is_multicast", "multicast"),
+        ("is_unspecified", "unspecified"),
+    ):
+        if getattr(ip, attr):
+            return label
+    return None
+
+
+def check_url_allowed(url: str, allow_private: bool) -> None:
+    """Raise WebReadError unless ``url`` is http(s) and (by default) resolves only to public addresses."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise WebReadError(f"Only http:// and https:// URLs can be read, not {url!r}.")
+    if allow_private:
+        return
+    host = parts.hostname
+    try:
+        infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80))
+    except (socket.gaierror, UnicodeError) as exc:
+        raise WebReadError(f"The host {host!r} could not be resolved.") from exc
+    # Every address, not just the first: a name may resolve to a public and a private address.
+    for info in infos:
+        reason = _blocked_reason(str(info[4][0]).split("%", 1)[0])
+        if reason:
+            raise WebReadError(
+                f"Refused to read {url}: its host resolves to a {reason} address. "
+                "Private network URLs are disabled on this server (DIRECTOR_ALLOW_PRIVATE_URLS)."
+            )
+
+
+def _download(client: httpx.Client, url: str, settings: AgentSettings) -> tuple[str, bytes, str, bool, str]:
+    """Follow redirects by hand so each hop is checked. Returns (final_url, body, ctype, truncated, charset)."""
+    deadline = monotonic() + settings.web_timeout_s
+    current = url
+    for _ in range(MAX_REDIRECTS + 1):
+        check_url_allowed(current, settings.allow_private_urls)
+        with client.stream("GET", current) as response:
+            if response.is_redirect:
+                location = response.headers.get("location")
+                if not location:
+                    raise WebReadError(f"{current} redirected without a location.")
+                current = urljoin(current, location)
+                continue
+            if response.status_code >= 400:
+                raise WebReadError(f"The server answered HTTP {response.status_code} for {current}.")
+            content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+            if content_type and content_type not in HTML_TYPES + TEXT_TYPES:
+                raise WebReadError(f"{current} is not a web page (content type {content_type}).")
+            chunks: list[bytes] = []
+            size, truncated = 0, False
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                chunks.append(chunk)
+                if size >= settings.web_max_bytes:
+                    truncated = True
+                    break
+                if monotonic() > deadline:
+                    raise WebReadError(f"Reading {current} took longer than {settings.web_timeout_s:g} s.")
+            body = b"".join(chunks)[: settings.web_max_bytes]
+            return current, body, content_type or "text/html", truncated, response.charset_encoding or ""
+    raise WebReadError(f"{url} redirected more than {MAX_REDIRECTS} times.")
+
+
+def extract_text(html: str | bytes, url: str | None = None) -> tuple[str | None, str]:
+    """(title, main text) of an HTML document, via trafilatura's readability extraction."""
+    import trafilatura  # ~0.2 s import: only when a page is actually read
+
+    document = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False)
+    if document is None:
+        return None, ""
+    title = getattr(document, "title", None)
+    text = getattr(document, "text", None) or ""
+    return title, text.strip()
+
+
+def read_url(url: str, settings: AgentSettings | None = None) -> Page:
+    """Fetch and extract ``url``. Raises WebReadError with a user-safe message."""
+    import httpx
+
+    settings = settings or load_agent_settings()
+    timeout = httpx.Timeout(settings.web_timeout_s)
+    try:
+        with httpx.Client(
+            timeout=timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT}, trust_env=False
+        ) as client:
+            final_url, body, content_type, truncated, charset = _download(client, url, settings)
+    except httpx.TimeoutException as exc:
+        raise WebReadError(f"Reading {url} took longer than {settings.web_timeout_s:g} s.") from exc
+    except httpx.HTTPError as exc:
+        logger.info("fetch of %s failed: %r", url, exc)
+        raise WebReadError(f"Could not connect to {urlsplit(url).hostname} ({type(exc).__name__}).") from exc
+    if content_type in TEXT_TYPES:
+        text = body.decode(charset or "utf-8", errors="replace").strip()
+        return Page(url=url, final_url=final_url, title=None, text=text, content_type=content_type)
+    # Without a charset header, hand trafilatura the bytes: it detects <meta charset> itself.
+    html: str | bytes = body.decode(charset, errors="replace") if charset else body
+    title, text = extract_text(html, final_url)
+    if not text:
+        raise WebReadError(f"No readable text was found on {final_url}.")
+    return Page(
+        url=url, final_url=final_url, title=title, text=text, content_type=content_type, truncated=truncated
+    )
+
+
+class WebReaderAgent(BaseAgent):
+    name = "web_reader"
+    description = "Reads a web page (http/https URL) and returns its title and main text."
+
+    def run(self, url: str, max_chars: int = 8000) -> AgentResponse:
+        """Read a web page.
+
+        Args:
+            url: The http(s) URL of the page to read.
+            max_chars: Maximum number of characters of text to return.
+        """
+        self.report(f"Reading {url}")
+        try:
+            page = read_url(url)
+        except WebReadError as exc:
+            return AgentResponse(status=AgentStatus.ERROR, message=exc.message, data={"url": url})
+        text = page.text[: max(max_chars, 0)]
+        cut = len(text) < len(page.text)
+        label = page.title or page.final_url
+        return AgentResponse(
+            message=f"Read “{label}” ({len(page.text):,} characters{', truncated' if cut else ''}).",
+            data={
+                "url": page.final_url,
+                "title": page.title,
+                "text": text,
+                "truncated": cut or page.truncated,
+            },
+        )

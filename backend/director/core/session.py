@@ -1,0 +1,267 @@
+"""A chat session: its messages, content blocks and the events that publish them.
+
+This is the data model of the socket protocol (see docs/architecture.md). Everything here is plain
+pydantic; the socket layer supplies ``Emit`` and the DB, so core never imports Flask.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, Field, PrivateAttr
+
+if TYPE_CHECKING:
+    from director.db.base import BaseDB
+
+logger = logging.getLogger(__name__)
+
+# (event_name, payload). Built by the socket layer (emit to the session's room on /chat).
+Emit = Callable[[str, dict], None]
+
+# Titles are for lists in the UI; the full first message is in the conversation anyway.
+TITLE_MAX_CHARS = 80
+ASSISTANT = "assistant"
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _noop_emit(event: str, payload: dict) -> None:
+    return None
+
+
+class BlockStatus(StrEnum):
+    PROGRESS = "progress"
+    SUCCESS = "success"
+    ERROR = "error"
+
+
+class MsgStatus(StrEnum):
+    PROGRESS = "progress"
+    SUCCESS = "success"
+    ERROR = "error"
+
+
+class MsgType(StrEnum):
+    INPUT = "input"
+    OUTPUT = "output"
+
+
+class TextContent(BaseModel):
+    """A content block. ``agent_name == "assistant"`` marks the final answer; an agent's block carries
+    a short summary in ``text`` and the JSON it returned in ``data``."""
+
+    type: Literal["text"] = "text"
+    status: BlockStatus = BlockStatus.SUCCESS
+    status_message: str | None = None
+    agent_name: str | None = None
+    text: str = ""
+    data: dict[str, Any] | None = None
+
+
+def make_title(text: str) -> str:
+    """First line-ish of the first user message, whitespace collapsed, cut at a word boundary."""
+    title = " ".join(text.split())
+    if len(title) <= TITLE_MAX_CHARS:
+        return title
+    cut = title[:TITLE_MAX_CHARS].rsplit(" ", 1)[0] or title[:TITLE_MAX_CHARS]
+    return cut + "…"
+
+
+def content_to_blocks(content: str | list[Any]) -> list[TextContent]:
+    """Accept the protocol's two content shapes: a string, or a list of ``{"type": "text", "text"}`` parts."""
+    if isinstance(content, str):
+        return [TextContent(text=content)]
+    blocks: list[TextContent] = []
+    for part in content:
+        if isinstance(part, TextContent):
+            blocks.append(part)
+        elif isinstance(part, str):
+            blocks.append(TextContent(text=part))
+        elif isinstance(part, dict) and part.get("type", "text") == "text":
+            blocks.append(TextContent(text=str(part.get("text", ""))))
+        else:
+            raise ValueError("content parts must be strings or {'type': 'text', 'text': ...} objects")
+    return blocks
+
+
+class BaseMessage(BaseModel):
+    session_id: str
+    conv_id: str = Field(default_factory=new_id)
+    msg_id: str = Field(default_factory=new_id)
+    msg_type: MsgType
+    content: list[TextContent] = Field(default_factory=list)
+    agents: list[str] = Field(default_factory=list)
+    client_msg_id: str | None = None
+    created_at: float = Field(default_factory=time.time)
+
+
+class InputMessage(BaseMessage):
+    msg_type: Literal[MsgType.INPUT] = MsgType.INPUT
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(block.text for block in self.content if block.text)
+
+
+class OutputMessage(BaseMessage):
+    """The turn's answer, re-sent whole (``chat`` event) and persisted on every state change.
+
+    Agents running in parallel update their own blocks from worker threads, so every mutation
+    goes through ``_lock`` and ``push_update`` dumps, persists and emits under it: clients never
+    see an older state after a newer one.
+    """
+
+    msg_type: Literal[MsgType.OUTPUT] = MsgType.OUTPUT
+    status: MsgStatus = MsgStatus.PROGRESS
+    actions: list[str] = Field(default_factory=list)
+    stopped: bool = False
+    updated_at: float = Field(default_factory=time.time)
+
+    _session: Session | None = PrivateAttr(default=None)
+    _lock: threading.RLock = PrivateAttr(default_factory=threading.RLock)
+
+    def bind(self, session: Session) -> OutputMessage:
+        self._session = session
+        return self
+
+    def add_block(self, block: TextContent) -> TextContent:
+        with self._lock:
+            self.content.append(block)
+        return block
+
+    def update_block(self, block: TextContent, **changes: Any) -> None:
+        with self._lock:
+            for key, value in changes.items():
+                setattr(block, key, value)
+
+    def add_action(self, action: str) -> None:
+        with self._lock:
+            self.actions.append(action)
+
+    def add_agent(self, agent_name: str) -> None:
+        with self._lock:
+            if agent_name not in self.agents:
+                self.agents.append(agent_name)
+
+    def set_status(self, status: MsgStatus, stopped: bool | None = None) -> None:
+        with self._lock:
+            self.status = status
+            if stopped is not None:
+                self.stopped = stopped
+
+    def assistant_block(self) -> TextContent | None:
+        with self._lock:
+            for block in self.content:
+                if block.agent_name == ASSISTANT:
+                    return block
+        return None
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return self.model_dump(mode="json")
+
+    def push_update(self) -> dict[str, Any]:
+        """Persist the whole message and emit it as ``chat``. Returns the payload."""
+        with self._lock:
+            self.updated_at = time.time()
+            payload = self.model_dump(mode="json")
+            if self._session is not None:
+                self._session.save_message(payload)
+                self._session.emit_event("chat", payload)
+        return payload
+
+
+class Session:
+    """One conversation thread. Cheap to construct; ``create()`` makes sure the DB row exists."""
+
+    def __init__(self, db: BaseDB, session_id: str | None = None, emit: Emit | None = None):
+        self.db = db
+        self.session_id = session_id or new_id()
+        self.emit: Emit = emit or _noop_emit
+
+    def create(self, first_message: str | None = None) -> dict[str, Any]:
+        """Get the session row, creating it (titled from ``first_message``) when missing."""
+        row = self.db.get_session(self.session_id)
+        if row is None:
+            title = make_title(first_message) if first_message else None
+            row = self.db.create_session(self.session_id, title=title)
+        elif not row.get("title") and first_message:
+            self.db.update_session(self.session_id, title=make_title(first_message))
+            row = {**row, "title": make_title(first_message)}
+        return row
+
+    def new_input_message(
+        self,
+        content: str | list[Any],
+        agents: list[str] | None = None,
+        conv_id: str | None = None,
+        client_msg_id: str | None = None,
+    ) -> InputMessage:
+        """Build the user's message (not yet persisted: ``ReasoningEngine.run`` publishes it)."""
+        return InputMessage(
+            session_id=self.session_id,
+            conv_id=conv_id or new_id(),
+            content=content_to_blocks(content),
+            agents=list(agents or []),
+            client_msg_id=client_msg_id,
+        )
+
+    def new_output_message(
+        self,
+        conv_id: str | None = None,
+        client_msg_id: str | None = None,
+        agents: list[str] | None = None,
+    ) -> OutputMessage:
+        message = OutputMessage(
+            session_id=self.session_id,
+            conv_id=conv_id or new_id(),
+            client_msg_id=client_msg_id,
+            agents=list(agents or []),
+        )
+        return message.bind(self)
+
+    def publish_input(self, message: InputMessage) -> dict[str, Any]:
+        """Persist the input message and emit it once so other tabs on this session see it."""
+        payload = message.model_dump(mode="json")
+        self.save_message(payload)
+        self.emit_event("chat", payload)
+        return payload
+
+    def save_message(self, payload: dict[str, Any]) -> None:
+        self.db.add_or_update_msg_to_conv(payload)
+
+    def get_conversations(self) -> list[dict[str, Any]]:
+        return self.db.get_conversations(self.session_id)
+
+    def get_context_messages(self) -> list[dict[str, Any]]:
+        return list(self.db.get_context_messages(self.session_id) or [])
+
+    def save_context_messages(self, messages: list[dict[str, Any]]) -> None:
+        self.db.add_or_update_context_msg(self.session_id, messages)
+
+    def emit_delta(self, output_msg: OutputMessage, delta: str) -> None:
+        self.emit_event(
+            "chat_delta",
+            {
+                "session_id": self.session_id,
+                "conv_id": output_msg.conv_id,
+                "msg_id": output_msg.msg_id,
+                "delta": delta,
+            },
+        )
+
+    def emit_event(self, event: str, payload: dict[str, Any]) -> None:
+        # A client that went away must not abort the turn: the result is persisted regardless
+        # and shows up when the session is reopened.
+        try:
+            self.emit(event, payload)
+        except Exception:
+            logger.exception("emit of %r failed for session %s", event, self.session_id)

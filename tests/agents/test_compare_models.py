@@ -1,0 +1,69 @@
+"""compare_models through real LiteLLM against the fake OpenAI server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import threading
+
+from director.agents.compare_models import CompareModelsAgent, make_model_llm
+
+from tests.fakes.providers import FAKE_API_KEY, FakeOpenAI, RecordedRequest, Reply, make_litellm
+
+
+def test_runs_models_concurrently_and_keeps_failures_as_rows(fake_openai: FakeOpenAI) -> None:
+    good = ["openai/fake-a", "openai/fake-b"]
+    barrier = threading.Barrier(len(good), timeout=5)
+
+    def respond(req: RecordedRequest) -> Reply:
+        model = req.json["model"]
+        if model == "fake-broken":
+            return Reply(status=400, body={"error": {"message": "model fake-broken does not exist"}})
+        try:
+            barrier.wait()  # both good models must be in flight at the same time
+        except threading.BrokenBarrierError:
+            return Reply(text=f"{model} ran alone")
+        return Reply(text=f"{model} says hello", prompt_tokens=7, completion_tokens=3)
+
+    fake_openai.responder = respond
+    agent = CompareModelsAgent(llm=make_litellm(fake_openai, num_retries=0))
+    response = agent.call({"prompt": "Say hello", "models": [*good, "openai/fake-broken"]})
+
+    assert response.status == "success"
+    rows = {row["model"]: row for row in response.data["rows"]}
+    assert rows["openai/fake-a"]["answer"] == "fake-a says hello"
+    assert rows["openai/fake-b"]["answer"] == "fake-b says hello"
+    assert rows["openai/fake-a"]["tokens"] == 10 and rows["openai/fake-a"]["error"] is None
+    assert rows["openai/fake-a"]["latency_ms"] > 0
+    broken = rows["openai/fake-broken"]
+    assert broken["answer"] is None and broken["error"] and broken["error_type"]
+    assert "2 of 3 models answered" in response.message
+    # Every request carried the prompt and the default's settings (same provider: same key).
+    assert {r.json["messages"][-1]["content"] for r in fake_openai.requests} == {"Say hello"}
+    assert all(r.headers.get("authorization") == f"Bearer {FAKE_API_KEY}" for r in fake_openai.requests)
+    assert FAKE_API_KEY not in response.to_tool_result()
+
+
+def test_all_failing_is_an_error_response(fake_openai: FakeOpenAI) -> None:
+    fake_openai.responder = lambda req: Reply(status=401, body={"error": {"message": "bad key"}})
+    agent = CompareModelsAgent(llm=make_litellm(fake_openai, num_retries=0))
+    response = agent.call({"prompt": "x", "models": ["openai/m1"]})
+    assert response.status == "error"
+    assert response.data["rows"][0]["error_type"] == "auth"
+
+
+def test_credentials_never_cross_providers(fake_openai: FakeOpenAI) -> None:
+    default = make_litellm(fake_openai)
+    same = make_model_llm(default, "openai/other")
+    assert same.config.chat_model == "openai/other"
+    assert same.config.api_base == default.config.api_base
+    assert same.config.api_key.get_secret_value() == FAKE_API_KEY
+    other = make_model_llm(default, "anthropic/claude-x")
+    assert other.config.api_key is None and other.config.api_base is None
+    assert default.config.chat_model == "openai/fake-model"  # the default is untouched
+
+
+def test_too_many_models(fake_openai: FakeOpenAI, monkeypatch) -> None:
+    monkeypatch.setenv("DIRECTOR_COMPARE_MAX_MODELS", "2")
+    agent = CompareModelsAgent(llm=make_litellm(fake_openai))
+    response = agent.call({"prompt": "x", "models": ["openai/a", "openai/b", "openai/c"]})
+    assert response.status == "error" and "At most 2" in response.message
+    assert fake_openai.requests == []

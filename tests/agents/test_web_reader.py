@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import socket
+
+import pytest
+from director.agents.settings import AgentSettings
+from director.agents.web_reader import WebReaderAgent, WebReadError, check_url_allowed, read_url
+
+from tests.agents.conftest import ARTICLE, PageServer
+
+
+@pytest.fixture
+def allow_private(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DIRECTOR_ALLOW_PRIVATE_URLS", "true")
+
+
+def test_reads_title_and_main_text(pages: PageServer, allow_private: None) -> None:
+    response = WebReaderAgent().call({"url": pages.base + "/article"})
+    assert response.status == "success"
+    assert response.data["title"] == "Otters of the North"
+    text = response.data["text"]
+    assert "hold hands while they sleep" in text and "densest of any animal" in text
+    assert "Example Footer" not in text  # boilerplate removed by the extractor
+    assert "<p>" not in text
+    assert "Otters of the North" in response.message
+
+
+def test_follows_redirects_and_caps_text(pages: PageServer, allow_private: None) -> None:
+    pages.add("/old", "", status=302, headers={"Location": "/article"})
+    response = WebReaderAgent().call({"url": pages.base + "/old", "max_chars": 40})
+    assert response.data["url"] == pages.base + "/article"
+    assert len(response.data["text"]) == 40 and response.data["truncated"] is True
+
+
+def test_refuses_loopback_by_default(pages: PageServer) -> None:
+    response = WebReaderAgent().call({"url": pages.base + "/article"})
+    assert response.status == "error"
+    assert "loopback" in response.message and "DIRECTOR_ALLOW_PRIVATE_URLS" in response.message
+
+
+def test_redirect_hop_is_checked(pages: PageServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Pretend 127.0.0.1 is a public host so only the redirect target (localhost) is judged for real:
+    # the guard must run again on every hop, not just the first URL.
+    import director.agents.web_reader as web_reader
+
+    real_check = web_reader.check_url_allowed
+    seen: list[str] = []
+
+    def check(url: str, allow_private: bool) -> None:
+        seen.append(url)
+        real_check(url, allow_private or url.startswith("http://127.0.0.1:"))
+
+    monkeypatch.setattr(web_reader, "check_url_allowed", check)
+    port = pages.base.rsplit(":", 1)[1]
+    pages.add("/hop", "", status=302, headers={"Location": f"http://localhost:{port}/article"})
+    response = WebReaderAgent().call({"url": pages.base + "/hop"})
+    assert seen == [pages.base + "/hop", f"http://localhost:{port}/article"]
+    assert response.status == "error" and "loopback" in response.message
+
+
+@pytest.mark.parametrize(
+    "address", ["10.1.2.3", "192.168.0.1", "169.254.169.254", "::1", "::ffff:127.0.0.1", "fe80::1", "0.0.0.0"]
+)
+def test_private_addresses_blocked(monkeypatch: pytest.MonkeyPatch, address: str) -> None:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    monkeypatch.setattr(socket, "getaddrinfo", lambda h, p, *a, **k: [(family, 1, 6, "", (address, p))])
+    with pytest.raises(WebReadError, match="Refused"):
+        check_url_allowed("http://somewhere.test/", allow_private=False)
+
+
+def test_any_private_address_among_several_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = [(socket.AF_INET, 1, 6, "", ("8.8.8.8", 80)), (socket.AF_INET, 1, 6, "", ("10.0.0.5", 80))]
+    monkeypatch.setattr(socket, "getaddrinfo", lambda h, p, *a, **k: answers)
+    with pytest.raises(WebReadError, match="private"):
+        check_url_allowed("http://mixed.test/", allow_private=False)
+
+
+def test_rejects_non_http_schemes() -> None:
+    for url in ("file:///etc/passwd", "ftp://x/y", "not a url"):
+        with pytest.raises(WebReadError, match="Only http"):
+            check_url_allowed(url, allow_private=True)
+
+
+def test_non_html_and_http_errors(pages: PageServer) -> None:
+    settings = AgentSettings(_env_file=None, allow_private_urls=True)
+    pdf = pages.add("/doc.pdf", b"%PDF-1.4", ctype="application/pdf")
+    with pytest.raises(WebReadError, match="not a web page"):
+        read_url(pdf, settings)
+    with pytest.raises(WebReadError, match="HTTP 404"):
+        read_url(pages.base + "/missing", settings)
+
+
+def test_size_limit(pages: PageServer) -> None:
+    big = ARTICLE.replace("</article>", "<p>" + "more words here " * 5000 + "</p></article>")
+    url = pages.add("/big", big)
+    page = read_url(url, AgentSettings(_env_file=None, allow_private_urls=True, web_max_bytes=1500))
+    assert page.truncated is True
+    assert "hold hands" in page.text
+
+
+def test_connection_refused_is_a_clear_error() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(WebReadError, match="Could not connect"):
+        read_url(f"http://127.0.0.1:{port}/", AgentSettings(_env_file=None, allow_private_urls=True))
+
+
+def test_meta_charset_without_header(pages: PageServer) -> None:
+    html = (
+        '<html><head><meta charset="iso-8859-1"><title>Caf\xe9</title></head><body><article>'
+        + "<p>Le caf\xe9 est tr\xe8s bon et la cr\xe8me br\xfbl\xe9e aussi, dit le gar\xe7on au client. </p>"
+        * 3
+        + "</article></body></html>"
+    ).encode("latin-1")
+    url = pages.add("/latin", html, ctype="text/html")
+    page = read_url(url, AgentSettings(_env_file=None, allow_private_urls=True))
+    assert "crème brûlée" in page.text

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from director.core.session import Session
+
+from tests.core.memory_db import MemoryDB
+
+
+class EmitRecorder:
+    """Collects (event, payload) pairs; thread-safe because agents emit from worker threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.events: list[tuple[str, dict[str, Any]]] = []
+
+    def __call__(self, event: str, payload: dict[str, Any]) -> None:
+        with self._lock:
+            self.events.append((event, payload))
+
+    def of(self, name: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [payload for event, payload in self.events if event == name]
+
+
+@pytest.fixture
+def db() -> MemoryDB:
+    return MemoryDB()
+
+
+@pytest.fixture
+def emit() -> EmitRecorder:
+    return EmitRecorder()
+
+
+@pytest.fixture
+def session(db: MemoryDB, emit: EmitRecorder) -> Session:
+    s = Session(db, emit=emit)
+    s.create("hello there")
+    return s

@@ -1,0 +1,73 @@
+"""An in-memory stand-in for the DB contract in docs/architecture.md (no dependency on director.db)."""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from typing import Any
+
+
+class MemoryDB:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.sessions: dict[str, dict[str, Any]] = {}
+        self.messages: dict[str, dict[str, dict[str, Any]]] = {}
+        self.context: dict[str, list[dict[str, Any]]] = {}
+        # Every write, in order, so tests can check *when* things were persisted.
+        self.writes: list[tuple[str, Any]] = []
+
+    def create_session(self, session_id, title=None, metadata=None):
+        with self._lock:
+            now = time.time()
+            row = {"session_id": session_id, "title": title, "created_at": now, "updated_at": now}
+            row["metadata"] = metadata or {}
+            self.sessions[session_id] = row
+            self.writes.append(("session", session_id))
+            return dict(row)
+
+    def get_session(self, session_id):
+        with self._lock:
+            row = self.sessions.get(session_id)
+            return dict(row) if row else None
+
+    def get_sessions(self):
+        with self._lock:
+            return sorted((dict(r) for r in self.sessions.values()), key=lambda r: -r["updated_at"])
+
+    def update_session(self, session_id, title=None):
+        with self._lock:
+            row = self.sessions[session_id]
+            if title is not None:
+                row["title"] = title
+            row["updated_at"] = time.time()
+
+    def delete_session(self, session_id):
+        with self._lock:
+            self.messages.pop(session_id, None)
+            self.context.pop(session_id, None)
+            return self.sessions.pop(session_id, None) is not None
+
+    def add_or_update_msg_to_conv(self, message):
+        with self._lock:
+            # A deep copy, like a real DB: later mutations of the caller's dict must not leak in.
+            stored = copy.deepcopy(message)
+            self.messages.setdefault(message["session_id"], {})[message["msg_id"]] = stored
+            self.writes.append(("message", copy.deepcopy(message)))
+
+    def get_conversations(self, session_id):
+        with self._lock:
+            rows = list(self.messages.get(session_id, {}).values())
+            return copy.deepcopy(sorted(rows, key=lambda m: m.get("created_at", 0)))
+
+    def get_context_messages(self, session_id):
+        with self._lock:
+            return copy.deepcopy(self.context.get(session_id, []))
+
+    def add_or_update_context_msg(self, session_id, messages):
+        with self._lock:
+            self.context[session_id] = copy.deepcopy(messages)
+            self.writes.append(("context", copy.deepcopy(messages)))
+
+    def health_check(self):
+        return True
