@@ -1,0 +1,187 @@
+"""The app factory: wires settings, LLM, DB and agents into a Flask app with the ``/chat`` namespace.
+
+Everything is injectable (tests pass a ScriptedLLM and a temp DB); defaults are read from the
+environment here, at the edge, and nowhere deeper.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from flask import Flask, Response, jsonify, request, send_from_directory
+from flask.typing import ResponseReturnValue
+from flask_socketio import SocketIO
+from werkzeug.exceptions import HTTPException, NotFound
+
+from director.agents.base import BaseAgent
+from director.constants import REPO_ROOT
+from director.core.reasoning import EngineLimits
+from director.db.base import BaseDB
+from director.entrypoint.api.routes import api
+from director.entrypoint.api.security import OriginPolicy
+from director.entrypoint.api.settings import ServerSettings, load_server_settings
+from director.entrypoint.api.socket_io import ChatNamespace
+from director.entrypoint.api.state import EXTENSION_KEY, ServerState
+from director.entrypoint.api.turn_runner import TurnRunner
+from director.entrypoint.api.turns import TurnRegistry
+from director.errors import BadPayloadError, NotFoundError
+from director.llm.base import BaseLLM
+
+logger = logging.getLogger(__name__)
+
+FRONTEND_DIST = REPO_ROOT / "frontend" / "dist"
+
+NO_FRONTEND_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>Director</title></head>
+<body style="font-family: sans-serif; max-width: 40em; margin: 4em auto">
+<h1>Director is running</h1>
+<p>The web UI has not been built yet. Run <code>make install</code> (or <code>make run</code>) in the
+repository, then reload this page.</p>
+<p>The API is available: <a href="/health">/health</a>, <a href="/agent">/agent</a>,
+<a href="/config/check">/config/check</a>, and Socket.IO on namespace <code>/chat</code>.</p>
+</body></html>
+"""
+
+
+def _agent_classes(
+    registry: Mapping[str, type[BaseAgent]] | Iterable[type[BaseAgent]],
+) -> list[type[BaseAgent]]:
+    if isinstance(registry, Mapping):
+        return list(registry.values())
+    return list(registry)
+
+
+def _default_llm() -> BaseLLM:
+    from director.llm import get_default_llm
+
+    return get_default_llm()
+
+
+def _default_db(settings: ServerSettings) -> BaseDB:
+    from director.db import load_db
+
+    password = settings.postgres_password.get_secret_value() if settings.postgres_password else None
+    return load_db(
+        settings.db_type.value,
+        sqlite_db_path=str(settings.sqlite_db_path),
+        postgres_host=settings.postgres_host,
+        postgres_port=settings.postgres_port,
+        postgres_user=settings.postgres_user,
+        postgres_password=password,
+        postgres_db=settings.postgres_db,
+    )
+
+
+def _default_agents() -> list[type[BaseAgent]]:
+    from director.agents import AGENTS
+
+    return _agent_classes(AGENTS)
+
+
+def create_app(
+    settings: ServerSettings | None = None,
+    llm: BaseLLM | None = None,
+    db: BaseDB | None = None,
+    agents: Mapping[str, type[BaseAgent]] | Iterable[type[BaseAgent]] | None = None,
+    frontend_dir: Path | None = None,
+) -> tuple[Flask, SocketIO]:
+    settings = settings or load_server_settings()
+    llm = llm or _default_llm()
+    db = db or _default_db(settings)
+    agent_classes = _agent_classes(agents) if agents is not None else _default_agents()
+
+    app = Flask(__name__, static_folder=None)
+    app.json.sort_keys = False  # keep field order as built (session fields, then conversation)
+    # Larger than the biggest allowed message (4 bytes/char worst case) plus the JSON envelope.
+    max_buffer = max(1_000_000, settings.max_message_chars * 4 + 64_000)
+    app.config["MAX_CONTENT_LENGTH"] = max_buffer
+
+    origins = OriginPolicy(settings.cors_origins)
+    socketio = SocketIO(
+        app,
+        async_mode="threading",
+        cors_allowed_origins=origins,
+        max_http_buffer_size=max_buffer,
+        logger=False,
+        engineio_logger=False,
+    )
+    registry = TurnRegistry()
+    limits = EngineLimits(max_steps=settings.max_steps, agent_timeout_s=settings.agent_timeout)
+    runner = TurnRunner(db, llm, agent_classes, limits, registry, spawn=socketio.start_background_task)
+    state = ServerState(
+        settings=settings,
+        llm=llm,
+        db=db,
+        agent_classes=agent_classes,
+        registry=registry,
+        runner=runner,
+        origins=origins,
+        frontend_dir=frontend_dir or FRONTEND_DIST,
+    )
+    app.extensions[EXTENSION_KEY] = state
+
+    app.register_blueprint(api)
+    _register_frontend(app, state.frontend_dir)
+    _register_cors(app, origins)
+    _register_errors(app)
+    socketio.on_namespace(ChatNamespace(state, socketio))
+    return app, socketio
+
+
+def _register_frontend(app: Flask, dist: Path) -> None:
+    @app.get("/")
+    def index() -> ResponseReturnValue:
+        if (dist / "index.html").is_file():
+            return send_from_directory(dist, "index.html", max_age=0)
+        return Response(NO_FRONTEND_PAGE, mimetype="text/html")
+
+    @app.get("/<path:filename>")
+    def frontend_file(filename: str) -> ResponseReturnValue:
+        # send_from_directory refuses paths escaping ``dist`` (../), answering 404.
+        if not dist.is_dir():
+            raise NotFound()
+        return send_from_directory(dist, filename)
+
+
+def _register_cors(app: Flask, origins: OriginPolicy) -> None:
+    @app.after_request
+    def add_cors_headers(response: Response) -> Response:
+        origin = request.headers.get("Origin")
+        if origin and origins.allowed(origin, request.environ):
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Allow-Credentials"] = "true"
+            if request.method == "OPTIONS":
+                response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"
+                response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+                response.headers["Access-Control-Max-Age"] = "600"
+        response.vary.add("Origin")
+        return response
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(NotFoundError)
+    def not_found(exc: NotFoundError) -> ResponseReturnValue:
+        return jsonify({"code": "not_found", "message": exc.message}), 404
+
+    @app.errorhandler(BadPayloadError)
+    def bad_payload(exc: BadPayloadError) -> ResponseReturnValue:
+        return jsonify({"code": exc.code, "message": exc.message}), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> ResponseReturnValue:
+        code = (exc.name or "error").lower().replace(" ", "_")
+        response = jsonify({"code": code, "message": exc.description or exc.name})
+        if exc.code == 405 and exc.response is None:
+            allowed = getattr(exc, "valid_methods", None)
+            if allowed:
+                response.headers["Allow"] = ", ".join(allowed)
+        return response, exc.code or 500
+
+    @app.errorhandler(Exception)
+    def internal_error(exc: Exception) -> ResponseReturnValue:
+        logger.exception("unhandled error on %s %s", request.method, request.path)
+        return jsonify(
+            {"code": "internal_error", "message": "Internal server error; it has been logged."}
+        ), 500

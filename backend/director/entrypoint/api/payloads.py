@@ -1,0 +1,131 @@
+"""Validation of what clients send on the ``/chat`` namespace.
+
+Anything a client sends is untrusted: it is checked here, before any state changes, and a problem
+becomes a ``BadPayloadError`` with a stable ``code`` (sent back as the ``error`` event) and a message
+that tells the user what to fix. Extra fields are ignored so newer clients keep working.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from director.errors import BadPayloadError
+
+# Ids end up as DB keys and room names: keep them short and boring.
+_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
+
+
+class ErrorCode(StrEnum):
+    """The ``code`` of an ``error`` event (documented in the README)."""
+
+    INVALID_PAYLOAD = "invalid_payload"  # not a JSON object
+    INVALID_ID = "invalid_id"  # session_id / conv_id / msg_id of the wrong type or shape
+    MISSING_SESSION_ID = "missing_session_id"  # stop/join without a session_id
+    INVALID_CONTENT = "invalid_content"  # content missing, empty or of the wrong shape
+    MESSAGE_TOO_LONG = "message_too_long"  # text over DIRECTOR_MAX_MESSAGE_CHARS
+    INVALID_AGENTS = "invalid_agents"  # agents not a list of strings
+    UNKNOWN_AGENT = "unknown_agent"  # an agent name that is not registered
+    SESSION_BUSY = "session_busy"  # a turn is already running in this session
+    UNAUTHORIZED = "unauthorized"
+    INTERNAL = "internal_error"
+
+
+class ChatRequest(BaseModel):
+    """A validated ``chat`` event. ``session_id`` None means "start a new session"."""
+
+    session_id: str | None = None
+    conv_id: str | None = None
+    client_msg_id: str | None = None
+    text_parts: list[str]
+    agents: list[str] = Field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.text_parts)
+
+
+def _as_object(payload: Any) -> dict[str, Any]:
+    if not isinstance(payload, dict):
+        raise BadPayloadError(ErrorCode.INVALID_PAYLOAD.value, "The message must be a JSON object.")
+    return payload
+
+
+def _optional_id(payload: dict[str, Any], key: str) -> str | None:
+    value = payload.get(key)
+    # Director clients send "" (or null) for "no id yet"; both mean missing.
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _ID_PATTERN.match(value):
+        raise BadPayloadError(
+            ErrorCode.INVALID_ID.value,
+            f"{key} must be a string of 1-128 letters, digits, '_', '-', '.' or ':'.",
+        )
+    return value
+
+
+def _text_parts(content: Any, max_chars: int) -> list[str]:
+    if isinstance(content, str):
+        parts = [content]
+    elif isinstance(content, list) and content:
+        parts = []
+        for part in content:
+            if not (
+                isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str)
+            ):
+                raise BadPayloadError(
+                    ErrorCode.INVALID_CONTENT.value,
+                    'Each content part must be {"type": "text", "text": "..."}.',
+                )
+            parts.append(part["text"])
+    else:
+        raise BadPayloadError(
+            ErrorCode.INVALID_CONTENT.value,
+            'content must be a string or a list of {"type": "text", "text": "..."} parts.',
+        )
+    total = sum(len(part) for part in parts)
+    if total > max_chars:
+        raise BadPayloadError(
+            ErrorCode.MESSAGE_TOO_LONG.value,
+            f"The message is {total} characters long; the limit is {max_chars}. Shorten it and send again.",
+        )
+    if not any(part.strip() for part in parts):
+        raise BadPayloadError(ErrorCode.INVALID_CONTENT.value, "The message is empty.")
+    return parts
+
+
+def _agents(value: Any, known_agents: Collection[str]) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        raise BadPayloadError(ErrorCode.INVALID_AGENTS.value, "agents must be a list of agent names.")
+    unknown = sorted({name for name in value if name not in known_agents})
+    if unknown:
+        raise BadPayloadError(
+            ErrorCode.UNKNOWN_AGENT.value,
+            f"Unknown agent(s): {', '.join(unknown)[:200]}. Available: {', '.join(sorted(known_agents))}.",
+        )
+    return list(dict.fromkeys(value))  # de-duplicated, order kept
+
+
+def parse_chat(payload: Any, known_agents: Collection[str], max_chars: int) -> ChatRequest:
+    data = _as_object(payload)
+    return ChatRequest(
+        session_id=_optional_id(data, "session_id"),
+        conv_id=_optional_id(data, "conv_id"),
+        client_msg_id=_optional_id(data, "msg_id"),
+        text_parts=_text_parts(data.get("content"), max_chars),
+        agents=_agents(data.get("agents"), known_agents),
+    )
+
+
+def parse_session_ref(payload: Any) -> str:
+    """The ``{session_id}`` payload of ``stop`` and ``join``."""
+    session_id = _optional_id(_as_object(payload), "session_id")
+    if session_id is None:
+        raise BadPayloadError(ErrorCode.MISSING_SESSION_ID.value, "session_id is required.")
+    return session_id

@@ -1,0 +1,178 @@
+"""Production server: ``python -m director.entrypoint.api.server`` (what ``make run`` starts).
+
+gunicorn with one gthread worker: Socket.IO keeps per-client state in memory, so it needs a single
+process (no sticky sessions); threads serve requests and each open websocket holds one thread.
+The app is built inside the worker (not preloaded in the master) so the LLM warm-up thread lives
+in the process that serves requests.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from director.entrypoint.api.settings import ServerSettings, load_server_settings
+from director.errors import ConfigError
+
+logger = logging.getLogger("director.server")
+
+# Seconds a stopping worker waits for open connections; `drain` closes websockets well before.
+GRACEFUL_TIMEOUT_S = 10
+# On SIGTERM, running turns get this long to stop at a safe point and save their partial result.
+DRAIN_TIMEOUT_S = 3.0
+WORKER_BOOT_ERROR = 3
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _warmup(llm: Any) -> None:
+    try:
+        llm.warmup()
+        logger.info("LLM layer warmed up")
+    except Exception:
+        # A failed warm-up is not fatal: the first real call imports lazily and reports errors.
+        logger.exception("LLM warm-up failed")
+
+
+def build_app(settings: ServerSettings) -> tuple[Any, Any]:
+    """Create the WSGI app and start the LLM warm-up off the request path."""
+    from director.entrypoint.api.app import create_app
+
+    app, socketio = create_app(settings=settings)
+    llm = app.extensions["director"].llm
+    # LiteLLM's import takes 2+ s: do it in the background so /health answers at once.
+    threading.Thread(target=_warmup, args=(llm,), name="llm-warmup", daemon=True).start()
+    return app, socketio
+
+
+def drain(app: Any, socketio: Any, timeout_s: float = DRAIN_TIMEOUT_S) -> None:
+    """Graceful shutdown: stop running turns (their partial results are saved and marked stopped),
+    then close every websocket so gunicorn's worker is not held for its whole graceful timeout."""
+    registry = app.extensions["director"].registry
+    stopping = registry.stop_all()
+    if stopping:
+        logger.info("shutting down: stopping %d running turn(s)", len(stopping))
+    deadline = time.monotonic() + timeout_s
+    while registry.running() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if registry.running():
+        logger.warning("shutting down with turns still running: %s", registry.running())
+    time.sleep(0.05)  # let the final `chat` events reach the sockets' send queues
+    socketio.server.eio.disconnect()
+
+
+class DirectorServer(BaseApplication):
+    def __init__(self, settings: ServerSettings):
+        self.settings = settings
+        self._app: Any = None
+        self._socketio: Any = None
+        self._sigterm = threading.Event()
+        self._drain_thread: threading.Thread | None = None
+        super().__init__()
+
+    def load_config(self) -> None:
+        assert self.cfg is not None
+        options = {
+            "bind": [f"{self.settings.host}:{self.settings.port}"],
+            "workers": 1,
+            "worker_class": "gthread",
+            "threads": self.settings.threads,
+            # Room for kept-alive HTTP connections beyond the threads busy with websockets.
+            "worker_connections": max(1000, self.settings.threads * 2),
+            "graceful_timeout": GRACEFUL_TIMEOUT_S,
+            "timeout": 60,
+            "keepalive": 5,
+            "accesslog": None,
+            "errorlog": "-",
+            "loglevel": self.settings.log_level,
+            "proc_name": "director",
+            "when_ready": self._when_ready,
+            "post_worker_init": self._post_worker_init,
+            "worker_exit": self._worker_exit,
+            # gunicorn 27 opens a control socket under $HOME by default; two servers would collide.
+            "control_socket_disable": True,
+        }
+        for key, value in options.items():
+            self.cfg.set(key, value)
+
+    def _when_ready(self, _arbiter: Any) -> None:
+        # The one line a user looks for. Printed by the master once the socket is bound.
+        logger.info("Director is listening on %s", self.settings.url)
+
+    def _post_worker_init(self, worker: Any) -> None:
+        gunicorn_handle_exit = worker.handle_exit
+        # Started now, not from the signal handler: starting a thread inside a handler can deadlock
+        # on threading's internal locks if the signal interrupted the main thread holding one.
+        sigterm = self._sigterm
+
+        def drain_on_sigterm() -> None:
+            sigterm.wait()
+            if self._app is not None:
+                drain(self._app, self._socketio)
+
+        self._drain_thread = threading.Thread(target=drain_on_sigterm, name="drain", daemon=True)
+        self._drain_thread.start()
+
+        def on_sigterm(sig: int, frame: Any) -> None:
+            gunicorn_handle_exit(sig, frame)  # stop accepting; finish in-flight requests
+            sigterm.set()
+
+        signal.signal(signal.SIGTERM, on_sigterm)
+
+    def _worker_exit(self, _arbiter: Any, _worker: Any) -> None:
+        if not self._sigterm.is_set():
+            return  # boot errors and crashes keep gunicorn's own exit path and codes
+        # After a drain everything worth keeping is persisted. A normal interpreter exit would now
+        # join every leftover worker thread (an abandoned agent's slow fetch, LiteLLM's executors),
+        # which can take many seconds: close the DB and leave at once.
+        if self._drain_thread is not None:
+            # With no socket open, gunicorn's loop ends at once; the running turns still get to save.
+            self._drain_thread.join(DRAIN_TIMEOUT_S + 1)
+        try:
+            if self._app is not None:
+                self._app.extensions["director"].db.close()
+        except Exception:
+            logger.exception("closing the DB at shutdown failed")
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+    def load(self) -> Any:
+        try:
+            self._app, self._socketio = build_app(self.settings)
+            return self._app
+        except ConfigError as exc:
+            logger.error("Configuration error: %s", exc.message)
+            # gunicorn's "worker failed to boot" code: the master stops instead of respawning forever.
+            raise SystemExit(WORKER_BOOT_ERROR) from None
+
+
+def configure_logging(level: str = "info") -> None:
+    logging.basicConfig(format=LOG_FORMAT, stream=sys.stderr)
+    logging.getLogger().setLevel(level.upper())
+    # LiteLLM and HTTP client debug output can include request bodies; keep them at warning.
+    for noisy in ("LiteLLM", "litellm", "httpx", "httpcore", "openai"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def main() -> int:
+    configure_logging()  # before the settings, so a settings error is logged too
+    try:
+        settings = load_server_settings()
+    except ConfigError as exc:
+        logger.error("Configuration error: %s", exc.message)
+        return 2
+    configure_logging(settings.log_level)
+    DirectorServer(settings).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""Everything a request handler needs, built once by ``create_app`` and stored on the app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from director.agents.base import BaseAgent
+from director.db.base import BaseDB
+from director.entrypoint.api.security import OriginPolicy
+from director.entrypoint.api.settings import ServerSettings
+from director.entrypoint.api.turn_runner import TurnRunner
+from director.entrypoint.api.turns import TurnRegistry
+from director.llm.base import BaseLLM
+
+EXTENSION_KEY = "director"
+
+
+@dataclass
+class ServerState:
+    settings: ServerSettings
+    llm: BaseLLM
+    db: BaseDB
+    agent_classes: list[type[BaseAgent]]
+    registry: TurnRegistry
+    runner: TurnRunner
+    origins: OriginPolicy
+    frontend_dir: Path
+    agent_names: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.agent_names = frozenset(agent.name for agent in self.agent_classes)

@@ -1,0 +1,356 @@
+"""Session-server benchmarks (prints figures; not a test). Run: .venv/bin/python bench/sessions.py [a] [c] [d]
+
+(a) 100 concurrent sessions, one streamed turn each, over 100 real Socket.IO clients against a real
+    server subprocess, the fake OpenAI provider answering after 0.5 s;
+(b) the same 100 LLM calls made with bare ``litellm.completion(stream=True)`` from 100 threads
+    against the same fake, in the same run; prints (a)/(b) (target <= 1.25) and (a)/0.5 s;
+(c) turn overhead beyond the provider's own time (one tool call, two LLM calls, fake latency 0),
+    median of 20 turns (target <= 15 ms); the provider's time is measured inside the fake;
+(d) server start to /health answering, median of 5 (target <= 1.5 s).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")
+
+import socketio  # noqa: E402
+
+from tests.fakes.providers import FakeOpenAI, Reply  # noqa: E402
+from tests.fakes.server_process import ServerProcess, start_server  # noqa: E402
+
+N_SESSIONS = 100
+LATENCY_S = 0.5
+OVERHEAD_TURNS = 20
+ROUNDS = 3
+STARTUPS = 5
+API_KEY = "sk-bench-key"
+NAMESPACE = "/chat"
+
+
+class TimedFakeOpenAI(FakeOpenAI):
+    """The fake provider, also recording how long it spent on each completion request."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.handle_s: list[float] = []
+        self._times_lock = threading.Lock()
+        # Clients closing idle keep-alive connections are not errors worth a traceback here.
+        self._server.handle_error = lambda request, client_address: None
+
+    def _handle(self, h: Any) -> None:
+        started = time.perf_counter()
+        try:
+            super()._handle(h)
+        finally:
+            with self._times_lock:
+                self.handle_s.append(time.perf_counter() - started)
+
+
+class BenchClient:
+    """A Socket.IO client that records when its turn's final message arrived."""
+
+    def __init__(self, url: str):
+        self.sio = socketio.Client(reconnection=False)
+        self.done = threading.Event()
+        self.final: dict[str, Any] | None = None
+        self.finished_at = 0.0
+        self.deltas = 0
+        self.sio.on("chat", self._on_chat, namespace=NAMESPACE)
+        self.sio.on("chat_delta", self._on_delta, namespace=NAMESPACE)
+        self.sio.on("error", self._on_error, namespace=NAMESPACE)
+        self.sio.connect(url, namespaces=[NAMESPACE], transports=["websocket"], wait_timeout=30)
+
+    def _on_chat(self, message: dict[str, Any]) -> None:
+        if message["msg_type"] == "output" and message["status"] != "progress":
+            self.finished_at = time.perf_counter()
+            self.final = message
+            self.done.set()
+
+    def _on_delta(self, _payload: dict[str, Any]) -> None:
+        self.deltas += 1
+
+    def _on_error(self, payload: dict[str, Any]) -> None:
+        self.final = {"status": "error", "error": payload}
+        self.finished_at = time.perf_counter()
+        self.done.set()
+
+    def send(self, content: str) -> None:
+        self.done.clear()
+        self.final = None
+        self.sio.emit("chat", {"content": content}, namespace=NAMESPACE)
+
+
+def server_env(fake: FakeOpenAI) -> dict[str, str]:
+    return {
+        "LITELLM_CHAT_MODEL": "openai/fake-model",
+        "LITELLM_API_BASE": fake.api_base,
+        "LITELLM_API_KEY": API_KEY,
+        "LITELLM_NUM_RETRIES": "0",
+        "DIRECTOR_LOG_LEVEL": "warning",
+    }
+
+
+def parallel(fn: Any, items: list[Any], workers: int) -> list[Any]:
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(fn, items))
+
+
+def warm_up(server: ServerProcess) -> None:
+    """One turn so LiteLLM's import and first-call costs are not in the measurements."""
+    client = BenchClient(server.url)
+    client.send("warm up")
+    if not client.done.wait(120):
+        raise RuntimeError("warm-up turn did not finish")
+    client.sio.disconnect()
+
+
+def bench_concurrent_sessions(
+    fake: TimedFakeOpenAI, server: ServerProcess
+) -> tuple[float, list[dict[str, Any]]]:
+    clients = parallel(lambda _: BenchClient(server.url), list(range(N_SESSIONS)), workers=20)
+    fake.reset()
+    fake.latency = LATENCY_S
+    fake.responder = lambda request: Reply(text="A short streamed answer for the benchmark turn.")
+    started = time.perf_counter()
+    for client in clients:
+        client.send("benchmark question")
+    for client in clients:
+        if not client.done.wait(120):
+            raise RuntimeError("a benchmark turn did not finish")
+    wall = max(c.finished_at for c in clients) - started
+    failures = [c.final for c in clients if not c.final or c.final.get("status") != "success"]
+    if failures:
+        raise RuntimeError(f"{len(failures)} turns failed, e.g. {failures[0]}")
+    print(f"    deltas received per client (median): {statistics.median(c.deltas for c in clients)}")
+    requests = [r.json for r in fake.requests]
+    parallel(lambda c: c.sio.disconnect(), clients, workers=N_SESSIONS)
+    return wall, requests
+
+
+def bare_litellm_call(fake: FakeOpenAI, body: dict[str, Any]) -> int:
+    """One streamed call with bare LiteLLM, replaying a request body the server sent."""
+    import litellm
+
+    litellm.suppress_debug_info = True
+    extra: dict[str, Any] = {"tools": body["tools"]} if body.get("tools") else {}
+    if body.get("stream_options"):
+        extra["stream_options"] = body["stream_options"]
+    stream = litellm.completion(
+        model="openai/fake-model",
+        api_base=fake.api_base,
+        api_key=API_KEY,
+        messages=body["messages"],
+        stream=True,
+        **extra,
+    )
+    return sum(1 for _ in stream)
+
+
+def bench_bare_litellm(fake: TimedFakeOpenAI, requests: list[dict[str, Any]]) -> float:
+    fake.latency = 0.0
+    bare_litellm_call(fake, requests[0])  # warm: LiteLLM's import and first-call costs stay outside
+    fake.latency = LATENCY_S
+    started = time.perf_counter()
+    chunks = parallel(lambda body: bare_litellm_call(fake, body), requests, workers=len(requests))
+    wall = time.perf_counter() - started
+    assert all(n > 1 for n in chunks), "bare LiteLLM calls did not stream"
+    return wall
+
+
+@dataclass
+class OverheadResult:
+    turn: float
+    provider: float
+    overhead: float
+    litellm_client: float  # bare LiteLLM's own time for the turn's two calls (call time - provider time)
+
+
+def bench_turn_overhead(fake: TimedFakeOpenAI, server: ServerProcess) -> OverheadResult:
+    client = BenchClient(server.url)
+    fake.reset()
+    fake.latency = 0.0
+    overheads, turns, provider = [], [], []
+    for i in range(OVERHEAD_TURNS + 2):
+        fake.script(Reply(tool_calls=[("pricing", {"models": ["gpt-4o"]})]), Reply(text="It costs a little."))
+        fake.handle_s.clear()
+        started = time.perf_counter()
+        client.send("What does gpt-4o cost?")
+        if not client.done.wait(60):
+            raise RuntimeError("overhead turn did not finish")
+        turn = client.finished_at - started
+        assert client.final and client.final["status"] == "success", client.final
+        assert len(fake.handle_s) == 2, fake.handle_s
+        if i >= 2:  # the first turns warm the pricing agent's model map
+            turns.append(turn)
+            provider.append(sum(fake.handle_s))
+            overheads.append(turn - sum(fake.handle_s))
+    client.sio.disconnect()
+
+    # LiteLLM's own client-side time for the same two requests, made bare from this process.
+    bodies = [request.json for request in fake.requests[-2:]]
+    replies = [Reply(tool_calls=[("pricing", {"models": ["gpt-4o"]})]), Reply(text="It costs a little.")]
+    for _ in range(2):  # warm
+        fake.script(*replies)
+        for body in bodies:
+            bare_litellm_call(fake, body)
+    client_times = []
+    for _ in range(OVERHEAD_TURNS):
+        fake.script(*replies)
+        fake.handle_s.clear()
+        started = time.perf_counter()
+        for body in bodies:
+            bare_litellm_call(fake, body)
+        client_times.append(time.perf_counter() - started - sum(fake.handle_s))
+    return OverheadResult(
+        turn=statistics.median(turns),
+        provider=statistics.median(provider),
+        overhead=statistics.median(overheads),
+        litellm_client=statistics.median(client_times),
+    )
+
+
+def bench_startup(fake: FakeOpenAI) -> tuple[float, list[float]]:
+    times = []
+    for _ in range(STARTUPS):
+        server = start_server(server_env(fake))
+        times.append(server.startup_s or 0.0)
+        server.cleanup()
+    return statistics.median(times), times
+
+
+def run_a(fake: TimedFakeOpenAI, server: ServerProcess) -> None:
+    print(
+        f"(a) {N_SESSIONS} concurrent sessions, one streamed turn each, provider latency {LATENCY_S} s, "
+        f"vs (b) the same LLM calls with bare litellm.completion(stream=True) from {N_SESSIONS} threads"
+    )
+    print(f"    {ROUNDS} alternating rounds on a shared machine; medians decide")
+    server_walls, bare_walls = [], []
+    for round_no in range(1, ROUNDS + 1):
+        server_wall, requests = bench_concurrent_sessions(fake, server)
+        bare_wall = bench_bare_litellm(fake, requests)
+        server_walls.append(server_wall)
+        bare_walls.append(bare_wall)
+        print(
+            f"    round {round_no}: server {server_wall:.3f} s, bare LiteLLM {bare_wall:.3f} s, "
+            f"ratio {server_wall / bare_wall:.2f}"
+        )
+    server_wall, bare_wall = statistics.median(server_walls), statistics.median(bare_walls)
+    print(f"    (a) server, first send to last final message: {server_wall:.3f} s (median)")
+    print(f"    (b) bare LiteLLM, 100 threads:                 {bare_wall:.3f} s (median)")
+    print(f"    ratio server / bare LiteLLM: {server_wall / bare_wall:.2f}  (target <= 1.25)")
+    print(
+        f"    ratio to the {LATENCY_S} s ideal: server {server_wall / LATENCY_S:.2f}, "
+        f"bare LiteLLM {bare_wall / LATENCY_S:.2f}"
+    )
+
+
+def run_c(fake: TimedFakeOpenAI, server: ServerProcess) -> None:
+    result = bench_turn_overhead(fake, server)
+    print(
+        f"(c) turn with one tool call (pricing) + two streamed LLM calls, provider latency 0, "
+        f"median of {OVERHEAD_TURNS}"
+    )
+    print(
+        f"    turn {result.turn * 1000:.1f} ms; provider's own time (measured at the fake) "
+        f"{result.provider * 1000:.1f} ms"
+    )
+    print(f"    overhead beyond the provider: {result.overhead * 1000:.1f} ms  (target <= 15 ms)")
+    print(
+        f"      of which bare LiteLLM's own client time for the two calls: {result.litellm_client * 1000:.1f} ms"
+    )
+    in_process = bench_engine_in_process()
+    print(
+        f"      the same turn in-process with a scripted LLM (engine, agent, SQLite, Socket.IO test client): "
+        f"{in_process * 1000:.1f} ms"
+    )
+    print(
+        f"      the rest (adapter beyond bare LiteLLM, server, engine, agent, DB, real Socket.IO): "
+        f"{(result.overhead - result.litellm_client) * 1000:.1f} ms"
+    )
+
+
+def bench_engine_in_process() -> float:
+    """The same tool-call turn in-process: real app, engine, agent and SQLite, but a scripted LLM and
+    Socket.IO's test client, so neither LiteLLM nor the network is in the figure."""
+    import tempfile
+
+    from director.agents import AGENTS
+    from director.db.sqlite import SQLiteDB
+    from director.entrypoint.api.app import create_app
+    from director.entrypoint.api.settings import load_server_settings
+
+    from tests.fakes.scripted_llm import ScriptedLLM, text_response, tool_call, tool_response
+
+    llm = ScriptedLLM()
+    with tempfile.TemporaryDirectory() as tmp:
+        db = SQLiteDB(Path(tmp) / "bench.db")
+        app, sio = create_app(load_server_settings(_env_file=None), llm=llm, db=db, agents=AGENTS)
+        client = sio.test_client(app, namespace=NAMESPACE)
+
+        def turn() -> float:
+            llm.queue(
+                tool_response(tool_call("pricing", {"models": ["gpt-4o"]}, call_id="c1")),
+                text_response("It costs a little."),
+            )
+            started = time.perf_counter()
+            client.emit("chat", {"content": "What does gpt-4o cost?"}, namespace=NAMESPACE)
+            while True:
+                for packet in client.get_received(NAMESPACE):
+                    message = packet["args"][0]
+                    if packet["name"] == "chat" and message["msg_type"] == "output":
+                        if message["status"] != "progress":
+                            return time.perf_counter() - started
+                time.sleep(0.0002)
+
+        for _ in range(3):
+            turn()
+        result = statistics.median(turn() for _ in range(OVERHEAD_TURNS))
+        client.disconnect(namespace=NAMESPACE)
+        db.close()
+    return result
+
+
+def run_d(fake: FakeOpenAI) -> None:
+    median, samples = bench_startup(fake)
+    print(
+        f"(d) server start to /health answering: median {median:.3f} s of {STARTUPS} "
+        f"({', '.join(f'{s:.2f}' for s in samples)})  (target <= 1.5 s)"
+    )
+
+
+def main() -> int:
+    parts = set(sys.argv[1:]) or {"a", "c", "d"}
+    fake = TimedFakeOpenAI()
+    try:
+        if parts & {"a", "c"}:
+            server = start_server(server_env(fake))
+            try:
+                warm_up(server)
+                if "a" in parts:
+                    run_a(fake, server)
+                if "c" in parts:
+                    run_c(fake, server)
+            finally:
+                server.cleanup()
+        if "d" in parts:
+            run_d(fake)
+    finally:
+        fake.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""Server lifecycle against real processes: restart and continue, auth token, PostgreSQL, bad config."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+import socketio
+from psycopg.conninfo import conninfo_to_dict
+
+from tests.fakes.providers import FakeOpenAI, Reply
+from tests.fakes.server_process import ServerProcess, free_port, start_server
+from tests.integration.conftest import API_KEY, provider_env
+from tests.integration.live_client import LiveClient, answer_text, disconnect_all
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def servers() -> Iterator[list[ServerProcess]]:
+    started: list[ServerProcess] = []
+    yield started
+    for server in started:
+        server.cleanup()
+
+
+def http_status(url: str, headers: dict[str, str] | None = None) -> int:
+    try:
+        with urllib.request.urlopen(
+            urllib.request.Request(url, headers=headers or {}), timeout=10
+        ) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_sigterm_mid_turn_then_restart_and_continue(fake_openai: FakeOpenAI, web_pages, servers):
+    """Turn 1 completes with a tool call; turn 2 is cut by SIGTERM; after a restart, turn 3 sees both."""
+    server = start_server(provider_env(fake_openai))
+    servers.append(server)
+    article, slow = f"{web_pages}/article", f"{web_pages}/slow"
+    fake_openai.script(
+        Reply(tool_calls=[("web_reader", {"url": article})]),
+        Reply(text="The keeper trims the wick."),
+        Reply(tool_calls=[("web_reader", {"url": slow})]),
+    )
+    client = LiveClient(server.url)
+    try:
+        first = client.ask("What does the keeper do?")
+        assert first["status"] == "success"
+        session_id = first["session_id"]
+        client.clear()
+        client.emit("chat", {"session_id": session_id, "content": "Read the slow page"})
+        client.wait_for(
+            lambda c: any(b["agent_name"] == "web_reader" for m in c.outputs() for b in m["content"])
+        )
+        # Graceful: the running turn is stopped and saved, sockets are closed, exit code 0 -
+        # well before the slow page would have answered.
+        assert server.stop() == 0
+    finally:
+        disconnect_all([client])
+
+    server.start()
+    with urllib.request.urlopen(f"{server.url}/session/{session_id}", timeout=10) as response:
+        conversation = json.loads(response.read())["conversation"]
+    assert [m["msg_type"] for m in conversation] == ["input", "output", "input", "output"]
+    assert conversation[3]["stopped"] is True and conversation[3]["status"] != "progress"
+
+    fake_openai.script(Reply(text="At dusk, as I said."))
+    client = LiveClient(server.url)
+    try:
+        third = client.ask("When?", session_id=session_id)
+    finally:
+        disconnect_all([client])
+    assert third["status"] == "success" and answer_text(third) == "At dusk, as I said."
+
+    messages = fake_openai.requests[3].json["messages"]
+    roles = [m["role"] for m in messages]
+    assert roles == ["system", "user", "assistant", "tool", "assistant", "user", "assistant", "tool", "user"]
+    assert messages[1]["content"] == "What does the keeper do?"
+    call = messages[2]["tool_calls"][0]
+    assert call["function"]["name"] == "web_reader"
+    assert json.loads(call["function"]["arguments"]) == {"url": article}
+    assert (
+        messages[3]["tool_call_id"] == call["id"] and "Lighthouse Keeping Handbook" in messages[3]["content"]
+    )
+    assert messages[4]["content"] == "The keeper trims the wick."
+    assert json.loads(messages[6]["tool_calls"][0]["function"]["arguments"]) == {"url": slow}
+    assert messages[7]["tool_call_id"] == messages[6]["tool_calls"][0]["id"]
+    assert messages[-1]["content"] == "When?"
+
+
+def test_auth_token_enforced_on_rest_and_socket(fake_openai: FakeOpenAI, servers):
+    token = "tok-SECRET-4242"
+    server = start_server(provider_env(fake_openai, DIRECTOR_AUTH_TOKEN=token))
+    servers.append(server)
+
+    assert http_status(f"{server.url}/session") == 401
+    assert http_status(f"{server.url}/agent", {"Authorization": "Bearer nope"}) == 401
+    assert http_status(f"{server.url}/agent", {"Authorization": f"Bearer {token}"}) == 200
+    assert http_status(f"{server.url}/health") == 200
+
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        LiveClient(server.url)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        LiveClient(server.url, auth={"token": "wrong"})
+    client = LiveClient(server.url, auth={"token": token})
+    try:
+        fake_openai.script(Reply(text="authorised answer"))
+        assert answer_text(client.ask("hi")) == "authorised answer"
+    finally:
+        disconnect_all([client])
+    logs = server.logs()
+    assert "refused" in logs and token not in logs and API_KEY not in logs
+
+
+@pytest.mark.postgres
+def test_postgres_backed_server(fake_openai: FakeOpenAI, servers, postgres_dsn):
+    params = conninfo_to_dict(postgres_dsn)
+    env = provider_env(
+        fake_openai,
+        DB_TYPE="postgres",
+        POSTGRES_HOST=str(params.get("host", "127.0.0.1")),
+        POSTGRES_PORT=str(params.get("port", 5432)),
+        POSTGRES_USER=str(params.get("user", "postgres")),
+        POSTGRES_DB=str(params["dbname"]),
+        **({"POSTGRES_PASSWORD": str(params["password"])} if params.get("password") else {}),
+    )
+    server = start_server(env)
+    servers.append(server)
+    fake_openai.script(Reply(text="stored in postgres"), Reply(text="second answer"))
+    client = LiveClient(server.url)
+    try:
+        first = client.ask("remember me")
+        server.restart()
+        assert first["status"] == "success"
+    finally:
+        disconnect_all([client])
+    client = LiveClient(server.url)
+    try:
+        second = client.ask("again", session_id=first["session_id"])
+    finally:
+        disconnect_all([client])
+    assert answer_text(second) == "second answer"
+    assert [m["content"] for m in fake_openai.requests[1].json["messages"][1:]] == [
+        "remember me",
+        "stored in postgres",
+        "again",
+    ]
+    with urllib.request.urlopen(f"{server.url}/config/check", timeout=10) as response:
+        config = json.loads(response.read())
+    assert config["db_type"] == "postgres" and config["db_configured"] is True
+
+
+def test_bad_setting_fails_at_startup_naming_the_variable(tmp_path):
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "DIRECTOR_ENV_FILE": str(tmp_path / "none.env"),
+        "SERVER_PORT": str(free_port()),
+        "DIRECTOR_MAX_STEPS": "many",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "director.entrypoint.api.server"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode != 0
+    assert "DIRECTOR_MAX_STEPS" in done.stderr
