@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest'
+import { mount } from '@vue/test-utils'
+import ChatComposer from '../ChatComposer.vue'
+
+const AGENTS = [
+  { name: 'pricing', description: 'Model prices' },
+  { name: 'summarize', description: 'Summaries' },
+  { name: 'web_reader', description: 'Reads pages' },
+]
+
+async function type(textarea, value) {
+  await textarea.setValue(value)
+  textarea.element.setSelectionRange(value.length, value.length)
+  await textarea.trigger('input')
+}
+
+describe('ChatComposer', () => {
+  it('sends on Enter with the mentioned agents, and Shift+Enter does not send', async () => {
+    const wrapper = mount(ChatComposer, { props: { agents: AGENTS } })
+    const textarea = wrapper.get('textarea')
+    await type(textarea, 'price of @pricing please')
+    await textarea.trigger('keydown', { key: 'Enter', shiftKey: true })
+    expect(wrapper.emitted('send')).toBeUndefined()
+    await textarea.trigger('keydown', { key: 'Enter' })
+    expect(wrapper.emitted('send')).toEqual([[{ text: 'price of @pricing please', agents: ['pricing'] }]])
+    expect(textarea.element.value).toBe('')
+  })
+
+  it('completes an agent with the keyboard', async () => {
+    const wrapper = mount(ChatComposer, { props: { agents: AGENTS }, attachTo: document.body })
+    const textarea = wrapper.get('textarea')
+    await type(textarea, 'use @')
+    const options = () => wrapper.findAll('[role="option"]')
+    expect(options().map((o) => o.text())).toEqual([
+      expect.stringContaining('@pricing'),
+      expect.stringContaining('@summarize'),
+      expect.stringContaining('@web_reader'),
+    ])
+    await textarea.trigger('keydown', { key: 'ArrowDown' })
+    expect(options()[1].attributes('aria-selected')).toBe('true')
+    await textarea.trigger('keydown', { key: 'Enter' })
+    expect(textarea.element.value).toBe('use @summarize ')
+    expect(wrapper.find('[role="listbox"]').exists()).toBe(false)
+    // Enter chose the agent; it did not send the message.
+    expect(wrapper.emitted('send')).toBeUndefined()
+    wrapper.unmount()
+  })
+
+  it('shows Stop instead of Send while a turn runs', async () => {
+    const wrapper = mount(ChatComposer, { props: { agents: AGENTS, running: true } })
+    await type(wrapper.get('textarea'), 'next')
+    await wrapper.get('textarea').trigger('keydown', { key: 'Enter' })
+    expect(wrapper.emitted('send')).toBeUndefined()
+    await wrapper.get('button[aria-label="Stop"]').trigger('click')
+    expect(wrapper.emitted('stop')).toHaveLength(1)
+  })
+})

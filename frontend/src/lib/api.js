@@ -1,0 +1,38 @@
+// REST client. Errors carry the server's JSON message (never a raw body) and the status code.
+import { authHeaders } from './auth.js'
+
+export class ApiError extends Error {
+  constructor(message, status, code) {
+    super(message)
+    this.name = 'ApiError'
+    this.status = status
+    this.code = code
+  }
+}
+
+async function request(method, path) {
+  let response
+  try {
+    response = await fetch(path, { method, headers: { Accept: 'application/json', ...authHeaders() } })
+  } catch {
+    throw new ApiError('The server cannot be reached.', 0, 'network')
+  }
+  let body = null
+  const type = response.headers.get('content-type') || ''
+  if (type.includes('application/json')) body = await response.json().catch(() => null)
+  if (!response.ok) {
+    const message =
+      (body && (body.message || body.error?.message || (typeof body.error === 'string' && body.error))) ||
+      `Request failed (${response.status}).`
+    throw new ApiError(message, response.status, body?.code || body?.error?.code)
+  }
+  return body
+}
+
+export const api = {
+  configCheck: () => request('GET', '/config/check'),
+  agents: () => request('GET', '/agent'),
+  sessions: () => request('GET', '/session'),
+  session: (id) => request('GET', `/session/${encodeURIComponent(id)}`),
+  deleteSession: (id) => request('DELETE', `/session/${encodeURIComponent(id)}`),
+}

@@ -1,0 +1,166 @@
+// The conversation on screen, driven by the server's `chat` / `chat_delta` events and by REST loads.
+// Functions mutate the given state (a Vue reactive object in the app, a plain object in tests).
+
+export const ASSISTANT = 'assistant'
+
+export function createConversation() {
+  return { messages: [] }
+}
+
+let localCounter = 0
+/** A client-side message id; the server keeps it as `client_msg_id` and echoes it on the answer. */
+export function newClientMsgId() {
+  localCounter += 1
+  const random = Math.random().toString(36).slice(2, 10)
+  return `c-${Date.now().toString(36)}-${localCounter}-${random}`
+}
+
+function normalise(message) {
+  return {
+    session_id: message.session_id ?? null,
+    conv_id: message.conv_id ?? null,
+    msg_id: message.msg_id ?? null,
+    client_msg_id: message.client_msg_id ?? null,
+    msg_type: message.msg_type === 'input' ? 'input' : 'output',
+    status: message.status ?? 'success',
+    actions: Array.isArray(message.actions) ? message.actions : [],
+    agents: Array.isArray(message.agents) ? message.agents : [],
+    stopped: Boolean(message.stopped),
+    content: Array.isArray(message.content) ? message.content : [],
+    created_at: message.created_at ?? null,
+    // Text received through `chat_delta` that the last whole message may not contain yet.
+    stream: '',
+    local: false,
+    // Seen live on the socket (not loaded from storage): an input like that is awaiting its answer.
+    live: false,
+    error: null,
+  }
+}
+
+/** Show the user's message straight away, before the server echoes it. */
+export function addLocalInput(conv, { clientMsgId, text, agents = [], sessionId = null }) {
+  conv.messages.push({
+    ...normalise({
+      session_id: sessionId,
+      msg_type: 'input',
+      client_msg_id: clientMsgId,
+      content: [{ type: 'text', text }],
+      agents,
+    }),
+    local: true,
+    status: 'progress',
+  })
+}
+
+function findIndex(conv, predicate) {
+  for (let i = conv.messages.length - 1; i >= 0; i--) if (predicate(conv.messages[i])) return i
+  return -1
+}
+
+/** Apply a whole message from a `chat` event (input echo or output update). */
+export function applyChat(conv, raw) {
+  if (!raw || typeof raw !== 'object') return conv
+  const incoming = { ...normalise(raw), live: true }
+  let index = incoming.msg_id ? findIndex(conv, (m) => m.msg_id === incoming.msg_id) : -1
+  if (index < 0 && incoming.msg_type === 'input' && incoming.client_msg_id) {
+    index = findIndex(conv, (m) => m.local && m.client_msg_id === incoming.client_msg_id)
+  }
+  if (index < 0) {
+    conv.messages.push(incoming)
+    return conv
+  }
+  const current = conv.messages[index]
+  // A final message carries the whole answer; streamed text is only a preview until then.
+  const keepStream = incoming.status === 'progress' ? current.stream : ''
+  conv.messages.splice(index, 1, { ...incoming, stream: keepStream })
+  return conv
+}
+
+/** Append streamed answer text; creates the answer bubble if the delta beats the first `chat`. */
+export function applyDelta(conv, event) {
+  if (!event || !event.msg_id || typeof event.delta !== 'string') return conv
+  let index = findIndex(conv, (m) => m.msg_id === event.msg_id)
+  if (index < 0) {
+    conv.messages.push(
+      normalise({
+        session_id: event.session_id,
+        conv_id: event.conv_id,
+        msg_id: event.msg_id,
+        msg_type: 'output',
+        status: 'progress',
+      }),
+    )
+    index = conv.messages.length - 1
+  }
+  const message = conv.messages[index]
+  if (message.status !== 'progress') return conv
+  if (!message.stream) {
+    // Start from what the last whole message already had, so nothing shown is lost.
+    message.stream = answerBlock(message)?.text || ''
+  }
+  message.stream += event.delta
+  return conv
+}
+
+/** Replace everything with the server's stored conversation, keeping local messages it lacks. */
+export function loadConversation(conv, messages) {
+  const loaded = (Array.isArray(messages) ? messages : []).map(normalise)
+  const known = new Set(loaded.map((m) => m.client_msg_id).filter(Boolean))
+  const pending = conv.messages.filter((m) => m.local && !known.has(m.client_msg_id))
+  // A turn still running keeps its streamed preview across a reload of the stored copy.
+  for (const message of loaded) {
+    const previous = conv.messages.find((m) => m.msg_id && m.msg_id === message.msg_id)
+    if (previous && message.status === 'progress') message.stream = previous.stream
+  }
+  conv.messages.splice(0, conv.messages.length, ...loaded, ...pending)
+  return conv
+}
+
+/** The server refused the message we just sent (busy session, bad payload...): say so on it. */
+export function markLastInputFailed(conv, errorMessage) {
+  const last = conv.messages[conv.messages.length - 1]
+  if (last && last.msg_type === 'input' && (last.local || last.live) && !last.error) {
+    last.error = errorMessage
+    last.status = 'error'
+    return true
+  }
+  return false
+}
+
+export function answerBlock(message) {
+  return message.content.find((b) => b && b.agent_name === ASSISTANT) || null
+}
+
+/** What to show as the answer: the streamed preview while it is ahead, else the stored block. */
+export function answerView(message) {
+  const block = answerBlock(message)
+  const stored = block?.text || ''
+  const streaming = message.status === 'progress'
+  const text = message.stream && (streaming || !stored) && message.stream.length >= stored.length ? message.stream : stored
+  return {
+    text,
+    status: block?.status ?? message.status,
+    statusMessage: block?.status_message || '',
+    streaming: streaming && Boolean(text),
+  }
+}
+
+/** The agent steps of a turn: every block that is not the final answer. */
+export function stepsOf(message) {
+  return message.content.filter((b) => b && b.agent_name && b.agent_name !== ASSISTANT)
+}
+
+export function inputText(message) {
+  return message.content
+    .map((b) => (typeof b === 'string' ? b : b?.text || ''))
+    .filter(Boolean)
+    .join('\n')
+}
+
+/** A turn is running while an answer is in progress or our message awaits its answer. */
+export function isTurnRunning(conv) {
+  const last = conv.messages[conv.messages.length - 1]
+  if (!last) return false
+  if (last.msg_type === 'output') return last.status === 'progress'
+  return (last.local || last.live) && !last.error
+}

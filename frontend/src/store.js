@@ -1,0 +1,276 @@
+// Application state and the actions the components call. Plain Vue reactivity, no framework.
+import { reactive, computed } from 'vue'
+import { api, ApiError } from './lib/api.js'
+import { setToken, getToken } from './lib/auth.js'
+import { createChatSocket } from './lib/socket.js'
+import {
+  addLocalInput,
+  applyChat,
+  applyDelta,
+  createConversation,
+  isTurnRunning,
+  loadConversation,
+  markLastInputFailed,
+  newClientMsgId,
+} from './lib/conversation.js'
+
+export const state = reactive({
+  config: null,
+  configError: '',
+  agents: [],
+  sessions: [],
+  sessionsLoaded: false,
+  sessionId: null,
+  sessionMissing: false,
+  loadingSession: false,
+  conversation: createConversation(),
+  connected: false,
+  everConnected: false,
+  needToken: false,
+  tokenRejected: false,
+  notice: null, // {kind: 'error'|'info', text}
+  // Agents that may be mentioned: the UI only autocompletes names the server knows.
+  agentNames: computed(() => state.agents.map((a) => a.name)),
+})
+
+export const turnRunning = computed(() => isTurnRunning(state.conversation))
+
+let socket = null
+
+function showNotice(text, kind = 'error') {
+  state.notice = { kind, text }
+}
+
+export function dismissNotice() {
+  state.notice = null
+}
+
+function handleApiError(error, what) {
+  if (error instanceof ApiError && error.status === 401) {
+    state.tokenRejected = Boolean(getToken())
+    state.needToken = true
+    return
+  }
+  showNotice(`${what}: ${error.message}`)
+}
+
+// ---- URL: the open session lives in ?session=<id> so reloads and shared links reopen it.
+function sessionFromUrl() {
+  return new URLSearchParams(window.location.search).get('session') || null
+}
+
+function writeUrl(sessionId, { replace = false } = {}) {
+  const url = new URL(window.location.href)
+  if (sessionId) url.searchParams.set('session', sessionId)
+  else url.searchParams.delete('session')
+  if (url.href === window.location.href) return
+  if (replace) window.history.replaceState({ sessionId }, '', url)
+  else window.history.pushState({ sessionId }, '', url)
+}
+
+// ---- Socket
+function belongsHere(payload) {
+  if (!payload || typeof payload !== 'object') return false
+  if (state.sessionId) return payload.session_id === state.sessionId
+  // A new chat has no id until the server makes one: adopt it from the echo of our own message.
+  const mine = state.conversation.messages.some(
+    (m) => m.local && payload.client_msg_id && m.client_msg_id === payload.client_msg_id,
+  )
+  if (mine && payload.session_id) {
+    state.sessionId = payload.session_id
+    writeUrl(payload.session_id, { replace: true })
+    socket?.emit('join', { session_id: payload.session_id })
+    refreshSessions()
+    return true
+  }
+  return false
+}
+
+function onChat(message) {
+  if (!belongsHere(message)) {
+    // Another session moved on (e.g. in another tab): keep the sidebar order right.
+    if (message?.msg_type === 'output' && message.status !== 'progress') refreshSessions()
+    return
+  }
+  applyChat(state.conversation, message)
+  if (message.msg_type === 'output' && message.status !== 'progress') refreshSessions()
+}
+
+function onDelta(event) {
+  if (!event || event.session_id !== state.sessionId) return
+  applyDelta(state.conversation, event)
+}
+
+function onError(event) {
+  const message = (event && typeof event.message === 'string' && event.message) || 'The server refused that.'
+  if (!markLastInputFailed(state.conversation, message)) showNotice(message)
+}
+
+export function connectSocket() {
+  if (socket) return socket
+  socket = createChatSocket()
+  socket.on('connect', () => {
+    const reconnect = state.everConnected
+    state.connected = true
+    state.everConnected = true
+    if (state.sessionId) {
+      socket.emit('join', { session_id: state.sessionId })
+      // Whatever happened while we were away (the rest of a turn) is on the server: fetch it.
+      if (reconnect) openSession(state.sessionId, { push: false, quiet: true })
+    }
+    if (reconnect) refreshSessions()
+  })
+  socket.on('disconnect', (reason) => {
+    state.connected = false
+    // The server closing us on purpose does not reconnect by itself.
+    if (reason === 'io server disconnect') socket.connect()
+  })
+  socket.on('connect_error', (error) => {
+    state.connected = false
+    const text = `${error?.message || ''} ${JSON.stringify(error?.data ?? '')}`.toLowerCase()
+    if (/auth|token|unauthori[sz]ed|401|forbidden|rejected/.test(text) && state.config?.auth_required !== false) {
+      state.tokenRejected = Boolean(getToken())
+      state.needToken = true
+    }
+  })
+  socket.on('chat', onChat)
+  socket.on('chat_delta', onDelta)
+  socket.on('error', onError)
+  socket.connect()
+  return socket
+}
+
+// ---- Data
+export async function loadConfig() {
+  try {
+    state.config = await api.configCheck()
+    state.configError = ''
+    if (state.config?.auth_required && !getToken()) state.needToken = true
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) {
+      state.needToken = true
+      state.tokenRejected = Boolean(getToken())
+      return
+    }
+    state.configError = error.message
+  }
+}
+
+export async function loadAgents() {
+  try {
+    const agents = await api.agents()
+    state.agents = Array.isArray(agents) ? agents : []
+  } catch (error) {
+    handleApiError(error, 'Could not load agents')
+  }
+}
+
+export async function refreshSessions() {
+  try {
+    const sessions = await api.sessions()
+    state.sessions = Array.isArray(sessions) ? sessions : []
+    state.sessionsLoaded = true
+  } catch (error) {
+    handleApiError(error, 'Could not load sessions')
+  }
+}
+
+let openToken = 0
+export async function openSession(sessionId, { push = true, quiet = false } = {}) {
+  const ticket = ++openToken
+  const switching = sessionId !== state.sessionId
+  if (switching) {
+    state.sessionId = sessionId
+    state.conversation = createConversation()
+    if (push) writeUrl(sessionId)
+  }
+  state.sessionMissing = false
+  if (!quiet) state.loadingSession = true
+  if (switching) socket?.emit('join', { session_id: sessionId })
+  try {
+    const session = await api.session(sessionId)
+    if (ticket !== openToken) return // the user moved on meanwhile
+    loadConversation(state.conversation, session?.conversation || [])
+  } catch (error) {
+    if (ticket !== openToken) return
+    if (error instanceof ApiError && error.status === 404) state.sessionMissing = true
+    else handleApiError(error, 'Could not load this chat')
+  } finally {
+    if (ticket === openToken) state.loadingSession = false
+  }
+}
+
+export function newChat({ push = true } = {}) {
+  openToken++
+  state.sessionId = null
+  state.sessionMissing = false
+  state.loadingSession = false
+  state.conversation = createConversation()
+  if (push) writeUrl(null)
+}
+
+export async function deleteSession(sessionId) {
+  try {
+    await api.deleteSession(sessionId)
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 404)) {
+      handleApiError(error, 'Could not delete this chat')
+      return false
+    }
+  }
+  state.sessions = state.sessions.filter((s) => s.session_id !== sessionId)
+  if (state.sessionId === sessionId) newChat()
+  refreshSessions()
+  return true
+}
+
+/** Send the composer's text; `agents` restricts the turn to those agents (from @mentions). */
+export function sendMessage(text, agents = []) {
+  const content = text.trim()
+  if (!content || !socket) return false
+  const clientMsgId = newClientMsgId()
+  addLocalInput(state.conversation, { clientMsgId, text: content, agents, sessionId: state.sessionId })
+  const payload = { msg_id: clientMsgId, content }
+  if (state.sessionId) payload.session_id = state.sessionId
+  if (agents.length) payload.agents = agents
+  socket.emit('chat', payload)
+  return true
+}
+
+export function stopTurn() {
+  if (socket && state.sessionId) socket.emit('stop', { session_id: state.sessionId })
+}
+
+export async function submitToken(token) {
+  setToken(token.trim())
+  state.needToken = false
+  state.tokenRejected = false
+  await loadConfig()
+  if (state.needToken) return
+  await Promise.all([loadAgents(), refreshSessions()])
+  if (socket) {
+    socket.disconnect()
+    socket.connect()
+  } else {
+    connectSocket()
+  }
+  if (state.sessionId) openSession(state.sessionId, { push: false })
+}
+
+export async function start() {
+  window.addEventListener('popstate', () => {
+    const id = sessionFromUrl()
+    if (id) openSession(id, { push: false })
+    else newChat({ push: false })
+  })
+  await loadConfig()
+  const fromUrl = sessionFromUrl()
+  if (fromUrl) state.sessionId = fromUrl
+  if (state.needToken) return
+  connectSocket()
+  await Promise.all([
+    loadAgents(),
+    refreshSessions(),
+    fromUrl ? openSession(fromUrl, { push: false }) : Promise.resolve(),
+  ])
+}

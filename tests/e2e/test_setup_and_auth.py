@@ -1,0 +1,109 @@
+"""Screens before chatting: the setup panel (no model configured) and the access-token prompt."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.e2e.conftest import configured_env
+from tests.e2e.harness import PHONE, new_page, screenshot
+from tests.fakes.providers import FakeOpenAI, Reply
+from tests.fakes.server_process import ServerProcess, start_server
+
+pytestmark = pytest.mark.e2e
+
+TOKEN = "e2e-secret-token-4242"
+
+
+@pytest.fixture(scope="module")
+def unconfigured_server(built_frontend: None) -> Iterator[ServerProcess]:
+    process = start_server({})  # no LITELLM_CHAT_MODEL at all
+    try:
+        yield process
+    finally:
+        process.cleanup()
+
+
+@pytest.fixture(scope="module")
+def token_server(built_frontend: None, fake: FakeOpenAI) -> Iterator[ServerProcess]:
+    process = start_server(configured_env(fake, DIRECTOR_AUTH_TOKEN=TOKEN))
+    try:
+        yield process
+    finally:
+        logs = process.logs()
+        process.cleanup()
+        assert TOKEN not in logs
+
+
+def test_setup_panel_says_what_to_put_in_env(browser: Browser, unconfigured_server: ServerProcess) -> None:
+    context, page, watch = new_page(browser, unconfigured_server.url)
+    try:
+        page.goto("/")
+        panel = page.get_by_test_id("setup-panel")
+        expect(panel).to_be_visible()
+        expect(panel.get_by_role("heading", level=1)).to_have_text("Connect a model to start chatting")
+        snippet = page.get_by_test_id("env-snippet")
+        expect(snippet).to_have_text(
+            "LITELLM_CHAT_MODEL=anthropic/claude-sonnet-4-5\nANTHROPIC_API_KEY=sk-ant-..."
+        )
+        # No chat box that could only fail.
+        expect(page.locator("#composer-input")).to_have_count(0)
+        screenshot(page, "setup-panel")
+
+        # Keyboard: arrow keys move between the provider tabs.
+        page.get_by_role("tab", name="Anthropic").focus()
+        page.keyboard.press("ArrowRight")
+        expect(page.get_by_role("tab", name="OpenAI", exact=True)).to_be_focused()
+        expect(snippet).to_contain_text("LITELLM_CHAT_MODEL=openai/gpt-4o-mini")
+        page.get_by_role("tab", name="Ollama (local)").click()
+        expect(snippet).to_contain_text("LITELLM_CHAT_MODEL=ollama_chat/llama3.1")
+
+        page.set_viewport_size(PHONE)
+        expect(panel).to_be_visible()
+        assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+        screenshot(page, "setup-panel-phone")
+        assert watch.errors == []
+    finally:
+        context.close()
+
+
+def test_token_is_asked_once_and_kept(
+    browser: Browser, token_server: ServerProcess, fake: FakeOpenAI
+) -> None:
+    fake.script(Reply(text="Authorised answer."))
+    context, page, watch = new_page(browser, token_server.url)
+    try:
+        page.goto("/")
+        dialog = page.get_by_role("dialog", name="This server needs an access token")
+        expect(dialog).to_be_visible()
+        field = dialog.get_by_label("Access token")
+        expect(field).to_be_focused()
+
+        field.fill("wrong-token")
+        field.press("Enter")
+        expect(dialog.get_by_role("alert")).to_contain_text("not accepted")
+
+        dialog.get_by_label("Access token").fill(TOKEN)
+        dialog.get_by_role("button", name="Continue").click()
+        expect(dialog).to_be_hidden()
+        expect(page.locator('.layout[data-connected="true"]')).to_be_attached()
+        page.locator("#composer-input").fill("Hello with a token")
+        page.locator("#composer-input").press("Enter")
+        expect(page.locator('[data-role="assistant"] [data-testid="answer"]')).to_have_text(
+            "Authorised answer."
+        )
+        assert fake.requests, "the turn reached the provider"
+
+        # Reloading does not ask again: the token is kept in this browser.
+        page.reload()
+        expect(page.locator('.layout[data-connected="true"]')).to_be_attached()
+        expect(page.get_by_role("dialog")).to_have_count(0)
+        expect(page.locator('nav[aria-label="Chat history"] .item').first).to_contain_text(
+            "Hello with a token"
+        )
+        # The only console errors are the browser's own reports of the refused (401) requests.
+        assert all("401" in error or "Unauthorized" in error for error in watch.errors), watch.errors
+    finally:
+        context.close()
