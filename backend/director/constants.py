@@ -1,7 +1,7 @@
 """Names shared across the package."""
 
 import os
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 # backend/director/constants.py -> repo root is three levels up.
@@ -17,7 +17,7 @@ def env_file() -> Path:
     return Path(override) if override else ENV_FILE
 
 
-class LLMType(str, Enum):
+class LLMType(StrEnum):
     """The LLM families ``DEFAULT_LLM`` accepts. All of them are served by the LiteLLM adapter."""
 
     LITELLM = "litellm"
@@ -26,7 +26,7 @@ class LLMType(str, Enum):
     GOOGLEAI = "googleai"
 
 
-class EnvPrefix(str, Enum):
+class EnvPrefix(StrEnum):
     """Environment-variable prefix of each LLM family's settings."""
 
     LITELLM = "LITELLM_"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr
@@ -22,12 +22,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from director.constants import ENV_FILE, LLMType, env_file
 
 
-class LLMResponseStatus(str, Enum):
+class LLMResponseStatus(StrEnum):
     SUCCESS = "success"
     ERROR = "error"
 
 
-class LLMErrorType(str, Enum):
+class LLMErrorType(StrEnum):
     """Why a call failed, in terms a user (and the retry/fallback logic) can act on."""
 
     AUTH = "auth"
@@ -145,6 +145,7 @@ class BaseLLM(ABC):
 
     def warmup(self) -> None:
         """Load heavy dependencies ahead of the first call (called off the request path)."""
+        return None  # optional hook: most LLMs have nothing to preload
 
     @abstractmethod
     def chat_completions(
