@@ -30,7 +30,8 @@ run: install
 
 dev: install
 	@echo "Backend on :8000, Vite dev server on :5173 (hot reload, proxied to the backend)"
-	$(PY) -m director.entrypoint.api.server & cd frontend && npm run dev
+	@# One Ctrl+C stops both: the trap takes the background backend down with the dev server.
+	@trap 'kill 0' EXIT INT TERM; $(PY) -m director.entrypoint.api.server & cd frontend && npm run dev
 
 test: install system-deps
 	$(MAKE) test-js
