@@ -398,3 +398,26 @@ def test_warmup_makes_no_request_and_the_adapter_still_works(fake_openai: FakeOp
     llm.warmup()
     assert fake_openai.requests == []  # the warm-up call is mocked, never sent
     assert llm.chat_completions(HI).ok and len(fake_openai.requests) == 1
+
+
+def test_streamed_cost_and_usage_match_the_json_call(fake_openai: FakeOpenAI) -> None:
+    # The stream stops being read right after its usage chunk: tokens and cost must still be complete.
+    reply = Reply(text="priced and streamed", prompt_tokens=1000, completion_tokens=500)
+    fake_openai.script(reply, reply)
+    llm = make_litellm(fake_openai, model="openai/gpt-4o")
+    whole = llm.chat_completions(HI)
+    deltas, streamed = _stream(llm, HI)
+    assert "".join(d.text for d in deltas) == streamed.content == whole.content == "priced and streamed"
+    assert (streamed.send_tokens, streamed.recv_tokens, streamed.total_tokens) == (1000, 500, 1500)
+    assert streamed.finish_reason == whole.finish_reason == "stop"
+    assert streamed.cost is not None and streamed.cost == pytest.approx(whole.cost)
+
+
+def test_streamed_answer_without_usage(provider: Provider) -> None:
+    chunks = ["no ", "usage ", "here"]
+    provider.fake.script(Reply(text="".join(chunks), chunks=chunks, usage=False))
+    deltas, final = _stream(provider.llm(num_retries=0), HI)
+    assert [d.text for d in deltas if isinstance(d, TextDelta)] == chunks
+    assert final.ok and final.content == "no usage here" and final.finish_reason == "stop"
+    # Streamed without usage, LiteLLM counts the tokens itself in its end-of-stream chunk.
+    assert final.total_tokens == final.send_tokens + final.recv_tokens > 0

@@ -182,10 +182,26 @@ class StreamAccumulator:
     def __init__(self) -> None:
         self.raw = RawCompletion()
         self._calls: dict[int, RawToolCall] = {}
+        # True once a chunk carrying usage arrived with or after the finish reason: nothing the
+        # caller needs can follow (see ``complete``).
+        self._usage_after_finish = False
+
+    @property
+    def complete(self) -> bool:
+        """Whether the stream has delivered everything: finish reason, then usage.
+
+        With ``stream_options.include_usage`` the usage chunk is the last one that carries data.
+        LiteLLM's wrapper only sends its finish chunk once the provider's stream has ended, then the
+        usage chunk; everything it does after that (rebuilding the whole response a second time,
+        deep copies, another success-logging job) is work Director never reads. Stopping here
+        saves about 3-4 ms, a fifth, of a streamed call's client time (bench/llm_overhead.py).
+        """
+        return self._usage_after_finish
 
     def add(self, chunk: Any) -> tuple[str, list[tuple[int, str | None, str | None, str]]]:
         """Return ``(text, [(index, id, name, arguments_fragment), ...])`` carried by ``chunk``."""
-        read_usage(self.raw, _get(chunk, "usage"))
+        usage = _get(chunk, "usage")
+        read_usage(self.raw, usage)
         text, calls = "", []
         for choice in _get(chunk, "choices") or []:
             delta = _get(choice, "delta")
@@ -209,6 +225,8 @@ class StreamAccumulator:
             if _get(choice, "finish_reason"):
                 self.raw.finish_reason = _get(choice, "finish_reason")
         self.raw.content += text
+        if usage is not None and self.raw.finish_reason is not None:
+            self._usage_after_finish = True
         return text, calls
 
     def result(self) -> RawCompletion:

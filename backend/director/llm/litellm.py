@@ -490,8 +490,13 @@ class LiteLLM(BaseLLM):
                                     yield ToolCallDelta(
                                         index=index, id=call_id, name=name, arguments=fragment
                                     )
+                                if acc.complete:
+                                    # Finish reason and usage are in: LiteLLM's remaining work on
+                                    # this stream (a second full rebuild, copies, logging) is
+                                    # nothing we read. Its success logging already ran once.
+                                    break
                         finally:
-                            # Also when the caller stops early: return the connection to the pool now.
+                            # Also when we or the caller stop early: release the HTTP response now.
                             _close_stream(chunks)
                         raw = acc.result()
                     else:
