@@ -59,7 +59,18 @@ def test_redirect_hop_is_checked(pages: PageServer, monkeypatch: pytest.MonkeyPa
 
 
 @pytest.mark.parametrize(
-    "address", ["10.1.2.3", "192.168.0.1", "169.254.169.254", "::1", "::ffff:127.0.0.1", "fe80::1", "0.0.0.0"]
+    "address",
+    [
+        "10.1.2.3",
+        "192.168.0.1",
+        "169.254.169.254",
+        "::1",
+        "::ffff:127.0.0.1",
+        "fe80::1",
+        "0.0.0.0",
+        "100.64.0.1",  # carrier-grade NAT: not "private" to ipaddress, yet not on the internet
+        "198.18.0.1",  # benchmarking range
+    ],
 )
 def test_private_addresses_blocked(monkeypatch: pytest.MonkeyPatch, address: str) -> None:
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
@@ -116,3 +127,10 @@ def test_meta_charset_without_header(pages: PageServer) -> None:
     url = pages.add("/latin", html, ctype="text/html")
     page = read_url(url, AgentSettings(_env_file=None, allow_private_urls=True))
     assert "crème brûlée" in page.text
+
+
+def test_public_address_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        socket, "getaddrinfo", lambda h, p, *a, **k: [(socket.AF_INET, 1, 6, "", ("8.8.8.8", p))]
+    )
+    check_url_allowed("http://public.test/", allow_private=False)  # no error

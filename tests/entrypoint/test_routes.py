@@ -19,7 +19,8 @@ def _chat(server, content: str, session_id: str | None = None) -> dict:
 
 def test_health_and_agents(server):
     http = server.app.test_client()
-    assert http.get("/health").json == {"status": "ok"}
+    # auth_required joined the body so a client knows about the token before its first call.
+    assert http.get("/health").json == {"status": "ok", "auth_required": False}
     agents = http.get("/agent").json
     assert [a["name"] for a in agents] == ["echo", "shout"]
     assert all(a["description"] for a in agents)
@@ -180,3 +181,59 @@ def test_frontend_served_from_dist_when_built(make_server, tmp_path):
     assert http.get("/assets/app.js").get_data(as_text=True) == "console.log(1)"
     assert http.get("/assets/../../secret").status_code == 404
     assert http.get("/missing.js").status_code == 404
+
+
+def test_health_says_when_a_token_is_required_without_needing_it(make_server):
+    http = make_server(auth_token="s3cret-token-value").app.test_client()
+    response = http.get("/health")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "auth_required": True}
+    assert "s3cret-token-value" not in response.get_data(as_text=True)
+
+
+def test_output_left_in_progress_by_a_crash_is_shown_as_interrupted(server):
+    """A SIGKILL mid-turn leaves an output row in "progress"; no turn runs, so it must not spin forever."""
+    server.db.create_session("crashed", title="t")
+    server.db.add_or_update_msg_to_conv(
+        {
+            "session_id": "crashed",
+            "msg_id": "in1",
+            "msg_type": "input",
+            "status": "success",
+            "content": [{"type": "text", "text": "question", "status": "success"}],
+        }
+    )
+    server.db.add_or_update_msg_to_conv(
+        {
+            "session_id": "crashed",
+            "msg_id": "out1",
+            "msg_type": "output",
+            "status": "progress",
+            "content": [{"type": "text", "agent_name": "echo", "status": "progress", "text": ""}],
+        }
+    )
+    conversation = server.app.test_client().get("/session/crashed").json["conversation"]
+    assert conversation[0]["content"][0]["text"] == "question"
+    output = conversation[1]
+    assert output["status"] == "error"
+    assert output["content"][0]["status"] == "error"
+    answer = next(b for b in output["content"] if b["agent_name"] == "assistant")
+    assert "interrupted" in answer["text"]
+    # The stored row is not rewritten by a read.
+    assert server.db.get_conversations("crashed")[1]["status"] == "progress"
+
+
+def test_running_turn_is_not_shown_as_interrupted(make_server):
+    release, started = threading.Event(), threading.Event()
+    server = make_server(ScriptedLLM(ScriptedStream(blocking_stream(release, started))))
+    client = server.client()
+    client.emit("chat", {"content": "slow one"})
+    assert started.wait(WAIT_S)
+    session_id = client.wait_for(lambda c: c.of("chat") and c.of("chat")[0]["session_id"])
+    try:
+        conversation = server.app.test_client().get(f"/session/{session_id}").json["conversation"]
+        assert conversation[-1]["msg_type"] == "output" and conversation[-1]["status"] == "progress"
+    finally:
+        release.set()
+    assert client.final_output()["status"] == "success"
+    server.wait_idle()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from director.entrypoint.api import server as server_module
 from director.entrypoint.api.server import DirectorServer, main
 from director.entrypoint.api.settings import load_server_settings
 from director.errors import ConfigError
@@ -76,3 +77,78 @@ def test_gunicorn_config_is_one_gthread_worker():
     assert server.cfg.workers == 1 and server.cfg.threads == 64
     assert server.cfg.bind == ["127.0.0.1:8123"]
     assert server.cfg.preload_app is False  # the app (and its warm-up thread) live in the worker
+
+
+@pytest.fixture
+def no_gunicorn(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Stands in for DirectorServer so main() never starts a real server; records what it got."""
+    started: list[object] = []
+
+    class Recorder:
+        def __init__(self, settings: object, llm: object = None):
+            self.settings, self.llm = settings, llm
+
+        def run(self) -> None:
+            started.append(self)
+
+    monkeypatch.setattr(server_module, "DirectorServer", Recorder)
+    monkeypatch.setattr(server_module, "configure_logging", lambda level="info": None)
+    return started
+
+
+def test_bad_llm_setting_fails_before_the_server_starts(monkeypatch, caplog, no_gunicorn):
+    """Not from inside gunicorn's worker after "listening" was logged: one line, exit code 2."""
+    monkeypatch.setenv("LITELLM_CHAT_MODEL", "openai/x")
+    monkeypatch.setenv("LITELLM_TEMPERATURE", "9")
+    assert main() == 2
+    assert no_gunicorn == []
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "LITELLM_TEMPERATURE" in errors[0]
+    assert "Traceback" not in caplog.text
+
+
+def test_llm_built_once_in_main_is_handed_to_the_server(monkeypatch, caplog, no_gunicorn):
+    monkeypatch.setenv("LITELLM_CHAT_MODEL", "openai/x")
+    assert main() == 0
+    (server,) = no_gunicorn
+    assert server.llm.configured and server.llm.config.chat_model == "openai/x"
+    assert "No language model is configured" not in caplog.text
+
+
+def test_unconfigured_llm_warns_at_start_up_but_serves(caplog, no_gunicorn):
+    assert main() == 0
+    (server,) = no_gunicorn
+    assert server.llm.configured is False
+    assert "LITELLM_CHAT_MODEL" in caplog.text
+
+
+def test_log_handlers_mask_secrets_from_every_logger(monkeypatch):
+    """The filter sits on the handler, so modules that never called protect() are covered too."""
+    import io
+    import logging
+
+    from director.llm.redact import register_secret
+
+    buffer = io.StringIO()
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [logging.StreamHandler(buffer)])
+    monkeypatch.setattr(root, "level", root.level)
+    server_module.configure_logging("info")
+    register_secret("tok-registered-0123456789")
+    unprotected = logging.getLogger("director.entrypoint.some_module")
+    unprotected.error("auth token tok-registered-0123456789 and key sk-ant-abcdef0123456789 seen")
+    try:
+        raise RuntimeError("provider said: invalid key sk-proj-ZYXWVUT98765")
+    except RuntimeError:
+        unprotected.exception("call failed")
+    logged = buffer.getvalue()
+    assert "call failed" in logged and "RuntimeError" in logged
+    for secret in ("tok-registered-0123456789", "sk-ant-abcdef0123456789", "sk-proj-ZYXWVUT98765"):
+        assert secret not in logged
+
+
+def test_bad_agent_setting_fails_at_start_up_naming_the_variable(monkeypatch, caplog, no_gunicorn):
+    monkeypatch.setenv("DIRECTOR_WEB_TIMEOUT_S", "soon")
+    assert main() == 2
+    assert no_gunicorn == []
+    assert "DIRECTOR_WEB_TIMEOUT_S" in caplog.text and "seconds" in caplog.text

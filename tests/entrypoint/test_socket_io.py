@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from director.core.reasoning import ReasoningEngine
+from director.entrypoint.api import socket_io
 
-from tests.entrypoint.conftest import WAIT_S, Server, blocking_stream
+from tests.entrypoint.conftest import WAIT_S, ChatClient, Server, blocking_stream
 from tests.fakes.scripted_llm import ScriptedLLM, ScriptedStream, text_response, tool_call, tool_response
 
 
@@ -227,3 +229,41 @@ def test_auth_token_required_for_socket(make_server):
     assert by_query.client.is_connected("/chat")
     by_auth.emit("chat", {"content": "hi"})
     assert by_auth.final_output()["status"] == "success"
+
+
+def test_simultaneous_chats_for_one_session_start_exactly_one_turn(make_server, monkeypatch):
+    """The busy check is atomic with starting the turn, and a refused client does not join the room."""
+    real_join_room = socket_io.join_room
+
+    def slow_join_room(room: str) -> None:
+        # Widens any gap between "is it busy?" and "claim it" so a non-atomic check would show.
+        time.sleep(0.05)
+        real_join_room(room)
+
+    monkeypatch.setattr(socket_io, "join_room", slow_join_room)
+    release, started = threading.Event(), threading.Event()
+    llm = ScriptedLLM(ScriptedStream(blocking_stream(release, started)))
+    server = make_server(llm)
+    clients = [server.client() for _ in range(6)]
+    barrier = threading.Barrier(len(clients))
+
+    def send(client: ChatClient) -> None:
+        barrier.wait()
+        client.emit("chat", {"session_id": "contested", "content": "me first"})
+
+    threads = [threading.Thread(target=send, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT_S)
+    assert started.wait(WAIT_S)
+    release.set()
+    server.wait_idle()
+
+    winners = [c for c in clients if any(m["msg_type"] == "output" for m in c.of("chat"))]
+    losers = [c for c in clients if c not in winners]
+    assert len(winners) == 1 and len(losers) == len(clients) - 1
+    assert len(llm.calls) == 1
+    for loser in losers:
+        assert [e["code"] for e in loser.of("error")] == ["session_busy"]
+        assert loser.of("chat") == [] and loser.of("chat_delta") == []

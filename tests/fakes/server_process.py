@@ -3,6 +3,7 @@
     server = start_server({"LITELLM_CHAT_MODEL": "openai/fake-model", ...})
     requests.get(server.url + "/health")
     server.restart()          # same port, same env, same SQLite file
+    server.kill()             # SIGKILL, for crash tests
     assert "sk-" not in server.logs()
     server.stop()
 
@@ -133,6 +134,17 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=STOP_TIMEOUT_S)
+        return process.returncode
+
+    def kill(self) -> int | None:
+        """SIGKILL the whole process group at once (a crash or power cut: no drain, nothing saved)."""
+        process = self._process
+        if process is None:
+            return None
+        _running.discard(self)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=STOP_TIMEOUT_S)
         return process.returncode
 
     def restart(self) -> ServerProcess:

@@ -190,7 +190,45 @@ def test_bad_payloads_get_errors_and_the_server_keeps_serving(fake, client, live
 
     fake.script(Reply(text="still here"))
     assert answer_text(client.ask("are you there?")) == "still here"
-    assert http_json(f"{live_server.url}/health") == (200, {"status": "ok"})
+    # auth_required was added to /health so clients know about the token before their first call.
+    assert http_json(f"{live_server.url}/health") == (200, {"status": "ok", "auth_required": False})
+
+
+class _RawChatJSON:
+    """Client-side JSON that sends a prebuilt, hostile ``chat`` packet (no client can encode one)."""
+
+    raw = ""
+
+    @staticmethod
+    def dumps(obj, **kwargs):
+        if obj == ["chat", "<raw>"]:
+            return '["chat",' + _RawChatJSON.raw + "]"
+        return json.dumps(obj, **kwargs)
+
+    loads = staticmethod(json.loads)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"content": ' + "[" * 50_000 + "]" * 50_000 + "}",  # deeper than Python's recursion limit
+        '{"content": "hi", "session_id": ' + "9" * 5000 + "}",  # engine.io refuses long integers
+    ],
+    ids=["deep-nesting", "huge-integer"],
+)
+def test_undecodable_junk_gets_an_error_event(fake, client, live_server, monkeypatch, raw):
+    logged_before = len(live_server.logs())
+    monkeypatch.setattr(_RawChatJSON, "raw", raw)
+    monkeypatch.setattr(socketio.packet.Packet, "json", _RawChatJSON)
+    client.clear()
+    client.emit("chat", "<raw>")
+    assert client.error()["code"] == "invalid_payload"
+    assert client.of("chat") == [] and fake.requests == []
+    monkeypatch.undo()
+
+    fake.script(Reply(text="still serving"))
+    assert answer_text(client.ask("hello?")) == "still serving"
+    assert "Traceback" not in live_server.logs()[logged_before:]
 
 
 def test_busy_session_gets_session_busy_error(fake, client):

@@ -95,6 +95,54 @@ def test_sigterm_mid_turn_then_restart_and_continue(fake_openai: FakeOpenAI, web
     assert messages[-1]["content"] == "When?"
 
 
+def test_sigkill_mid_turn_keeps_earlier_turns_and_ends_the_cut_one(
+    fake_openai: FakeOpenAI, web_pages, servers
+):
+    """A crash (no drain) loses at most the step in flight: turn 1 survives whole, the cut turn is
+    shown as interrupted rather than stuck in progress, and the session continues with turn 1 replayed."""
+    server = start_server(provider_env(fake_openai))
+    servers.append(server)
+    fake_openai.script(
+        Reply(text="Ships steer by it."),
+        Reply(tool_calls=[("web_reader", {"url": f"{web_pages}/slow"})]),
+    )
+    client = LiveClient(server.url)
+    try:
+        first = client.ask("What is a lighthouse for?")
+        assert first["status"] == "success"
+        session_id = first["session_id"]
+        client.clear()
+        client.emit("chat", {"session_id": session_id, "content": "Read the slow page"})
+        client.wait_for(
+            lambda c: any(b["agent_name"] == "web_reader" for m in c.outputs() for b in m["content"])
+        )
+        server.kill()
+    finally:
+        disconnect_all([client])
+
+    server.start()
+    with urllib.request.urlopen(f"{server.url}/session/{session_id}", timeout=10) as response:
+        conversation = json.loads(response.read())["conversation"]
+    assert [m["msg_type"] for m in conversation] == ["input", "output", "input", "output"]
+    assert conversation[1]["status"] == "success" and answer_text(conversation[1]) == "Ships steer by it."
+    assert conversation[2]["content"][0]["text"] == "Read the slow page"
+    cut = conversation[3]
+    assert cut["status"] == "error"
+    assert all(block["status"] != "progress" for block in cut["content"])
+    assert "interrupted" in answer_text(cut)
+
+    fake_openai.script(Reply(text="Yes."))
+    client = LiveClient(server.url)
+    try:
+        third = client.ask("Still there?", session_id=session_id)
+    finally:
+        disconnect_all([client])
+    assert third["status"] == "success" and answer_text(third) == "Yes."
+    replayed = [(m["role"], m.get("content")) for m in fake_openai.requests[-1].json["messages"][1:]]
+    assert replayed[:2] == [("user", "What is a lighthouse for?"), ("assistant", "Ships steer by it.")]
+    assert replayed[-1] == ("user", "Still there?")
+
+
 def test_auth_token_enforced_on_rest_and_socket(fake_openai: FakeOpenAI, servers):
     token = "tok-SECRET-4242"
     server = start_server(provider_env(fake_openai, DIRECTOR_AUTH_TOKEN=token))
@@ -104,6 +152,8 @@ def test_auth_token_enforced_on_rest_and_socket(fake_openai: FakeOpenAI, servers
     assert http_status(f"{server.url}/agent", {"Authorization": "Bearer nope"}) == 401
     assert http_status(f"{server.url}/agent", {"Authorization": f"Bearer {token}"}) == 200
     assert http_status(f"{server.url}/health") == 200
+    with urllib.request.urlopen(f"{server.url}/health", timeout=10) as response:
+        assert json.loads(response.read())["auth_required"] is True  # known before any 401
 
     with pytest.raises(socketio.exceptions.ConnectionError):
         LiveClient(server.url)

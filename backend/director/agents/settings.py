@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from director.constants import env_file
+from director.errors import ConfigError
+
+_ACCEPTED = {
+    "allow_private_urls": "true or false",
+    "web_max_bytes": "an integer > 0 (bytes)",
+    "web_timeout_s": "seconds, a number > 0",
+    "compare_max_models": "an integer >= 1",
+}
 
 
 class AgentSettings(BaseSettings):
@@ -20,4 +28,12 @@ class AgentSettings(BaseSettings):
 
 
 def load_agent_settings() -> AgentSettings:
-    return AgentSettings(_env_file=env_file())
+    """Raises ``ConfigError`` naming the variable; the server calls this at start-up so a bad value
+    fails there rather than as an agent error in the middle of someone's turn."""
+    try:
+        return AgentSettings(_env_file=env_file())
+    except ValidationError as exc:
+        field = str(exc.errors()[0]["loc"][0]) if exc.errors()[0]["loc"] else ""
+        variable = f"DIRECTOR_{field.upper()}"
+        accepted = _ACCEPTED.get(field, "a valid value")
+        raise ConfigError(variable, accepted, f"{variable} is invalid: expected {accepted}") from None

@@ -61,6 +61,9 @@ def _blocked_reason(address: str) -> str | None:
     ):
         if getattr(ip, attr):
             return label
+    # Catches what the flags above miss, e.g. carrier-grade NAT (100.64.0.0/10) and 6to4/Teredo forms.
+    if not ip.is_global:
+        return "non-public"
     return None
 
 

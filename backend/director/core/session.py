@@ -179,6 +179,39 @@ class OutputMessage(BaseMessage):
         return payload
 
 
+INTERRUPTED_TEXT = (
+    "This answer was interrupted: the server stopped while it was being written. "
+    "Send your message again to continue."
+)
+
+
+def as_interrupted(message: dict[str, Any]) -> dict[str, Any]:
+    """The stored ``message`` as a finished one, when it is an output left in ``progress``.
+
+    Only a server killed mid-turn (SIGKILL, power loss) leaves such a row: a graceful stop saves
+    the partial result as stopped. Shown as-is, the UI would spin on it forever. The caller decides
+    a turn is not running (the socket layer knows); the stored row is left untouched.
+    """
+    if message.get("msg_type") != MsgType.OUTPUT or message.get("status") != MsgStatus.PROGRESS:
+        return message
+    blocks = [
+        {**block, "status": BlockStatus.ERROR.value, "status_message": INTERRUPTED_TEXT}
+        if block.get("status") == BlockStatus.PROGRESS
+        else block
+        for block in message.get("content") or []
+    ]
+    if not any(block.get("agent_name") == ASSISTANT for block in blocks):
+        blocks.append(
+            TextContent(
+                agent_name=ASSISTANT,
+                status=BlockStatus.ERROR,
+                status_message=INTERRUPTED_TEXT,
+                text=INTERRUPTED_TEXT,
+            ).model_dump(mode="json")
+        )
+    return {**message, "status": MsgStatus.ERROR.value, "content": blocks}
+
+
 class Session:
     """One conversation thread. Cheap to construct; ``create()`` makes sure the DB row exists."""
 

@@ -19,6 +19,7 @@ from director.agents.base import BaseAgent
 from director.constants import REPO_ROOT
 from director.core.reasoning import EngineLimits
 from director.db.base import BaseDB
+from director.entrypoint.api import wire_json
 from director.entrypoint.api.routes import api
 from director.entrypoint.api.security import OriginPolicy
 from director.entrypoint.api.settings import ServerSettings, load_server_settings
@@ -104,6 +105,7 @@ def create_app(
         async_mode="threading",
         cors_allowed_origins=origins,
         max_http_buffer_size=max_buffer,
+        json=wire_json,  # hostile nesting gets an `error` event, not a dropped packet and a traceback
         logger=False,
         engineio_logger=False,
     )

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from director.entrypoint.api.wire_json import UndecodablePayload
 from director.errors import BadPayloadError
 
 # Ids end up as DB keys and room names: keep them short and boring.
@@ -50,6 +51,11 @@ class ChatRequest(BaseModel):
 
 
 def _as_object(payload: Any) -> dict[str, Any]:
+    if isinstance(payload, UndecodablePayload):
+        raise BadPayloadError(
+            ErrorCode.INVALID_PAYLOAD.value,
+            "The message could not be decoded (nested too deeply or numbers too long). Send a JSON object.",
+        )
     if not isinstance(payload, dict):
         raise BadPayloadError(ErrorCode.INVALID_PAYLOAD.value, "The message must be a JSON object.")
     return payload

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from director.core.session import as_interrupted
 from director.entrypoint.api.security import bearer_token, token_matches
 from director.entrypoint.api.state import EXTENSION_KEY, ServerState
 from director.errors import NotFoundError, SessionBusyError
@@ -49,7 +50,8 @@ def require_token() -> ResponseReturnValue | None:
 @api.get("/health")
 def health() -> ResponseReturnValue:
     # Cheap on purpose: it answers before LiteLLM is even imported, which is what "ready" means.
-    return jsonify({"status": "ok"})
+    # auth_required lets a client ask for the token before its first protected call (no 401 probe).
+    return jsonify({"status": "ok", "auth_required": state().settings.auth_required})
 
 
 @api.get("/agent")
@@ -66,11 +68,15 @@ def list_sessions() -> ResponseReturnValue:
 
 @api.get("/session/<session_id>")
 def get_session(session_id: str) -> ResponseReturnValue:
-    db = state().db
-    session = db.get_session(session_id)
+    current = state()
+    session = current.db.get_session(session_id)
     if session is None:
         raise NotFoundError(f"No session with id {session_id[:128]!r}.")
-    return jsonify({**session, "conversation": db.get_conversations(session_id)})
+    conversation = current.db.get_conversations(session_id)
+    if not current.registry.is_busy(session_id):
+        # An output still "in progress" with no turn running was cut by a crash: show it as ended.
+        conversation = [as_interrupted(message) for message in conversation]
+    return jsonify({**session, "conversation": conversation})
 
 
 @api.delete("/session/<session_id>")

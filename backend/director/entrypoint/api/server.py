@@ -18,8 +18,11 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from director.agents.settings import load_agent_settings
 from director.entrypoint.api.settings import ServerSettings, load_server_settings
 from director.errors import ConfigError
+from director.llm.base import BaseLLM
+from director.llm.redact import RedactingFilter, register_secret
 
 logger = logging.getLogger("director.server")
 
@@ -40,11 +43,11 @@ def _warmup(llm: Any) -> None:
         logger.exception("LLM warm-up failed")
 
 
-def build_app(settings: ServerSettings) -> tuple[Any, Any]:
+def build_app(settings: ServerSettings, llm: BaseLLM | None = None) -> tuple[Any, Any]:
     """Create the WSGI app and start the LLM warm-up off the request path."""
     from director.entrypoint.api.app import create_app
 
-    app, socketio = create_app(settings=settings)
+    app, socketio = create_app(settings=settings, llm=llm)
     llm = app.extensions["director"].llm
     # LiteLLM's import takes 2+ s: do it in the background so /health answers at once.
     threading.Thread(target=_warmup, args=(llm,), name="llm-warmup", daemon=True).start()
@@ -68,8 +71,11 @@ def drain(app: Any, socketio: Any, timeout_s: float = DRAIN_TIMEOUT_S) -> None:
 
 
 class DirectorServer(BaseApplication):
-    def __init__(self, settings: ServerSettings):
+    def __init__(self, settings: ServerSettings, llm: BaseLLM | None = None):
         self.settings = settings
+        # Built (and validated) by main() in the master; nothing heavy is imported yet, so the
+        # forked worker inherits a cheap object and imports LiteLLM itself, off the request path.
+        self.llm = llm
         self._app: Any = None
         self._socketio: Any = None
         self._sigterm = threading.Event()
@@ -146,7 +152,7 @@ class DirectorServer(BaseApplication):
 
     def load(self) -> Any:
         try:
-            self._app, self._socketio = build_app(self.settings)
+            self._app, self._socketio = build_app(self.settings, self.llm)
             return self._app
         except ConfigError as exc:
             logger.error("Configuration error: %s", exc.message)
@@ -156,7 +162,13 @@ class DirectorServer(BaseApplication):
 
 def configure_logging(level: str = "info") -> None:
     logging.basicConfig(format=LOG_FORMAT, stream=sys.stderr)
-    logging.getLogger().setLevel(level.upper())
+    root = logging.getLogger()
+    root.setLevel(level.upper())
+    # On the handlers, not on loggers: a logger's filter only sees records logged to that very
+    # logger, while every record that reaches stderr (any module, LiteLLM's, tracebacks) passes here.
+    for handler in root.handlers:
+        if not any(isinstance(existing, RedactingFilter) for existing in handler.filters):
+            handler.addFilter(RedactingFilter())
     # LiteLLM and HTTP client debug output can include request bodies; keep them at warning.
     for noisy in ("LiteLLM", "litellm", "httpx", "httpcore", "openai"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -170,8 +182,32 @@ def main() -> int:
         logger.error("Configuration error: %s", exc.message)
         return 2
     configure_logging(settings.log_level)
-    DirectorServer(settings).run()
+    for secret in (settings.auth_token, settings.postgres_password):
+        if secret is not None:
+            register_secret(secret.get_secret_value())
+    try:
+        # Read the LLM settings now, in the master: a bad LITELLM_* value fails here with one line
+        # instead of after "listening" from inside gunicorn's worker.
+        llm = load_llm()
+        load_agent_settings()  # agents read theirs per call; validate them once up front
+    except ConfigError as exc:
+        logger.error("Configuration error: %s", exc.message)
+        return 2
+    DirectorServer(settings, llm).run()
     return 0
+
+
+def load_llm() -> BaseLLM:
+    """The configured LLM (cheap: LiteLLM itself is imported later). Warns when none is configured."""
+    from director.llm import get_default_llm
+
+    llm = get_default_llm()
+    if not llm.configured:
+        logger.warning(
+            "No language model is configured: chat turns will answer with setup instructions. "
+            "Set LITELLM_CHAT_MODEL (and the provider's key) in .env, see .env.sample."
+        )
+    return llm
 
 
 if __name__ == "__main__":

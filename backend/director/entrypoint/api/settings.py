@@ -54,7 +54,7 @@ class ServerSettings(BaseSettings):
     postgres_db: str = Field("director", validation_alias=_env("POSTGRES_DB"))
 
     auth_token: SecretStr | None = Field(None, validation_alias=_env("DIRECTOR_AUTH_TOKEN"))
-    # Extra allowed browser origins; the server's own origin is always allowed (see cors.py).
+    # Extra allowed browser origins; the server's own origin is always allowed (see security.py).
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_DEV_ORIGINS), validation_alias=_env("DIRECTOR_CORS_ORIGINS")
     )

@@ -64,11 +64,14 @@ class ChatNamespace(Namespace):
         try:
             chat = parse_chat(payload, self.state.agent_names, self.state.settings.max_message_chars)
             session_id = chat.session_id or new_id()
-            if self.state.registry.is_busy(session_id):
-                raise SessionBusyError(session_id)
-            # Join before the turn starts so the sender sees every event of it, including the echo.
-            join_room(session_id)
-            self.state.runner.start(chat, session_id, room_emitter(self.io, session_id))
+            # The claim (atomic busy check) comes first: a client refused as busy must not have
+            # joined the room. Joining before the spawn lets the sender see every event, even the echo.
+            self.state.runner.start(
+                chat,
+                session_id,
+                room_emitter(self.io, session_id),
+                before_start=lambda: join_room(session_id),
+            )
         except BadPayloadError as exc:
             logger.info("rejected chat payload from %s: %s", request.sid, exc.code)
             _send_error(exc.code, exc.message)

@@ -41,10 +41,21 @@ class TurnRunner:
         self.registry = registry
         self.spawn = spawn
 
-    def start(self, request: ChatRequest, session_id: str, emit: Emit) -> None:
-        """Claim the session (raises ``SessionBusyError``) and run the turn in the background."""
+    def start(
+        self,
+        request: ChatRequest,
+        session_id: str,
+        emit: Emit,
+        before_start: Callable[[], None] | None = None,
+    ) -> None:
+        """Claim the session (raises ``SessionBusyError``) and run the turn in the background.
+
+        ``before_start`` runs once the claim succeeded and before the turn can emit anything.
+        """
         self.registry.claim(session_id)
         try:
+            if before_start is not None:
+                before_start()
             self.spawn(self._run, request, session_id, emit)
         except BaseException:
             self.registry.release(session_id)
