@@ -8,6 +8,7 @@ import {
   applyChat,
   applyDelta,
   createConversation,
+  inputText,
   isTurnRunning,
   loadConversation,
   markLastInputFailed,
@@ -141,7 +142,27 @@ export function connectSocket() {
 }
 
 // ---- Data
+/**
+ * Whether protected routes need a token we do not have. Asked of the public /health first so a
+ * fresh browser shows the token dialog without a refused request (and its console error). An
+ * older server without `auth_required` answers undefined: then /config/check's 401 decides.
+ */
+async function tokenMissing() {
+  if (getToken()) return false
+  try {
+    const health = await api.health()
+    return health?.auth_required === true
+  } catch {
+    return false // unreachable: /config/check reports that properly
+  }
+}
+
 export async function loadConfig() {
+  if (await tokenMissing()) {
+    state.needToken = true
+    state.tokenRejected = false
+    return
+  }
   try {
     state.config = await api.configCheck()
     state.configError = ''
@@ -228,6 +249,11 @@ export async function deleteSession(sessionId) {
 export function sendMessage(text, agents = []) {
   const content = text.trim()
   if (!content || !socket) return false
+  // Writing into a chat that was deleted meanwhile starts a new one rather than reviving its id.
+  if (state.sessionMissing) {
+    state.sessionId = null
+    state.sessionMissing = false
+  }
   const clientMsgId = newClientMsgId()
   addLocalInput(state.conversation, { clientMsgId, text: content, agents, sessionId: state.sessionId })
   const payload = { msg_id: clientMsgId, content }
@@ -235,6 +261,15 @@ export function sendMessage(text, agents = []) {
   if (agents.length) payload.agents = agents
   socket.emit('chat', payload)
   return true
+}
+
+/** Send a refused message (busy session, lost socket...) again, in place of the failed one. */
+export function retryMessage(message) {
+  const index = state.conversation.messages.indexOf(message)
+  if (index < 0 || !message.error) return false
+  const text = inputText(message)
+  state.conversation.messages.splice(index, 1)
+  return sendMessage(text, message.agents || [])
 }
 
 export function stopTurn() {

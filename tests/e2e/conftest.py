@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser
 
-from tests.e2e.harness import ensure_frontend_built, start_playwright
+from tests.e2e.harness import UI, ensure_frontend_built, new_page, start_playwright
 from tests.fakes.providers import FAKE_API_KEY, FakeOpenAI
 from tests.fakes.server_process import ServerProcess, start_server
 
@@ -65,3 +65,14 @@ def _fresh_fake(request: pytest.FixtureRequest) -> None:
     """Each test starts with an empty script and request log."""
     if "fake" in request.fixturenames:
         request.getfixturevalue("fake").reset()
+
+
+@pytest.fixture
+def ui(browser: Browser, server: ServerProcess) -> Iterator[UI]:
+    context, page, watch = new_page(browser, server.url)
+    ui = UI(page, watch)
+    yield ui
+    context.close()
+    # Every flow must run without a console error, an uncaught exception or a dialog.
+    assert watch.errors == []
+    assert watch.dialogs == []

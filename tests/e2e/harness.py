@@ -18,6 +18,7 @@ from playwright.sync_api import (
     Browser,
     BrowserContext,
     ConsoleMessage,
+    Locator,
     Page,
     Playwright,
     expect,
@@ -119,6 +120,32 @@ def screenshot(page: Page, name: str) -> Path:
     return path
 
 
+class UI:
+    """The page plus the few locators every test needs."""
+
+    def __init__(self, page: Page, watch: PageWatch):
+        self.page = page
+        self.watch = watch
+        self.box = page.locator("#composer-input")
+        self.sessions = page.locator('nav[aria-label="Chat history"] .item')
+
+    def open(self, path: str = "/") -> UI:
+        self.page.goto(path)
+        expect(self.page.locator('.layout[data-connected="true"]')).to_be_attached()
+        return self
+
+    def send(self, text: str) -> None:
+        self.box.fill(text)
+        self.box.press("Enter")
+
+    def assistant(self, nth: int = -1) -> Locator:
+        turns = self.page.locator('[data-role="assistant"]')
+        return turns.last if nth == -1 else turns.nth(nth)
+
+    def answer(self, nth: int = -1) -> Locator:
+        return self.assistant(nth).locator('[data-testid="answer"]')
+
+
 class GatedReply(Reply):
     """A streamed reply that sends its first chunk, then holds the rest until ``release()``.
 
@@ -141,6 +168,21 @@ class GatedReply(Reply):
         # Bounded, so a failing test never leaves the fake's thread hanging forever.
         self._gate.wait(timeout=30)
         yield from chunks[1:]
+
+
+class CutOffReply(Reply):
+    """A streamed reply whose connection drops after ``chunks``: a provider failing mid-answer.
+
+    The fake's handler raises after the last chunk, so the HTTP stream ends without its terminating
+    chunk and LiteLLM's real client sees a broken response (what a crashed upstream looks like).
+    """
+
+    def __init__(self, chunks: list[str], **kwargs):
+        super().__init__(text="".join(chunks), chunks=chunks, **kwargs)
+
+    def text_chunks(self) -> Iterator[str]:  # type: ignore[override] - a lazy iterator on purpose
+        yield from super().text_chunks()
+        raise ConnectionAbortedError("the fake provider drops the stream mid-answer")
 
 
 def start_playwright() -> tuple[Playwright, Browser]:

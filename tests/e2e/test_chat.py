@@ -4,53 +4,15 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, expect
 
-from tests.e2e.harness import PHONE, GatedReply, PageWatch, new_page, screenshot
+from tests.e2e.harness import PHONE, UI, GatedReply, new_page, screenshot
 from tests.fakes.providers import FAKE_API_KEY, FakeOpenAI, Reply
 from tests.fakes.server_process import ServerProcess
 
 pytestmark = pytest.mark.e2e
-
-
-class UI:
-    """The page plus the few locators every test needs."""
-
-    def __init__(self, page: Page, watch: PageWatch):
-        self.page = page
-        self.watch = watch
-        self.box = page.locator("#composer-input")
-        self.sessions = page.locator('nav[aria-label="Chat history"] .item')
-
-    def open(self, path: str = "/") -> UI:
-        self.page.goto(path)
-        expect(self.page.locator('.layout[data-connected="true"]')).to_be_attached()
-        return self
-
-    def send(self, text: str) -> None:
-        self.box.fill(text)
-        self.box.press("Enter")
-
-    def assistant(self, nth: int = -1) -> Locator:
-        turns = self.page.locator('[data-role="assistant"]')
-        return turns.last if nth == -1 else turns.nth(nth)
-
-    def answer(self, nth: int = -1) -> Locator:
-        return self.assistant(nth).locator('[data-testid="answer"]')
-
-
-@pytest.fixture
-def ui(browser: Browser, server: ServerProcess) -> Iterator[UI]:
-    context, page, watch = new_page(browser, server.url)
-    ui = UI(page, watch)
-    yield ui
-    context.close()
-    # Every flow in this module must run without a console error, an uncaught exception or a dialog.
-    assert watch.errors == []
-    assert watch.dialogs == []
 
 
 def wait_for_log(server: ServerProcess, text: str, timeout_s: float = 10.0) -> None:
@@ -108,6 +70,21 @@ def test_agent_turn_shows_its_step_and_result(ui: UI, fake: FakeOpenAI) -> None:
     head.click()
     expect(head).to_have_attribute("aria-expanded", "true")
     expect(step.locator(".json-view")).to_contain_text("gpt-4o-mini")
+    # Keyboard: the focused step shows a visible focus ring and Enter folds it again.
+    head.focus()
+    ui.page.keyboard.press("Enter")
+    expect(head).to_have_attribute("aria-expanded", "false")
+    ui.page.keyboard.press("Tab")  # a keyboard focus, so :focus-visible applies
+    ui.page.keyboard.press("Shift+Tab")
+    expect(head).to_be_focused()
+    assert head.evaluate("el => getComputedStyle(el).outlineStyle") == "solid"
+    # The code block's Copy button puts the code on the clipboard.
+    ui.page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    copy = ui.answer().locator(".code-block .copy-btn")
+    copy.click()
+    expect(copy).to_have_text("Copied")
+    assert ui.page.evaluate("() => navigator.clipboard.readText()") == "print('hi')\n"
+
     # Without @mentions every agent is offered to the model.
     assert {"pricing", "web_reader"} <= set(tool_names(fake.requests[0].json))
     # The agent's result went back to the model as a tool message.
@@ -259,6 +236,8 @@ def test_sessions_switch_reload_and_delete(ui: UI, fake: FakeOpenAI) -> None:
     expect(row).to_have_count(0)
     # It was the open chat: the view is a new chat now, and the server no longer has it.
     expect(ui.page.get_by_role("heading", name="What can I help you with?")).to_be_visible()
+    # Focus went somewhere useful, not to the top of the page with the removed button.
+    expect(ui.box).to_be_focused()
     titles = [s["title"] for s in ui.page.request.get("/session").json()]
     assert "Tell me about pears" not in titles
     assert "Tell me about apples" in titles
@@ -289,9 +268,13 @@ def test_phone_width_and_dark_mode(browser: Browser, server: ServerProcess, fake
         # Nothing overflows sideways on a phone.
         assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
         screenshot(page, "phone-dark")
+        # Phones zoom into fields under 16px on focus: the message box must not trigger that.
+        assert page.locator("#composer-input").evaluate("el => getComputedStyle(el).fontSize") == "16px"
         toggle.click()
         expect(sidebar).to_be_visible()
         expect(toggle).to_have_attribute("aria-expanded", "true")
+        # The drawer takes the focus (keyboard users are not left behind the scrim)...
+        expect(sidebar.get_by_role("button", name="New chat")).to_be_focused()
         # The drawer slides in: wait for it to settle before the screenshot.
         page.wait_for_function(
             "() => getComputedStyle(document.getElementById('sidebar')).transform === 'none'"
@@ -299,6 +282,13 @@ def test_phone_width_and_dark_mode(browser: Browser, server: ServerProcess, fake
         screenshot(page, "phone-sidebar-dark")
         page.keyboard.press("Escape")
         expect(sidebar).to_be_hidden()
+        # ... and gives it back to its button when dismissed.
+        expect(toggle).to_be_focused()
+        # Picking a chat in the drawer closes it and readies the message box.
+        toggle.click()
+        sidebar.locator(".item").first.click()
+        expect(sidebar).to_be_hidden()
+        expect(page.locator("#composer-input")).to_be_focused()
         assert watch.errors == []
     finally:
         context.close()

@@ -30,6 +30,8 @@ async function request(method, path) {
 }
 
 export const api = {
+  // Public: says whether the other routes need a token, so the app never probes them for a 401.
+  health: () => request('GET', '/health'),
   configCheck: () => request('GET', '/config/check'),
   agents: () => request('GET', '/agent'),
   sessions: () => request('GET', '/session'),

@@ -131,16 +131,31 @@ export function answerBlock(message) {
   return message.content.find((b) => b && b.agent_name === ASSISTANT) || null
 }
 
-/** What to show as the answer: the streamed preview while it is ahead, else the stored block. */
+/**
+ * What to show as the answer: the streamed preview while it is ahead, else the stored block.
+ * A turn that failed after part of the answer arrived stores "partial\n\nerror" in the block (and
+ * the error alone in status_message): the two are split so the partial answer reads as an answer
+ * and only the error is shown as one (`error`).
+ */
 export function answerView(message) {
   const block = answerBlock(message)
   const stored = block?.text || ''
   const streaming = message.status === 'progress'
-  const text = message.stream && (streaming || !stored) && message.stream.length >= stored.length ? message.stream : stored
+  const streamAhead = message.stream && (streaming || !stored) && message.stream.length >= stored.length
+  let text = streamAhead ? message.stream : stored
+  const statusMessage = block?.status_message || ''
+  const failed = message.status === 'error' || block?.status === 'error'
+  let error = ''
+  if (failed) {
+    error = statusMessage || text || 'The turn failed.'
+    if (statusMessage && text.endsWith(statusMessage)) text = text.slice(0, -statusMessage.length).trimEnd()
+    else if (!statusMessage) text = ''
+  }
   return {
     text,
+    error,
     status: block?.status ?? message.status,
-    statusMessage: block?.status_message || '',
+    statusMessage,
     streaming: streaming && Boolean(text),
   }
 }

@@ -128,7 +128,9 @@ describe('conversation reducer', () => {
     applyChat(conv, output({ status: 'error', content: [block] }))
     const view = answerView(conv.messages[0])
     expect(view.status).toBe('error')
-    expect(view.text).toContain('LITELLM_API_KEY')
+    // The advice is the error itself, not an answer.
+    expect(view.error).toContain('LITELLM_API_KEY')
+    expect(view.text).toBe('')
     expect(isTurnRunning(conv)).toBe(false)
   })
 
@@ -163,5 +165,33 @@ describe('conversation reducer', () => {
     const conv = createConversation()
     loadConversation(conv, [input()])
     expect(isTurnRunning(conv)).toBe(false)
+  })
+
+  it('splits a mid-stream failure into the partial answer and the error', () => {
+    const conv = createConversation()
+    applyChat(conv, output({ content: [answer('')] }))
+    applyDelta(conv, { msg_id: 'out1', delta: 'Half of the ' })
+    applyDelta(conv, { msg_id: 'out1', delta: 'answer' })
+    const advice = 'The provider failed while answering (HTTP 500): try again later.'
+    applyChat(
+      conv,
+      output({
+        status: 'error',
+        content: [{ ...answer(`Half of the answer\n\n${advice}`, 'error'), status_message: advice }],
+      }),
+    )
+    expect(answerView(conv.messages[0])).toMatchObject({ text: 'Half of the answer', error: advice })
+  })
+
+  it('says something when a failed turn carries no answer block', () => {
+    const bare = loadConversation(createConversation(), [output({ status: 'error', content: [] })])
+    expect(answerView(bare.messages[0])).toMatchObject({ text: '', error: 'The turn failed.' })
+  })
+
+  it('does not report an error for a successful answer', () => {
+    const conv = loadConversation(createConversation(), [
+      output({ status: 'success', content: [answer('ok', 'success')] }),
+    ])
+    expect(answerView(conv.messages[0])).toMatchObject({ text: 'ok', error: '' })
   })
 })

@@ -1,0 +1,87 @@
+// The store's protocol handling, with the socket and REST replaced by in-memory doubles.
+import { beforeEach, describe, expect, it, vi } from 'vitest'
+
+const sent = []
+const handlers = {}
+const fakeSocket = {
+  on: (event, handler) => ((handlers[event] ||= []).push(handler), fakeSocket),
+  emit: (event, payload) => sent.push([event, payload]),
+  connect: () => handlers.connect?.forEach((handler) => handler()),
+  disconnect: () => {},
+}
+/** The server sending `event` to this client. */
+const serverSends = (event, payload) => handlers[event]?.forEach((handler) => handler(payload))
+
+vi.mock('../lib/socket.js', () => ({ createChatSocket: () => fakeSocket }))
+
+const api = vi.hoisted(() => ({
+  health: vi.fn(),
+  configCheck: vi.fn(),
+  agents: vi.fn(async () => []),
+  sessions: vi.fn(async () => []),
+  session: vi.fn(),
+  deleteSession: vi.fn(),
+}))
+vi.mock('../lib/api.js', async (importOriginal) => ({ ...(await importOriginal()), api }))
+
+const { connectSocket, loadConfig, retryMessage, sendMessage, state, turnRunning } = await import('../store.js')
+
+beforeEach(() => {
+  sent.length = 0
+  localStorage.clear()
+  vi.clearAllMocks()
+  state.needToken = false
+  state.config = null
+  state.sessionId = 's1'
+  state.conversation = { messages: [] }
+})
+
+describe('store', () => {
+  it('asks for the token from /health alone, without probing a protected route', async () => {
+    api.health.mockResolvedValue({ status: 'ok', auth_required: true })
+    await loadConfig()
+    expect(state.needToken).toBe(true)
+    expect(api.configCheck).not.toHaveBeenCalled()
+  })
+
+  it('loads the config when no token is needed, or one is already kept', async () => {
+    api.health.mockResolvedValue({ status: 'ok', auth_required: false })
+    api.configCheck.mockResolvedValue({ llm_configured: true, chat_model: 'openai/x' })
+    await loadConfig()
+    expect(state.needToken).toBe(false)
+    expect(state.config.chat_model).toBe('openai/x')
+
+    localStorage.setItem('director.authToken', 'kept')
+    api.health.mockClear()
+    await loadConfig()
+    expect(api.health).not.toHaveBeenCalled() // a kept token goes straight to the real call
+  })
+
+  it('shows session_busy on the refused message, keeps its text and can send it again', () => {
+    connectSocket()
+    expect(sendMessage('  price of @pricing  ', ['pricing'])).toBe(true)
+    const payload = { session_id: 's1', content: 'price of @pricing', agents: ['pricing'] }
+    expect(sent.at(-1)).toEqual(['chat', expect.objectContaining(payload)])
+    expect(turnRunning.value).toBe(true)
+
+    const busy = { code: 'session_busy', message: 'This session is still answering.', session_id: 's1' }
+    serverSends('error', busy)
+    const [failed] = state.conversation.messages
+    expect(failed.error).toBe('This session is still answering.')
+    expect(turnRunning.value).toBe(false) // the composer is usable again
+
+    expect(retryMessage(failed)).toBe(true)
+    expect(sent.at(-1)).toEqual(['chat', expect.objectContaining({ content: payload.content, agents: ['pricing'] })])
+    expect(state.conversation.messages).toHaveLength(1)
+    expect(state.conversation.messages[0].error).toBeNull()
+    expect(turnRunning.value).toBe(true)
+  })
+
+  it('starts a new session when writing into a chat the server no longer has', () => {
+    connectSocket()
+    state.sessionMissing = true
+    sendMessage('hello')
+    expect(sent.at(-1)[1]).not.toHaveProperty('session_id')
+    expect(state.sessionId).toBeNull()
+  })
+})
