@@ -1,0 +1,55 @@
+"""`.env.sample` is the settings reference users copy: it must name every variable the code reads,
+and every Director variable it names must be one the code reads (a typo there would be silently ignored)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from director.agents.settings import AgentSettings
+from director.constants import EnvPrefix
+from director.entrypoint.api.settings import ServerSettings, env_name
+from director.llm.litellm import LiteLLMConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+# Assignments, commented out or not: "LITELLM_TIMEOUT=60" and "# LITELLM_TIMEOUT=60" both document it.
+ASSIGNMENT = re.compile(r"^#?\s*([A-Z][A-Z0-9_]*)=", re.MULTILINE)
+# Names that are Director's own (provider keys such as OPENAI_API_KEY are LiteLLM's business).
+OURS = re.compile(r"^(LITELLM_|DIRECTOR_|SERVER_|DB_TYPE$|SQLITE_|POSTGRES_|DEFAULT_LLM$)")
+# Read by something other than the settings classes below.
+READ_ELSEWHERE = {"DEFAULT_LLM", "DIRECTOR_ENV_FILE"}
+INTERNAL_FIELDS = {"llm_type"}  # set by the presets, not by users
+
+
+def documented() -> set[str]:
+    return set(ASSIGNMENT.findall((ROOT / ".env.sample").read_text(encoding="utf-8")))
+
+
+def read_by_code() -> set[str]:
+    litellm = {
+        EnvPrefix.LITELLM.value + field.upper()
+        for field in LiteLLMConfig.model_fields
+        if field not in INTERNAL_FIELDS
+    }
+    server = {env_name(field) for field in ServerSettings.model_fields}
+    prefix = AgentSettings.model_config.get("env_prefix", "")
+    agents = {prefix + field.upper() for field in AgentSettings.model_fields}
+    return litellm | server | agents | READ_ELSEWHERE
+
+
+def test_every_setting_is_documented_in_env_sample() -> None:
+    missing = read_by_code() - documented()
+    assert not missing, f".env.sample does not document {sorted(missing)}"
+
+
+def test_env_sample_names_no_setting_the_code_ignores() -> None:
+    ours = {name for name in documented() if OURS.match(name)}
+    unknown = ours - read_by_code()
+    assert not unknown, f".env.sample names variables nothing reads: {sorted(unknown)}"
+
+
+def test_the_sample_itself_configures_nothing() -> None:
+    # Copied to .env as-is, the sample must not pick a model or a key for the user: every assignment
+    # is commented out except blank placeholders.
+    live = re.findall(r"^([A-Z][A-Z0-9_]*)=(.*)$", (ROOT / ".env.sample").read_text(encoding="utf-8"), re.MULTILINE)
+    assert all(value.strip() == "" for _, value in live), live
