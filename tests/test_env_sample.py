@@ -51,5 +51,7 @@ def test_env_sample_names_no_setting_the_code_ignores() -> None:
 def test_the_sample_itself_configures_nothing() -> None:
     # Copied to .env as-is, the sample must not pick a model or a key for the user: every assignment
     # is commented out except blank placeholders.
-    live = re.findall(r"^([A-Z][A-Z0-9_]*)=(.*)$", (ROOT / ".env.sample").read_text(encoding="utf-8"), re.MULTILINE)
+    live = re.findall(
+        r"^([A-Z][A-Z0-9_]*)=(.*)$", (ROOT / ".env.sample").read_text(encoding="utf-8"), re.MULTILINE
+    )
     assert all(value.strip() == "" for _, value in live), live

@@ -18,8 +18,10 @@ which keeps it warm in cold water without a layer of blubber.</p>
 
 class PageHandler(BaseHTTPRequestHandler):
     routes: dict[str, tuple[int, str, bytes, dict[str, str]]] = {}
+    received: list[tuple[str, str | None]] = []  # (path, Host header) of every request
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self.received.append((self.path, self.headers.get("Host")))
         status, ctype, body, headers = self.routes.get(self.path, (404, "text/plain", b"not found", {}))
         self.send_response(status)
         self.send_header("Content-Type", ctype)
@@ -35,8 +37,9 @@ class PageHandler(BaseHTTPRequestHandler):
 
 class PageServer:
     def __init__(self) -> None:
-        handler = type("Handler", (PageHandler,), {"routes": {}})
+        handler = type("Handler", (PageHandler,), {"routes": {}, "received": []})
         self.routes = handler.routes
+        self.received = handler.received
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(

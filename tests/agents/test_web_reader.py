@@ -39,23 +39,24 @@ def test_refuses_loopback_by_default(pages: PageServer) -> None:
 
 
 def test_redirect_hop_is_checked(pages: PageServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Pretend 127.0.0.1 is a public host so only the redirect target (localhost) is judged for real:
-    # the guard must run again on every hop, not just the first URL.
+    # Pretend 127.0.0.1 is a public address so only the redirect target (a private address) is
+    # judged for real: the guard must run again on every hop, not just the first URL.
     import director.agents.web_reader as web_reader
 
-    real_check = web_reader.check_url_allowed
+    real_reason, real_check = web_reader._blocked_reason, web_reader.check_url_allowed
+    monkeypatch.setattr(web_reader, "_blocked_reason", lambda a: None if a == "127.0.0.1" else real_reason(a))
     seen: list[str] = []
 
     def check(url: str, allow_private: bool) -> None:
         seen.append(url)
-        real_check(url, allow_private or url.startswith("http://127.0.0.1:"))
+        real_check(url, allow_private)
 
     monkeypatch.setattr(web_reader, "check_url_allowed", check)
-    port = pages.base.rsplit(":", 1)[1]
-    pages.add("/hop", "", status=302, headers={"Location": f"http://localhost:{port}/article"})
+    pages.add("/hop", "", status=302, headers={"Location": "http://10.1.2.3/article"})
     response = WebReaderAgent().call({"url": pages.base + "/hop"})
-    assert seen == [pages.base + "/hop", f"http://localhost:{port}/article"]
-    assert response.status == "error" and "loopback" in response.message
+    assert seen == [pages.base + "/hop", "http://10.1.2.3/article"]
+    assert response.status == "error" and "private" in response.message
+    assert [path for path, _ in pages.received] == ["/hop"]
 
 
 @pytest.mark.parametrize(
@@ -134,3 +135,49 @@ def test_public_address_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
         socket, "getaddrinfo", lambda h, p, *a, **k: [(socket.AF_INET, 1, 6, "", ("8.8.8.8", p))]
     )
     check_url_allowed("http://public.test/", allow_private=False)  # no error
+
+
+class Resolver:
+    """Stands in for DNS: ``host`` resolves to each of ``answers`` in turn (the last one sticks)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, host: str, *answers: str) -> None:
+        self.host, self.answers, self.lookups = host, list(answers), 0
+        real = socket.getaddrinfo
+
+        def getaddrinfo(name: str, port: int, *args: object, **kwargs: object) -> list:
+            if name != self.host:
+                return real(name, port, *args, **kwargs)
+            address = self.answers[min(self.lookups, len(self.answers) - 1)]
+            self.lookups += 1
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+def test_dns_rebinding_between_check_and_connect_is_refused(
+    pages: PageServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A hostile DNS server answers "public" to the first lookup, then "127.0.0.1" once the URL has
+    # passed the check. The connection must use a checked address, so nothing reaches the local server.
+    port = pages.base.rsplit(":", 1)[1]
+    resolver = Resolver(monkeypatch, "rebind.test", "93.184.216.34", "127.0.0.1")
+    response = WebReaderAgent().call({"url": f"http://rebind.test:{port}/article"})
+    assert response.status == "error"
+    assert "loopback" in response.message and "DIRECTOR_ALLOW_PRIVATE_URLS" in response.message
+    assert resolver.lookups == 2  # the early check, then the connect-time check that refused
+    assert pages.received == []
+
+
+def test_guarded_connection_reads_the_page_with_its_host_name(
+    pages: PageServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Treat loopback as public for this test so the guarded transport's happy path can be driven
+    # end to end: it connects to the address it resolved and still sends the original Host.
+    import director.agents.web_reader as web_reader
+
+    monkeypatch.setattr(web_reader, "_blocked_reason", lambda address: None)
+    port = pages.base.rsplit(":", 1)[1]
+    Resolver(monkeypatch, "site.test", "127.0.0.1")
+    response = WebReaderAgent().call({"url": f"http://site.test:{port}/article"})
+    assert response.status == "success" and response.data["title"] == "Otters of the North"
+    assert pages.received == [("/article", f"site.test:{port}")]

@@ -14,7 +14,7 @@ def test_defaults():
     assert (settings.host, settings.port, settings.db_type.value) == ("127.0.0.1", 8000, "sqlite")
     assert settings.cors_origins == ["http://localhost:5173", "http://127.0.0.1:5173"]
     assert settings.auth_token is None and not settings.auth_required
-    assert settings.max_message_chars == 32000 and settings.allow_private_urls is False
+    assert settings.max_message_chars == 32000
     assert settings.url == "http://127.0.0.1:8000"
 
 
@@ -31,12 +31,11 @@ def test_env_values_are_parsed(monkeypatch):
     monkeypatch.setenv("DIRECTOR_CORS_ORIGINS", "https://a.example, http://b.example:8080/")
     monkeypatch.setenv("DIRECTOR_AUTH_TOKEN", "   ")
     monkeypatch.setenv("DB_TYPE", "postgres")
-    monkeypatch.setenv("DIRECTOR_ALLOW_PRIVATE_URLS", "true")
     monkeypatch.setenv("SERVER_HOST", "0.0.0.0")
     settings = load_server_settings(_env_file=None)
     assert settings.cors_origins == ["https://a.example", "http://b.example:8080"]
     assert settings.auth_token is None  # blank means unset
-    assert settings.db_type.value == "postgres" and settings.allow_private_urls is True
+    assert settings.db_type.value == "postgres"
     assert settings.url == "http://127.0.0.1:8000"
 
 
@@ -52,7 +51,6 @@ def test_env_values_are_parsed(monkeypatch):
         ("DIRECTOR_MAX_STEPS", "0"),
         ("DIRECTOR_AGENT_TIMEOUT", "-5"),
         ("DIRECTOR_MAX_MESSAGE_CHARS", "lots"),
-        ("DIRECTOR_ALLOW_PRIVATE_URLS", "perhaps"),
         ("DIRECTOR_LOG_LEVEL", "chatty"),
     ],
 )
@@ -147,8 +145,17 @@ def test_log_handlers_mask_secrets_from_every_logger(monkeypatch):
         assert secret not in logged
 
 
-def test_bad_agent_setting_fails_at_start_up_naming_the_variable(monkeypatch, caplog, no_gunicorn):
-    monkeypatch.setenv("DIRECTOR_WEB_TIMEOUT_S", "soon")
+@pytest.mark.parametrize(
+    ("variable", "value", "accepted"),
+    [
+        ("DIRECTOR_WEB_TIMEOUT_S", "soon", "seconds"),
+        ("DIRECTOR_ALLOW_PRIVATE_URLS", "perhaps", "true or false"),
+    ],
+)
+def test_bad_agent_setting_fails_at_start_up_naming_the_variable(
+    monkeypatch, caplog, no_gunicorn, variable, value, accepted
+):
+    monkeypatch.setenv(variable, value)
     assert main() == 2
     assert no_gunicorn == []
-    assert "DIRECTOR_WEB_TIMEOUT_S" in caplog.text and "seconds" in caplog.text
+    assert variable in caplog.text and accepted in caplog.text

@@ -1,7 +1,9 @@
 """web_reader: fetch an http(s) page and return its title and readable main text.
 
-The fetch is guarded against SSRF: every address the host resolves to is checked (on every
-redirect hop too) unless ``DIRECTOR_ALLOW_PRIVATE_URLS=true``. Download size and time are capped.
+The fetch is guarded against SSRF unless ``DIRECTOR_ALLOW_PRIVATE_URLS=true``: every address the host
+resolves to is checked, on every redirect hop, and the connection is made to an address that was just
+checked. Resolving once to check and again to connect would let a DNS server answer "public" to the
+first lookup and "127.0.0.1" to the second (DNS rebinding). Download size and time are capped.
 ``read_url`` is reused by other agents (summarize).
 """
 
@@ -11,7 +13,7 @@ import ipaddress
 import logging
 import socket
 from time import monotonic
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from pydantic import BaseModel
@@ -22,6 +24,7 @@ from director.errors import DirectorError
 from director.llm.redact import protect
 
 if TYPE_CHECKING:
+    import httpcore
     import httpx
 
 logger = logging.getLogger(__name__)
@@ -67,26 +70,77 @@ def _blocked_reason(address: str) -> str | None:
     return None
 
 
+def public_addresses(host: str, port: int, what: str) -> list[str]:
+    """The addresses ``host`` resolves to, all of them public, or WebReadError naming ``what``."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise WebReadError(f"The host {host!r} could not be resolved.") from exc
+    addresses = list(dict.fromkeys(str(info[4][0]).split("%", 1)[0] for info in infos))
+    # Every address, not just the first: a name may resolve to a public and a private address.
+    for address in addresses:
+        reason = _blocked_reason(address)
+        if reason:
+            raise WebReadError(
+                f"Refused to read {what}: its host resolves to a {reason} address. "
+                "Private network URLs are disabled on this server (DIRECTOR_ALLOW_PRIVATE_URLS)."
+            )
+    return addresses
+
+
 def check_url_allowed(url: str, allow_private: bool) -> None:
-    """Raise WebReadError unless ``url`` is http(s) and (by default) resolves only to public addresses."""
+    """Raise WebReadError unless ``url`` is http(s) and (by default) resolves only to public addresses.
+
+    An early, friendly answer naming the URL; the connection itself is guarded again by
+    ``_public_only_transport`` at connect time.
+    """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise WebReadError(f"Only http:// and https:// URLs can be read, not {url!r}.")
     if allow_private:
         return
-    host = parts.hostname
-    try:
-        infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80))
-    except (socket.gaierror, UnicodeError) as exc:
-        raise WebReadError(f"The host {host!r} could not be resolved.") from exc
-    # Every address, not just the first: a name may resolve to a public and a private address.
-    for info in infos:
-        reason = _blocked_reason(str(info[4][0]).split("%", 1)[0])
-        if reason:
-            raise WebReadError(
-                f"Refused to read {url}: its host resolves to a {reason} address. "
-                "Private network URLs are disabled on this server (DIRECTOR_ALLOW_PRIVATE_URLS)."
-            )
+    public_addresses(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), url)
+
+
+def _public_only_backend() -> httpcore.NetworkBackend:
+    import httpcore
+
+    class PublicOnlyBackend(httpcore.SyncBackend):
+        """Resolves the host itself and connects only to the public addresses it just checked.
+
+        TLS still verifies the certificate against the host name: httpcore takes the server name
+        from the URL, not from the address connected to.
+        """
+
+        def connect_tcp(self, host: str, port: int, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
+            error: httpcore.ConnectError | None = None
+            for address in public_addresses(host, port, f"{host}:{port}"):
+                try:
+                    return super().connect_tcp(address, port, *args, **kwargs)
+                except (
+                    httpcore.ConnectError
+                ) as exc:  # try the next address, as a resolver-based connect would
+                    error = exc
+            assert error is not None  # public_addresses raises rather than return an empty list
+            raise error
+
+    return PublicOnlyBackend()
+
+
+def _public_only_transport() -> httpx.HTTPTransport:
+    import httpcore
+    import httpx
+
+    transport = httpx.HTTPTransport(retries=0)
+    # httpx (pinned in requirements.txt) takes no network backend, so its pool is rebuilt with ours;
+    # tests/agents/test_web_reader.py proves a rebinding answer is refused, so an httpx that changes
+    # this attribute fails there, not silently in production.
+    if not isinstance(getattr(transport, "_pool", None), httpcore.ConnectionPool):
+        raise RuntimeError("httpx.HTTPTransport internals changed: web_reader cannot guard connections")
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=httpx.create_ssl_context(), network_backend=_public_only_backend()
+    )
+    return transport
 
 
 def _download(client: httpx.Client, url: str, settings: AgentSettings) -> tuple[str, bytes, str, bool, str]:
@@ -142,7 +196,11 @@ def read_url(url: str, settings: AgentSettings | None = None) -> Page:
     timeout = httpx.Timeout(settings.web_timeout_s)
     try:
         with httpx.Client(
-            timeout=timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT}, trust_env=False
+            timeout=timeout,
+            follow_redirects=False,
+            headers={"User-Agent": USER_AGENT},
+            trust_env=False,  # no proxy from the environment: it would connect on our behalf, unchecked
+            transport=None if settings.allow_private_urls else _public_only_transport(),
         ) as client:
             final_url, body, content_type, truncated, charset = _download(client, url, settings)
     except httpx.TimeoutException as exc:

@@ -62,7 +62,6 @@ class ServerSettings(BaseSettings):
     max_steps: int = Field(10, validation_alias=_env("DIRECTOR_MAX_STEPS"), ge=1, le=100)
     agent_timeout: float = Field(60.0, validation_alias=_env("DIRECTOR_AGENT_TIMEOUT"), gt=0, le=3600)
     max_message_chars: int = Field(32000, validation_alias=_env("DIRECTOR_MAX_MESSAGE_CHARS"), ge=1)
-    allow_private_urls: bool = Field(False, validation_alias=_env("DIRECTOR_ALLOW_PRIVATE_URLS"))
     log_level: Literal["debug", "info", "warning", "error", "critical"] = Field(
         "info", validation_alias=_env("DIRECTOR_LOG_LEVEL")
     )
@@ -122,7 +121,6 @@ _ACCEPTED = {
     "max_steps": "an integer 1-100",
     "agent_timeout": "seconds, a number > 0 and <= 3600",
     "max_message_chars": "an integer >= 1",
-    "allow_private_urls": "true or false",
     "log_level": "debug, info, warning, error or critical",
 }
 
