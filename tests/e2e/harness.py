@@ -170,21 +170,6 @@ class GatedReply(Reply):
         yield from chunks[1:]
 
 
-class CutOffReply(Reply):
-    """A streamed reply whose connection drops after ``chunks``: a provider failing mid-answer.
-
-    The fake's handler raises after the last chunk, so the HTTP stream ends without its terminating
-    chunk and LiteLLM's real client sees a broken response (what a crashed upstream looks like).
-    """
-
-    def __init__(self, chunks: list[str], **kwargs):
-        super().__init__(text="".join(chunks), chunks=chunks, **kwargs)
-
-    def text_chunks(self) -> Iterator[str]:  # type: ignore[override] - a lazy iterator on purpose
-        yield from super().text_chunks()
-        raise ConnectionAbortedError("the fake provider drops the stream mid-answer")
-
-
 def start_playwright() -> tuple[Playwright, Browser]:
     playwright = sync_playwright().start()
     try:

@@ -9,8 +9,8 @@ import threading
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.harness import UI, CutOffReply, GatedReply, screenshot
-from tests.fakes.providers import FakeOpenAI, Reply
+from tests.e2e.harness import UI, GatedReply, screenshot
+from tests.fakes.providers import CutOffReply, FakeOpenAI, Reply
 from tests.fakes.server_process import ServerProcess
 from tests.integration.live_client import LiveClient
 

@@ -68,6 +68,21 @@ class Reply:
         return [(name, args if isinstance(args, str) else json.dumps(args)) for name, args in self.tool_calls]
 
 
+class CutOffReply(Reply):
+    """A streamed reply whose connection drops after ``chunks``: a provider failing mid-answer.
+
+    The fake's handler raises after the last chunk, so the HTTP stream ends without its terminating
+    chunk and LiteLLM's real client sees a broken response (what a crashed upstream looks like).
+    """
+
+    def __init__(self, chunks: list[str], **kwargs):
+        super().__init__(text="".join(chunks), chunks=chunks, **kwargs)
+
+    def text_chunks(self) -> Iterator[str]:  # type: ignore[override] - a lazy iterator on purpose
+        yield from super().text_chunks()
+        raise ConnectionAbortedError("the fake provider drops the stream mid-answer")
+
+
 @dataclass
 class RecordedRequest:
     method: str

@@ -266,6 +266,7 @@ def test_stream_failure_after_deltas_is_not_retried(
     assert [getattr(e, "text", None) for e in events[:-1]] == ["par"]
     final = events[-1]
     assert isinstance(final, LLMResponse) and final.error_type == LLMErrorType.SERVER
+    assert "broke off before it was complete" in final.content  # not "failed while answering"
     assert len(script.calls) == 1 and sleeps == []
 
 

@@ -20,6 +20,7 @@ from director.llm.litellm import LiteLLM, ensure_litellm
 
 from tests.fakes.providers import (
     FAKE_API_KEY,
+    CutOffReply,
     FakeAnthropic,
     FakeOllama,
     FakeOpenAI,
@@ -421,3 +422,17 @@ def test_streamed_answer_without_usage(provider: Provider) -> None:
     assert final.ok and final.content == "no usage here" and final.finish_reason == "stop"
     # Streamed without usage, LiteLLM counts the tokens itself in its end-of-stream chunk.
     assert final.total_tokens == final.send_tokens + final.recv_tokens > 0
+
+
+def test_stream_cut_mid_answer_says_it_broke_off_not_http_500(provider: Provider) -> None:
+    # The provider answered 200 and started streaming, then the connection dropped: LiteLLM reports
+    # its own synthetic 500, which would tell the user the provider failed to answer at all.
+    chunks = ["Half of ", "the answer"]
+    provider.fake.script(CutOffReply(chunks), Reply(text="never asked for"))
+    deltas, final = _stream(provider.llm(num_retries=2), HI)
+    assert "".join(d.text for d in deltas if isinstance(d, TextDelta)) == "Half of the answer"
+    assert final.status == LLMResponseStatus.ERROR
+    assert final.error_type == LLMErrorType.CONNECTION
+    assert "broke off" in final.content and "try again" in final.content
+    assert "HTTP" not in final.content
+    assert len(provider.fake.requests) == 1  # what the user already saw is never re-sent by a retry

@@ -526,7 +526,7 @@ class LiteLLM(BaseLLM):
                         logger.warning("falling back from %s to %s", model, models[position + 1])
                         wait = 0.0
                         break
-                    error = self._error(failure, model, attempt + 1, elapsed_ms())
+                    error = self._error(failure, model, attempt + 1, elapsed_ms(), mid_stream=emitted)
                 else:
                     yield to_llm_response(raw, model, self._cost(litellm, model, raw), elapsed_ms())
                     return
@@ -541,7 +541,9 @@ class LiteLLM(BaseLLM):
         # Jitter spreads out many clients that were throttled at the same moment.
         return min(cfg.retry_backoff * (2**attempt), cfg.retry_max_wait) * random.uniform(0.5, 1.0)
 
-    def _error(self, failure: Failure, model: str, attempts: int, latency_ms: float) -> LLMResponse:
+    def _error(
+        self, failure: Failure, model: str, attempts: int, latency_ms: float, mid_stream: bool = False
+    ) -> LLMResponse:
         content = user_message(
             failure,
             model,
@@ -550,6 +552,7 @@ class LiteLLM(BaseLLM):
             api_base=self.config.api_base,
             timeout=self.config.timeout,
             attempts=attempts,
+            mid_stream=mid_stream,
         )
         return LLMResponse(
             content=content,

@@ -95,6 +95,14 @@ def classify(exc: BaseException) -> Failure:
     names = _class_names(exc)
     status = getattr(exc, "status_code", None)
     status = status if isinstance(status, int) else None
+    if "MidStreamFallbackError" in names:
+        # LiteLLM's wrapper for a stream that broke after it started: its 500 is LiteLLM's own, not
+        # the provider's (which had answered 200), so judge by what broke underneath instead.
+        status = None
+        text = " ".join(f"{type(e).__name__} {e}" for e in _causes(exc)).lower()
+        broken_link = _network_cause(exc, text) or "peer closed connection" in text
+        error_type = LLMErrorType.CONNECTION if broken_link else LLMErrorType.SERVER
+        return Failure(error_type=error_type, status_code=None, retry_after=None)
     error_type = next((t for name, t in _BY_CLASS if name in names), None)
     text = " ".join(f"{type(e).__name__} {e}" for e in _causes(exc)).lower()
     if error_type is None:
@@ -192,11 +200,21 @@ def user_message(
     api_base: str | None,
     timeout: float,
     attempts: int,
+    mid_stream: bool = False,
 ) -> str:
-    """What happened and what to check, in a sentence safe to show anyone."""
+    """What happened and what to check, in a sentence safe to show anyone.
+
+    ``mid_stream``: part of the answer had already reached the user when the call failed.
+    """
     keys = " or ".join(key_variables) or f"{prefix}API_KEY"
     status = f" (HTTP {failure.status_code})" if failure.status_code else ""
     tried = f" after {attempts} attempts" if attempts > 1 else ""
+    if mid_stream and failure.error_type in _BROKE_OFF:
+        # Not "could not connect": it did connect and answered, then the stream stopped.
+        return (
+            f"The answer from {model} broke off before it was complete (the provider's stream "
+            f"{_BROKE_OFF[failure.error_type]}): try again by sending your message once more."
+        )
     match failure.error_type:
         case LLMErrorType.AUTH:
             return f"The provider rejected the API key for {model}{status}: check {keys}."
@@ -230,6 +248,14 @@ def user_message(
             return f"The provider declined the request to {model} under its content policy: rephrase and try again."
         case _:
             return f"The call to {model} failed unexpectedly (details are in the server log): try again."
+
+
+_BROKE_OFF = {
+    LLMErrorType.CONNECTION: "was cut",
+    LLMErrorType.SERVER: "failed",
+    LLMErrorType.TIMEOUT: "stalled",
+    LLMErrorType.UNKNOWN: "failed",
+}
 
 
 def describe_exception(exc: Any) -> str:
