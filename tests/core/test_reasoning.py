@@ -250,6 +250,24 @@ def test_agent_exception_becomes_tool_result_and_log(
     assert output.status == MsgStatus.SUCCESS
 
 
+class RefusingAgent(BaseAgent):
+    name = "refuser"
+    description = "Declines politely."
+
+    def run(self) -> AgentResponse:
+        return AgentResponse(status=AgentStatus.ERROR, message="Refused: that host is private.", data={"why": "x"})
+
+
+def test_failed_agent_step_says_why_in_its_one_line(session: Session) -> None:
+    llm = ScriptedLLM(tool_response(tool_call("refuser", {}, "c1")), text_response("could not read it"))
+    output = run_turn(session, llm, [RefusingAgent()])
+    block = next(b for b in output.content if b.agent_name == "refuser")
+    assert block.status == BlockStatus.ERROR
+    assert block.status_message == "Refused: that host is private."  # not a bare "Failed"
+    (result,) = tool_results(llm.calls[1].messages)
+    assert result["status"] == "error" and result["message"] == "Refused: that host is private."
+
+
 def test_agent_timeout(session: Session) -> None:
     release = threading.Event()
     llm = ScriptedLLM(tool_response(tool_call("blocker", {}, "c1")), text_response("too slow"))

@@ -369,7 +369,9 @@ class ReasoningEngine:
         output.update_block(
             item.block,
             status=BlockStatus.SUCCESS if ok else BlockStatus.ERROR,
-            status_message="Done" if ok else "Failed",
+            # A failed step's one line says why (e.g. "Refused to read ...: private address"), so the
+            # user sees the cause without expanding it; agent messages are written for people.
+            status_message="Done" if ok else (response.message or "Failed"),
             text=response.message,
             data=response.data,
         )
