@@ -255,7 +255,9 @@ class RefusingAgent(BaseAgent):
     description = "Declines politely."
 
     def run(self) -> AgentResponse:
-        return AgentResponse(status=AgentStatus.ERROR, message="Refused: that host is private.", data={"why": "x"})
+        return AgentResponse(
+            status=AgentStatus.ERROR, message="Refused: that host is private.", data={"why": "x"}
+        )
 
 
 def test_failed_agent_step_says_why_in_its_one_line(session: Session) -> None:

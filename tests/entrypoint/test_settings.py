@@ -90,6 +90,8 @@ def no_gunicorn(monkeypatch: pytest.MonkeyPatch) -> list[object]:
             started.append(self)
 
     monkeypatch.setattr(server_module, "DirectorServer", Recorder)
+    # Port 0 (any free port) for the probe, so a local server on :8000 cannot fail these tests.
+    monkeypatch.setenv("SERVER_PORT", "0")
     monkeypatch.setattr(server_module, "configure_logging", lambda level="info": None)
     return started
 
@@ -159,3 +161,33 @@ def test_bad_agent_setting_fails_at_start_up_naming_the_variable(
     assert main() == 2
     assert no_gunicorn == []
     assert variable in caplog.text and accepted in caplog.text
+
+
+def test_port_in_use_fails_with_one_line_before_gunicorn(monkeypatch, caplog, no_gunicorn):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        monkeypatch.setenv("SERVER_PORT", str(taken.getsockname()[1]))
+        assert main() == 2
+    assert no_gunicorn == []
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "already in use" in errors[0] and "SERVER_PORT" in errors[0]
+
+
+def test_host_that_is_not_this_machine_fails_naming_server_host(monkeypatch, caplog, no_gunicorn):
+    monkeypatch.setenv("SERVER_HOST", "192.0.2.1")  # TEST-NET-1: never assigned to a real machine
+    assert main() == 2
+    assert no_gunicorn == []
+    assert "SERVER_HOST" in caplog.text and "not an address of this machine" in caplog.text
+
+
+def test_free_port_starts(monkeypatch, no_gunicorn):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("SERVER_PORT", str(port))
+    assert main() == 0 and len(no_gunicorn) == 1

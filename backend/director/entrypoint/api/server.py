@@ -8,9 +8,11 @@ in the process that serves requests.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -193,8 +195,36 @@ def main() -> int:
     except ConfigError as exc:
         logger.error("Configuration error: %s", exc.message)
         return 2
+    if problem := bind_problem(settings.host, settings.port):
+        # gunicorn would retry for five seconds, logging two lines a second, then give up.
+        logger.error("Cannot listen on %s:%d: %s", settings.host, settings.port, problem)
+        return 2
     DirectorServer(settings, llm).run()
     return 0
+
+
+def bind_problem(host: str, port: int) -> str | None:
+    """Why the server could not listen on ``host:port`` (``None`` when it can, or cannot tell)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError):
+        return f"SERVER_HOST {host!r} does not resolve to an address: set it to 127.0.0.1 or 0.0.0.0."
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        # As gunicorn binds: a port left in TIME_WAIT by a previous run is free to reuse.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return (
+                    f"port {port} is already in use (another Director or another program): stop it, "
+                    "or set SERVER_PORT to a free port."
+                )
+            if exc.errno == errno.EADDRNOTAVAIL:
+                return f"SERVER_HOST {host!r} is not an address of this machine: use 127.0.0.1 or 0.0.0.0."
+            return None  # e.g. a privileged port: gunicorn reports it in its own words
+    return None
 
 
 def load_llm() -> BaseLLM:
