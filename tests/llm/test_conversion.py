@@ -198,3 +198,21 @@ def test_stream_accumulator_matches_whole_response() -> None:
         ("t1", "g", {"b": 2}),
     ]
     assert (r.total_tokens, r.finish_reason) == (10, "tool_calls")
+
+
+def test_tool_calls_read_as_director_dicts() -> None:
+    call = ToolCall(id="c1", tool=ToolFunction(name="add", arguments={"a": 1}))
+    assert (call["id"], call["type"], call["tool"]["name"], call["tool"]["arguments"]) == (
+        "c1",
+        "function",
+        "add",
+        {"a": 1},
+    )
+    assert call.get("missing") is None and call["tool"].get("raw_arguments") is None
+    with pytest.raises(KeyError):
+        call["__class__"]  # only declared fields, nothing else reachable through []
+    assert call.model_dump(exclude={"tool": {"raw_arguments"}}) == {
+        "id": "c1",
+        "type": "function",
+        "tool": {"name": "add", "arguments": {"a": 1}},
+    }

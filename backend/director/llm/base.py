@@ -43,7 +43,25 @@ class LLMErrorType(StrEnum):
     UNKNOWN = "unknown"
 
 
-class ToolFunction(BaseModel):
+class _ReadableAsDict:
+    """Director code reads tool calls as dicts (``call["tool"]["name"]``); these models allow it too.
+
+    Read-only and limited to the declared fields, so ``model_dump()`` stays the one dict form.
+    """
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in type(self).model_fields:  # type: ignore[attr-defined]
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+
+class ToolFunction(_ReadableAsDict, BaseModel):
     name: str
     # Always a dict: empty/None arguments become {}; unparseable ones become {} with ``raw_arguments`` set.
     arguments: dict[str, Any] = Field(default_factory=dict)
@@ -52,7 +70,7 @@ class ToolFunction(BaseModel):
     raw_arguments: str | None = None
 
 
-class ToolCall(BaseModel):
+class ToolCall(_ReadableAsDict, BaseModel):
     """Director's tool-call shape: ``{"id", "type": "function", "tool": {"name", "arguments"}}``."""
 
     id: str
