@@ -67,3 +67,17 @@ def test_llm_layer_example(fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPa
     assert r.cost is not None and r.total_tokens > 0
     assert [t["function"]["name"] for t in fake_openai.requests[0].json["tools"]] == ["add"]
     assert fake_openai.requests[1].json["stream"] is True  # the streaming loop ran too
+
+
+def test_adding_an_agent_example() -> None:
+    namespace: dict = {}
+    exec(compile(python_example("class EchoAgent"), "README agent example", "exec"), namespace)
+    agent_class = namespace["EchoAgent"]
+    tool = agent_class.to_llm_tool()
+    assert tool["name"] == "echo" and tool["description"] == "Repeats a text back, shouted if asked."
+    # The schema the model sees comes from run()'s type hints and docstring.
+    properties = tool["parameters"]["properties"]
+    assert properties["text"]["type"] == "string" and properties["text"]["description"] == "What to repeat."
+    assert properties["shout"]["type"] == "boolean" and tool["parameters"]["required"] == ["text"]
+    response = agent_class().call({"text": "hi", "shout": True})
+    assert response.status == "success" and response.data == {"text": "HI"}
