@@ -420,3 +420,23 @@ def test_stop_before_run_ends_immediately(session: Session) -> None:
     output = engine.run(session.new_input_message("hi"))
     assert output.stopped is True
     assert llm.calls == []
+
+
+def test_context_saved_while_agents_run_is_replayable(session: Session) -> None:
+    """What a crash in the middle of a turn leaves: the question, and each tool call answered as lost."""
+    release, started = threading.Event(), threading.Event()
+    llm = ScriptedLLM(tool_response(tool_call("blocker", {}, "c1")), text_response("done"))
+    turn = threading.Thread(target=run_turn, args=(session, llm, [BlockingAgent(release, started)], "wait"))
+    turn.start()
+    try:
+        assert started.wait(5)
+        saved = session.get_context_messages()
+        assert [m["role"] for m in saved] == ["user", "assistant", "tool"]
+        assert saved[0]["content"] == "wait" and saved[2]["tool_call_id"] == "c1"
+        assert "server stopped" in json.loads(saved[2]["content"])["message"]
+    finally:
+        release.set()
+        turn.join(10)
+    final = session.get_context_messages()
+    assert json.loads(final[2]["content"])["message"] == "finally done"  # the real result replaced it
+    assert [m["role"] for m in final] == ["user", "assistant", "tool", "assistant"]

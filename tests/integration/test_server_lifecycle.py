@@ -138,9 +138,17 @@ def test_sigkill_mid_turn_keeps_earlier_turns_and_ends_the_cut_one(
     finally:
         disconnect_all([client])
     assert third["status"] == "success" and answer_text(third) == "Yes."
-    replayed = [(m["role"], m.get("content")) for m in fake_openai.requests[-1].json["messages"][1:]]
+    messages = fake_openai.requests[-1].json["messages"][1:]
+    replayed = [(m["role"], m.get("content")) for m in messages]
     assert replayed[:2] == [("user", "What is a lighthouse for?"), ("assistant", "Ships steer by it.")]
     assert replayed[-1] == ("user", "Still there?")
+    # The cut turn is in the model's context too, and replayable: its question, the tool call, and a
+    # result for that call saying it was lost (a tool call left unanswered makes providers refuse).
+    assert replayed[2] == ("user", "Read the slow page")
+    (call,) = messages[3]["tool_calls"]
+    assert call["function"]["name"] == "web_reader"
+    assert messages[4]["role"] == "tool" and messages[4]["tool_call_id"] == call["id"]
+    assert "server stopped" in json.loads(messages[4]["content"])["message"]
 
 
 def test_auth_token_enforced_on_rest_and_socket(fake_openai: FakeOpenAI, servers):

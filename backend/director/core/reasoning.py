@@ -125,6 +125,8 @@ class ReasoningEngine:
         tools_agents = self._allowed_agents(input_message.agents)
         context = session.get_context_messages()
         context.append({"role": "user", "content": input_message.text})
+        # Saved before the first model call: a server killed during it still knows the question.
+        self._save_context(context)
         try:
             self._loop(output, context, tools_agents, input_message)
         except _Stopped:
@@ -182,6 +184,17 @@ class ReasoningEngine:
             ]
             context.append(assistant_msg)
             items = [_AgentCall(call=call) for call in response.tool_calls]
+            # Agents can take a while. Should the server die meanwhile, the saved context still
+            # answers every tool call (providers reject a replay that does not), as interrupted.
+            self._save_context(
+                [
+                    *context,
+                    *(
+                        {"role": "tool", "tool_call_id": i.call.id, "content": _interrupted_result()}
+                        for i in items
+                    ),
+                ]
+            )
             try:
                 self._run_agents(output, items, agents)
             finally:
@@ -442,3 +455,7 @@ def _start_in_thread(fn: Callable[..., AgentResponse], *args: Any) -> Future[Age
 
 def _stopped_result() -> str:
     return _error_result("Stopped by the user before this finished.")
+
+
+def _interrupted_result() -> str:
+    return _error_result("The server stopped before this finished; its result was lost.")
