@@ -233,3 +233,27 @@ def test_bad_setting_fails_at_startup_naming_the_variable(tmp_path):
     )
     assert done.returncode != 0
     assert "DIRECTOR_MAX_STEPS" in done.stderr
+
+
+def test_too_many_open_sockets_are_refused_and_rest_keeps_answering(fake_openai: FakeOpenAI, servers):
+    """Each open websocket holds one of gunicorn's threads. With all of them held, the server used to
+    answer nothing at all (not even /health). Now sockets get at most SERVER_THREADS minus a reserve."""
+    server = start_server(provider_env(fake_openai, SERVER_THREADS="4"))  # 2 for sockets, 2 kept
+    servers.append(server)
+    clients = [LiveClient(server.url), LiveClient(server.url)]
+    try:
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            LiveClient(server.url)
+        # The reserved threads still serve REST while every socket slot is taken.
+        assert http_status(f"{server.url}/health") == 200
+        assert http_status(f"{server.url}/agent") == 200
+        assert http_status(f"{server.url}/socket.io/?EIO=4&transport=polling") == 503
+        # And the connected clients still chat.
+        fake_openai.script(Reply(text="still here"))
+        assert answer_text(clients[0].ask("hi")) == "still here"
+        disconnect_all(clients[1:])
+        clients = clients[:1]
+        clients.append(LiveClient(server.url))  # a freed slot is taken again
+    finally:
+        disconnect_all(clients)
+    assert "Raise SERVER_THREADS" in server.logs()

@@ -21,6 +21,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from director.agents.settings import load_agent_settings
+from director.entrypoint.api.capacity import SocketCapacity, socket_limit
 from director.entrypoint.api.settings import ServerSettings, load_server_settings
 from director.errors import ConfigError
 from director.llm.base import BaseLLM
@@ -155,7 +156,8 @@ class DirectorServer(BaseApplication):
     def load(self) -> Any:
         try:
             self._app, self._socketio = build_app(self.settings, self.llm)
-            return self._app
+            # Open sockets may not take every thread, or REST, the UI and /health stop answering.
+            return SocketCapacity(self._app, socket_limit(self.settings.threads))
         except ConfigError as exc:
             logger.error("Configuration error: %s", exc.message)
             # gunicorn's "worker failed to boot" code: the master stops instead of respawning forever.

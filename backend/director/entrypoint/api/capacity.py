@@ -1,0 +1,100 @@
+"""Keeps some of gunicorn's threads for REST and the UI however many Socket.IO clients connect.
+
+Under the gthread worker, an open websocket (or a pending long-poll) holds a thread for as long as it
+lasts. Once such connections hold every thread, nothing else is answered (``/health`` included) and
+nothing is logged: the server just looks dead. So Socket.IO requests may use at most ``limit``
+threads at once; past that they get ``503`` straight away (Socket.IO clients retry with backoff) and
+the threads left over keep serving everyone else.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from werkzeug.wsgi import ClosingIterator
+
+logger = logging.getLogger(__name__)
+
+SOCKET_IO_PATH = "/socket.io"
+WARN_EVERY_S = 60.0  # one warning a minute while full, not one per refused request
+RETRY_AFTER_S = 5
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def socket_limit(threads: int) -> int:
+    """Socket.IO's share of ``threads``: all but an eighth (at least two) kept for other requests."""
+    return threads - max(2, threads // 8)
+
+
+class SocketCapacity:
+    """WSGI middleware counting Socket.IO requests in flight; refuses them beyond ``limit``."""
+
+    def __init__(self, app: WSGIApp, limit: int, setting: str = "SERVER_THREADS"):
+        self.app = app
+        self.limit = limit
+        self._setting = setting
+        self._active = 0
+        self._lock = threading.Lock()
+        self._last_warning = float("-inf")
+
+    @property
+    def active(self) -> int:
+        return self._active
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if not environ.get("PATH_INFO", "").startswith(SOCKET_IO_PATH):
+            return self.app(environ, start_response)
+        with self._lock:
+            full = self._active >= self.limit
+            if not full:
+                self._active += 1
+        if full:
+            return self._refuse(start_response)
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            with self._lock:
+                if not released:
+                    released = True
+                    self._active -= 1
+
+        try:
+            # A websocket returns from here only once it has closed; a poll once it is answered.
+            result = self.app(environ, start_response)
+        except BaseException:
+            release()
+            raise
+        return ClosingIterator(result, [release])
+
+    def _refuse(self, start_response: Callable[..., Any]) -> Iterable[bytes]:
+        now = time.monotonic()
+        if now - self._last_warning >= WARN_EVERY_S:
+            self._last_warning = now
+            logger.warning(
+                "All %d live-connection slots are in use: refusing new Socket.IO connections until "
+                "some close. Raise %s to allow more (each open browser tab holds one thread).",
+                self.limit,
+                self._setting,
+            )
+        body = json.dumps(
+            {
+                "code": "server_full",
+                "message": "The server has too many open connections right now; retrying shortly.",
+            }
+        ).encode()
+        start_response(
+            "503 Service Unavailable",
+            [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(body))),
+                ("Retry-After", str(RETRY_AFTER_S)),
+            ],
+        )
+        return [body]

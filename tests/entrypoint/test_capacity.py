@@ -1,0 +1,91 @@
+"""SocketCapacity: Socket.IO requests share at most ``limit`` threads; everything else always passes."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+from director.entrypoint.api import capacity
+from director.entrypoint.api.capacity import SocketCapacity, socket_limit
+
+
+class App:
+    """A WSGI app that records calls and can fail."""
+
+    def __init__(self, fail: bool = False):
+        self.calls = 0
+        self.fail = fail
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        self.calls += 1
+        if self.fail:
+            raise RuntimeError("boom")
+        start_response("200 OK", [])
+        return [b"ok"]
+
+
+class StartResponse:
+    def __init__(self) -> None:
+        self.status = ""
+        self.headers: dict[str, str] = {}
+
+    def __call__(self, status: str, headers: list[tuple[str, str]]) -> None:
+        self.status, self.headers = status, dict(headers)
+
+
+def socket_request() -> dict[str, Any]:
+    return {"PATH_INFO": "/socket.io/", "QUERY_STRING": "EIO=4&transport=websocket"}
+
+
+def test_socket_requests_beyond_the_limit_get_503_with_a_reason() -> None:
+    app = App()
+    guard = SocketCapacity(app, limit=2)
+    open_ones = [guard(socket_request(), StartResponse()) for _ in range(2)]  # not closed: still "open"
+    assert guard.active == 2
+    refused = StartResponse()
+    body = b"".join(guard(socket_request(), refused))
+    assert refused.status.startswith("503") and refused.headers["Retry-After"] == "5"
+    assert json.loads(body)["code"] == "server_full"
+    assert app.calls == 2  # the refused one never reached the app (nor took a thread for long)
+    open_ones[0].close()
+    assert guard.active == 1
+    ok = StartResponse()
+    assert b"".join(guard(socket_request(), ok)) == b"ok" and ok.status == "200 OK"
+
+
+def test_other_requests_always_pass() -> None:
+    app = App()
+    guard = SocketCapacity(app, limit=1)
+    guard(socket_request(), StartResponse())
+    for path in ("/health", "/agent", "/", "/assets/app.js"):
+        assert b"".join(guard({"PATH_INFO": path}, StartResponse())) == b"ok"
+    assert guard.active == 1
+
+
+def test_slot_freed_when_the_app_raises_and_closing_twice_frees_once() -> None:
+    guard = SocketCapacity(App(fail=True), limit=1)
+    with pytest.raises(RuntimeError):
+        guard(socket_request(), StartResponse())
+    assert guard.active == 0
+    guard.app = App()
+    first = guard(socket_request(), StartResponse())
+    first.close()
+    first.close()
+    assert guard.active == 0
+
+
+def test_one_warning_while_full(caplog: pytest.LogCaptureFixture) -> None:
+    guard = SocketCapacity(App(), limit=1)
+    guard(socket_request(), StartResponse())
+    with caplog.at_level(logging.WARNING, logger=capacity.logger.name):
+        for _ in range(5):
+            guard(socket_request(), StartResponse())
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1 and "SERVER_THREADS" in warnings[0]
+
+
+@pytest.mark.parametrize(("threads", "limit"), [(4, 2), (8, 6), (16, 14), (256, 224)])
+def test_socket_share_of_the_threads(threads: int, limit: int) -> None:
+    assert socket_limit(threads) == limit
