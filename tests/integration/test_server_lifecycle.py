@@ -39,6 +39,17 @@ def http_status(url: str, headers: dict[str, str] | None = None) -> int:
         return exc.code
 
 
+def ask_then_start_reading_the_slow_page(client: LiveClient, question: str) -> str:
+    """Turn 1 (must succeed), then turn 2 left running inside web_reader's slow fetch. Returns the session."""
+    first = client.ask(question)
+    assert first["status"] == "success"
+    session_id = first["session_id"]
+    client.clear()
+    client.emit("chat", {"session_id": session_id, "content": "Read the slow page"})
+    client.wait_for(lambda c: any(b["agent_name"] == "web_reader" for m in c.outputs() for b in m["content"]))
+    return session_id
+
+
 def test_sigterm_mid_turn_then_restart_and_continue(fake_openai: FakeOpenAI, web_pages, servers):
     """Turn 1 completes with a tool call; turn 2 is cut by SIGTERM; after a restart, turn 3 sees both."""
     server = start_server(provider_env(fake_openai))
@@ -51,14 +62,7 @@ def test_sigterm_mid_turn_then_restart_and_continue(fake_openai: FakeOpenAI, web
     )
     client = LiveClient(server.url)
     try:
-        first = client.ask("What does the keeper do?")
-        assert first["status"] == "success"
-        session_id = first["session_id"]
-        client.clear()
-        client.emit("chat", {"session_id": session_id, "content": "Read the slow page"})
-        client.wait_for(
-            lambda c: any(b["agent_name"] == "web_reader" for m in c.outputs() for b in m["content"])
-        )
+        session_id = ask_then_start_reading_the_slow_page(client, "What does the keeper do?")
         # Graceful: the running turn is stopped and saved, sockets are closed, exit code 0 -
         # well before the slow page would have answered.
         assert server.stop() == 0
@@ -108,14 +112,7 @@ def test_sigkill_mid_turn_keeps_earlier_turns_and_ends_the_cut_one(
     )
     client = LiveClient(server.url)
     try:
-        first = client.ask("What is a lighthouse for?")
-        assert first["status"] == "success"
-        session_id = first["session_id"]
-        client.clear()
-        client.emit("chat", {"session_id": session_id, "content": "Read the slow page"})
-        client.wait_for(
-            lambda c: any(b["agent_name"] == "web_reader" for m in c.outputs() for b in m["content"])
-        )
+        session_id = ask_then_start_reading_the_slow_page(client, "What is a lighthouse for?")
         server.kill()
     finally:
         disconnect_all([client])
