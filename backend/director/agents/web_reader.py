@@ -115,11 +115,10 @@ def _public_only_backend() -> httpcore.NetworkBackend:
         def connect_tcp(self, host: str, port: int, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
             error: httpcore.ConnectError | None = None
             for address in public_addresses(host, port, f"{host}:{port}"):
+                # Each in turn, as a resolver-based connect would.
                 try:
                     return super().connect_tcp(address, port, *args, **kwargs)
-                except (
-                    httpcore.ConnectError
-                ) as exc:  # try the next address, as a resolver-based connect would
+                except httpcore.ConnectError as exc:
                     error = exc
             assert error is not None  # public_addresses raises rather than return an empty list
             raise error

@@ -186,27 +186,12 @@ class ReasoningEngine:
             items = [_AgentCall(call=call) for call in response.tool_calls]
             # Agents can take a while. Should the server die meanwhile, the saved context still
             # answers every tool call (providers reject a replay that does not), as interrupted.
-            self._save_context(
-                [
-                    *context,
-                    *(
-                        {"role": "tool", "tool_call_id": i.call.id, "content": _interrupted_result()}
-                        for i in items
-                    ),
-                ]
-            )
+            self._save_context(context + [_tool_message(item, _interrupted_result()) for item in items])
             try:
                 self._run_agents(output, items, agents)
             finally:
                 # Every tool call must be answered in the context, or providers reject the replay.
-                context.extend(
-                    {
-                        "role": "tool",
-                        "tool_call_id": item.call.id,
-                        "content": item.result or _stopped_result(),
-                    }
-                    for item in items
-                )
+                context.extend(_tool_message(item, item.result or _stopped_result()) for item in items)
             self._save_context(context)
         self._finish_max_steps(output)
 
@@ -451,6 +436,10 @@ def _start_in_thread(fn: Callable[..., AgentResponse], *args: Any) -> Future[Age
 
     threading.Thread(target=target, name="agent", daemon=True).start()
     return future
+
+
+def _tool_message(item: _AgentCall, content: str) -> dict[str, Any]:
+    return {"role": "tool", "tool_call_id": item.call.id, "content": content}
 
 
 def _stopped_result() -> str:

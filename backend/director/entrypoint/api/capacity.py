@@ -35,10 +35,9 @@ def socket_limit(threads: int) -> int:
 class SocketCapacity:
     """WSGI middleware counting Socket.IO requests in flight; refuses them beyond ``limit``."""
 
-    def __init__(self, app: WSGIApp, limit: int, setting: str = "SERVER_THREADS"):
+    def __init__(self, app: WSGIApp, limit: int):
         self.app = app
         self.limit = limit
-        self._setting = setting
         self._active = 0
         self._lock = threading.Lock()
         self._last_warning = float("-inf")
@@ -54,8 +53,11 @@ class SocketCapacity:
             full = self._active >= self.limit
             if not full:
                 self._active += 1
+            warn = full and time.monotonic() - self._last_warning >= WARN_EVERY_S
+            if warn:
+                self._last_warning = time.monotonic()
         if full:
-            return self._refuse(start_response)
+            return self._refuse(start_response, warn)
         released = False
 
         def release() -> None:
@@ -73,15 +75,12 @@ class SocketCapacity:
             raise
         return ClosingIterator(result, [release])
 
-    def _refuse(self, start_response: Callable[..., Any]) -> Iterable[bytes]:
-        now = time.monotonic()
-        if now - self._last_warning >= WARN_EVERY_S:
-            self._last_warning = now
+    def _refuse(self, start_response: Callable[..., Any], warn: bool) -> Iterable[bytes]:
+        if warn:
             logger.warning(
                 "All %d live-connection slots are in use: refusing new Socket.IO connections until "
-                "some close. Raise %s to allow more (each open browser tab holds one thread).",
+                "some close. Raise SERVER_THREADS to allow more (each open browser tab holds one thread).",
                 self.limit,
-                self._setting,
             )
         body = json.dumps(
             {
