@@ -440,3 +440,58 @@ def test_context_saved_while_agents_run_is_replayable(session: Session) -> None:
     final = session.get_context_messages()
     assert json.loads(final[2]["content"])["message"] == "finally done"  # the real result replaced it
     assert [m["role"] for m in final] == ["user", "assistant", "tool", "assistant"]
+
+
+def _too_long() -> LLMResponse:
+    return LLMResponse(
+        status=LLMResponseStatus.ERROR,
+        error_type=LLMErrorType.CONTEXT_WINDOW,
+        content="The conversation is too long for scripted's context window.",
+    )
+
+
+HISTORY = [
+    {"role": "user", "content": "turn 1"},
+    {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [{"id": "t1", "type": "function", "tool": {"name": "other", "arguments": {}}}],
+    },
+    {"role": "tool", "tool_call_id": "t1", "content": "{}"},
+    {"role": "assistant", "content": "answer 1"},
+    {"role": "user", "content": "turn 2"},
+    {"role": "assistant", "content": "answer 2"},
+    {"role": "user", "content": "turn 3"},
+    {"role": "assistant", "content": "answer 3"},
+]
+
+
+def test_full_context_window_drops_oldest_turns_and_answers(session: Session) -> None:
+    session.save_context_messages(HISTORY)
+    llm = ScriptedLLM(_too_long(), _too_long(), text_response("fits now"))
+    output = run_turn(session, llm, [], "turn 4")
+    assert output.status == MsgStatus.SUCCESS and assistant_block(output).text == "fits now"
+    sent = [[m.get("content") for m in call.messages if m["role"] == "user"] for call in llm.calls]
+    # Whole turns go, oldest first, halving what is older than the current question each time.
+    assert sent == [
+        ["turn 1", "turn 2", "turn 3", "turn 4"],
+        ["turn 2", "turn 3", "turn 4"],
+        ["turn 3", "turn 4"],
+    ]
+    assert any("oldest messages out of the model's context" in action for action in output.actions)
+    # Every call's history starts at a question: never an orphaned tool result or reply.
+    assert all(call.messages[1]["role"] == "user" for call in llm.calls)
+    # The trimmed context is what the next turn starts from; the conversation the user sees is intact.
+    assert [m["content"] for m in session.get_context_messages()] == [
+        "turn 3",
+        "answer 3",
+        "turn 4",
+        "fits now",
+    ]
+
+
+def test_current_turn_alone_too_long_ends_with_the_advice(session: Session) -> None:
+    llm = ScriptedLLM(_too_long())
+    output = run_turn(session, llm, [], "a very long paste")
+    assert output.status == MsgStatus.ERROR and len(llm.calls) == 1
+    assert "too long" in assistant_block(output).text

@@ -24,6 +24,7 @@ from tests.fakes.providers import (
     FakeOpenAI,
     FakeProvider,
     Reply,
+    context_window_reply,
     make_litellm,
 )
 
@@ -112,3 +113,20 @@ def _named(value: object, name: str) -> list[dict]:
         for item in value:
             found += _named(item, name)
     return found
+
+
+def test_full_context_window_drops_old_turns_then_answers(
+    fake: FakeProvider, db: MemoryDB, emit: EmitRecorder
+) -> None:
+    # Each provider says "too long" its own way; LiteLLM maps all of them to a context-window error,
+    # and the engine retries with the oldest turns left out instead of failing every turn from now on.
+    fake.script(Reply(text="one"), Reply(text="two"), context_window_reply(fake.name), Reply(text="three"))
+    session = Session(db, emit=emit)
+    session.create("long")
+    for text in ("first question", "second question"):
+        assert _turn(session, fake, emit, text).status == MsgStatus.SUCCESS
+    third = _turn(session, fake, emit, "third question")
+    assert third.status == MsgStatus.SUCCESS and third.content[-1].text == "three"
+    refused, retried = json.dumps(fake.requests[2].json), json.dumps(fake.requests[3].json)
+    assert "first question" in refused and "first question" not in retried
+    assert "second question" in retried and "third question" in retried

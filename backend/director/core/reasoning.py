@@ -160,7 +160,7 @@ class ReasoningEngine:
                 output.add_action(f"Asked the model again (step {step})")
                 output.push_update()
             try:
-                response = self._stream_step(output, [system, *context], tools)
+                response = self._call_model(output, system, context, tools)
             except _Stopped as stopped:
                 # Keep what the user already saw, so the next turn's model knows it was said.
                 if stopped.partial_text:
@@ -206,6 +206,30 @@ class ReasoningEngine:
         return allowed
 
     # ----- one LLM step ------------------------------------------------------------------------
+
+    def _call_model(
+        self,
+        output: OutputMessage,
+        system: dict[str, Any],
+        context: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None,
+    ) -> LLMResponse:
+        """One model step. When the history no longer fits the model's context window (and no
+        fallback model took it), the oldest turns are dropped from the model's context and the step
+        is tried again, so a long session keeps working; the user's conversation is not touched."""
+        while True:
+            response = self._stream_step(output, [system, *context], tools)
+            if response.error_type != LLMErrorType.CONTEXT_WINDOW:
+                return response
+            dropped = _drop_oldest_turns(context)
+            if not dropped:
+                return response  # the current turn alone is too long: nothing older to let go
+            logger.info(
+                "context window full in session %s: dropped %d messages", self.session.session_id, dropped
+            )
+            output.add_action(f"Left the {dropped} oldest messages out of the model's context (window full)")
+            output.push_update()
+            self._save_context(context)
 
     def _stream_step(
         self, output: OutputMessage, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None
@@ -436,6 +460,21 @@ def _start_in_thread(fn: Callable[..., AgentResponse], *args: Any) -> Future[Age
 
     threading.Thread(target=target, name="agent", daemon=True).start()
     return future
+
+
+def _drop_oldest_turns(context: list[dict[str, Any]]) -> int:
+    """Drop at least half of the turns before the current one, in place; how many messages went.
+
+    Cuts only where a user message starts a turn, so no tool result loses its tool call. Halving
+    keeps the number of refused calls logarithmic in the history's length.
+    """
+    users = [i for i, message in enumerate(context) if message.get("role") == "user"]
+    if not users or users[-1] == 0:
+        return 0
+    current = users[-1]
+    cut = next(i for i in users if i >= (current + 1) // 2)
+    del context[:cut]
+    return cut
 
 
 def _tool_message(item: _AgentCall, content: str) -> dict[str, Any]:
