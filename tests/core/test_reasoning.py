@@ -495,3 +495,21 @@ def test_current_turn_alone_too_long_ends_with_the_advice(session: Session) -> N
     output = run_turn(session, llm, [], "a very long paste")
     assert output.status == MsgStatus.ERROR and len(llm.calls) == 1
     assert "too long" in assistant_block(output).text
+
+
+def test_turn_usage_adds_up_the_model_calls(session: Session, db: MemoryDB) -> None:
+    call = tool_response(tool_call("other", {}, "c1"))
+    call.send_tokens, call.recv_tokens, call.cost, call.model = 100, 20, 0.002, "openai/gpt-4o"
+    answer = text_response("done")
+    answer.send_tokens, answer.recv_tokens, answer.cost, answer.model = 150, 30, 0.003, "openai/gpt-4o"
+    output = run_turn(session, ScriptedLLM(call, answer), [OtherAgent()])
+    usage = output.usage
+    assert (usage.llm_calls, usage.input_tokens, usage.output_tokens) == (2, 250, 50)
+    assert usage.cost_usd == pytest.approx(0.005) and usage.model == "openai/gpt-4o"
+    stored = db.get_conversations(session.session_id)[-1]
+    assert stored["usage"]["input_tokens"] == 250  # persisted and sent with the message
+
+
+def test_usage_cost_unknown_stays_none(session: Session) -> None:
+    output = run_turn(session, ScriptedLLM(text_response("hi")), [])
+    assert output.usage.cost_usd is None and output.usage.input_tokens == 10

@@ -11,7 +11,14 @@ from director.core.session import MsgStatus, Session
 
 from tests.core.conftest import EmitRecorder
 from tests.core.memory_db import MemoryDB
-from tests.fakes.providers import FAKE_API_KEY, FakeOpenAI, Reply, make_litellm
+from tests.fakes.providers import (
+    DEFAULT_COMPLETION_TOKENS,
+    DEFAULT_PROMPT_TOKENS,
+    FAKE_API_KEY,
+    FakeOpenAI,
+    Reply,
+    make_litellm,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -34,6 +41,11 @@ def test_tool_turn_then_follow_up_replays_history(
 
     first = turn("What does gpt-4o cost?")
     assert first.status == MsgStatus.SUCCESS
+    # Usage as the provider reported it, for both calls of the turn (the fake model has no price).
+    assert (first.usage.llm_calls, first.usage.model) == (2, "openai/fake-model")
+    assert first.usage.input_tokens == 2 * DEFAULT_PROMPT_TOKENS
+    assert first.usage.output_tokens == 2 * DEFAULT_COMPLETION_TOKENS
+    assert first.usage.cost_usd is None
     assert first.agents == ["pricing"]
     assert first.content[-1].text == "GPT-4o costs $2.50 per million input tokens."
     # Deltas streamed over the real SSE path add up to the answer.

@@ -89,6 +89,10 @@ def test_agent_turn_shows_its_step_and_result(ui: UI, fake: FakeOpenAI) -> None:
     assert {"pricing", "web_reader"} <= set(tool_names(fake.requests[0].json))
     # The agent's result went back to the model as a tool message.
     assert any(m.get("role") == "tool" for m in fake.requests[1].json["messages"])
+    # What the turn's two model calls used, as the provider reported it (the fake model has no price).
+    usage = ui.assistant().get_by_test_id("usage")
+    expect(usage).to_have_text("openai/fake-model · 30 tokens")
+    expect(usage).to_have_attribute("title", "2 model calls: 20 in, 10 out, price unknown for this model")
     screenshot(ui.page, "turn-with-steps")
 
 

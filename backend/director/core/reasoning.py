@@ -219,6 +219,7 @@ class ReasoningEngine:
         is tried again, so a long session keeps working; the user's conversation is not touched."""
         while True:
             response = self._stream_step(output, [system, *context], tools)
+            output.add_usage(response.model, response.send_tokens, response.recv_tokens, response.cost)
             if response.error_type != LLMErrorType.CONTEXT_WINDOW:
                 return response
             dropped = _drop_oldest_turns(context)

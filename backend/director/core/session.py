@@ -111,6 +111,17 @@ class InputMessage(BaseMessage):
         return "\n\n".join(block.text for block in self.content if block.text)
 
 
+class TurnUsage(BaseModel):
+    """What the turn's own model calls consumed (agents that call models report theirs in their data)."""
+
+    model: str | None = None  # the model that answered last (a fallback, if one took over)
+    llm_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    # USD, summed over the calls LiteLLM could price; None when it could price none of them.
+    cost_usd: float | None = None
+
+
 class OutputMessage(BaseMessage):
     """The turn's answer, re-sent whole (``chat`` event) and persisted on every state change.
 
@@ -124,6 +135,7 @@ class OutputMessage(BaseMessage):
     actions: list[str] = Field(default_factory=list)
     stopped: bool = False
     updated_at: float = Field(default_factory=time.time)
+    usage: TurnUsage = Field(default_factory=TurnUsage)
 
     _session: Session | None = PrivateAttr(default=None)
     _lock: threading.RLock = PrivateAttr(default_factory=threading.RLock)
@@ -141,6 +153,16 @@ class OutputMessage(BaseMessage):
         with self._lock:
             for key, value in changes.items():
                 setattr(block, key, value)
+
+    def add_usage(self, model: str | None, input_tokens: int, output_tokens: int, cost: float | None) -> None:
+        with self._lock:
+            usage = self.usage
+            usage.llm_calls += 1
+            usage.model = model or usage.model
+            usage.input_tokens += input_tokens
+            usage.output_tokens += output_tokens
+            if cost is not None:
+                usage.cost_usd = (usage.cost_usd or 0.0) + cost
 
     def add_action(self, action: str) -> None:
         with self._lock:

@@ -26,6 +26,8 @@ function normalise(message) {
     actions: Array.isArray(message.actions) ? message.actions : [],
     agents: Array.isArray(message.agents) ? message.agents : [],
     stopped: Boolean(message.stopped),
+    // What the turn's model calls used (absent from older servers and from input messages).
+    usage: message.usage && typeof message.usage === 'object' ? message.usage : null,
     content: Array.isArray(message.content) ? message.content : [],
     created_at: message.created_at ?? null,
     // Text received through `chat_delta` that the last whole message may not contain yet.

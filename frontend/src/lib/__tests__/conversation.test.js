@@ -195,3 +195,14 @@ describe('conversation reducer', () => {
     expect(answerView(conv.messages[0])).toMatchObject({ text: 'ok', error: '' })
   })
 })
+
+describe('usage', () => {
+  it('is kept from the server message, and null when it sends none', () => {
+    const conv = createConversation(SID)
+    const usage = { model: 'openai/gpt-4o', llm_calls: 1, input_tokens: 5, output_tokens: 2, cost_usd: null }
+    applyChat(conv, output({ status: 'success', usage }))
+    expect(conv.messages.at(-1).usage).toEqual(usage)
+    applyChat(conv, output({ msg_id: 'out2', client_msg_id: 'local2', status: 'success' }))
+    expect(conv.messages.at(-1).usage).toBeNull()
+  })
+})
