@@ -64,6 +64,9 @@ def test_reads_every_variable_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
         ("LITELLM_NUM_RETRIES", "99", "between 0 and 10"),
         ("LITELLM_EXTRA_HEADERS", "{not json", "JSON object"),
         ("LITELLM_EXTRA_HEADERS", "[1, 2]", "JSON object"),
+        ("LITELLM_EXTRA_PARAMS", "{not json", "JSON object"),
+        ("LITELLM_EXTRA_PARAMS", '{"api_key": "x"}', "without the ones Director sets itself"),
+        ("LITELLM_EXTRA_PARAMS", '{"messages": []}', "without the ones Director sets itself"),
         ("LITELLM_REASONING_EFFORT", "extreme", "low, medium or high"),
         ("LITELLM_DROP_PARAMS", "maybe", "true or false"),
     ],
@@ -170,3 +173,26 @@ class TestPresets:
         with pytest.raises(ConfigError) as info:
             AnthropicConfig()
         assert info.value.variable == "ANTHROPIC_TOP_P"
+
+
+def test_extra_params_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LITELLM_CHAT_MODEL", "ollama_chat/llama3.1")
+    monkeypatch.setenv("LITELLM_EXTRA_PARAMS", '{"num_ctx": 16384, "seed": 7}')
+    assert LiteLLMConfig().extra_params == {"num_ctx": 16384, "seed": 7}
+    monkeypatch.setenv("LITELLM_EXTRA_PARAMS", "")
+    assert LiteLLMConfig().extra_params == {}
+
+
+def test_extra_params_go_to_the_primary_provider_only() -> None:
+    from director.llm.litellm import LiteLLM
+
+    llm = LiteLLM(
+        LiteLLMConfig(
+            _env_file=None,
+            chat_model="ollama_chat/llama3.1",
+            extra_params={"num_ctx": 16384},
+            fallback_models=["openai/gpt-4o"],
+        )
+    )
+    assert llm._request_kwargs("ollama_chat/llama3.1", stream=False)["num_ctx"] == 16384
+    assert "num_ctx" not in llm._request_kwargs("openai/gpt-4o", stream=False)

@@ -436,3 +436,17 @@ def test_stream_cut_mid_answer_says_it_broke_off_not_http_500(provider: Provider
     assert "broke off" in final.content and "try again" in final.content
     assert "HTTP" not in final.content
     assert len(provider.fake.requests) == 1  # what the user already saw is never re-sent by a retry
+
+
+def test_extra_params_reach_the_provider(provider: Provider) -> None:
+    # Ollama takes num_ctx inside "options"; the others get seed in the body. Placement is LiteLLM's.
+    params = {"num_ctx": 16384} if provider.kind == "ollama" else {"seed": 7}
+    provider.fake.script(Reply(text="ok"), Reply(text="ok"))
+    assert provider.llm(extra_params=params).chat_completions(HI).ok
+    body = provider.fake.requests[0].json
+    if provider.kind == "ollama":
+        assert body["options"]["num_ctx"] == 16384
+    elif provider.kind == "anthropic":
+        assert "seed" not in body  # Anthropic has no seed: drop_params drops it instead of a 400
+    else:
+        assert body["seed"] == 7

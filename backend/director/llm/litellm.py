@@ -140,6 +140,29 @@ PROVIDER_KEY_VARS: dict[str, list[str]] = {
     "litellm_proxy": ["LITELLM_PROXY_API_KEY"],
 }
 
+# Parameters Director sets itself (or that carry secrets): LITELLM_EXTRA_PARAMS may not override them.
+RESERVED_PARAMS = frozenset(
+    {
+        "model",
+        "messages",
+        "tools",
+        "tool_choice",
+        "stream",
+        "stream_options",
+        "stop",
+        "response_format",
+        "api_key",
+        "api_base",
+        "base_url",
+        "timeout",
+        "num_retries",
+        "max_retries",
+        "drop_params",
+        "extra_headers",
+        "fallbacks",
+    }
+)
+
 # What each setting accepts, for error messages that name the variable.
 _ACCEPTED = {
     "chat_model": "a LiteLLM model string such as anthropic/claude-sonnet-4-5",
@@ -153,6 +176,10 @@ _ACCEPTED = {
     "fallback_models": "comma-separated LiteLLM model strings",
     "drop_params": "true or false",
     "extra_headers": 'a JSON object of strings, e.g. {"X-Team": "ai"}',
+    "extra_params": (
+        'a JSON object of extra completion parameters, e.g. {"num_ctx": 16384} for Ollama or {"seed": 7}, '
+        "without the ones Director sets itself (" + ", ".join(sorted(RESERVED_PARAMS)) + ")"
+    ),
     "reasoning_effort": "low, medium or high",
     "api_base": "a URL such as http://localhost:4000",
 }
@@ -187,6 +214,9 @@ class LiteLLMConfig(BaseLLMConfig):
     # NoDecode: parsed by our validators below (comma list / JSON) so errors name the variable.
     fallback_models: Annotated[list[str], NoDecode] = Field(default_factory=list)
     extra_headers: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    # Provider-specific knobs LiteLLM passes on (Ollama's num_ctx, seed, top_k...), for the primary
+    # model's provider only: another provider behind a fallback may reject them.
+    extra_params: Annotated[dict[str, Any], NoDecode] = Field(default_factory=dict)
     # Our backoff: base * 2**attempt seconds (or the provider's Retry-After), never above retry_max_wait.
     retry_backoff: float = Field(default=0.5, ge=0, le=60)
     retry_max_wait: float = Field(default=20.0, ge=0, le=600)
@@ -249,6 +279,14 @@ class LiteLLMConfig(BaseLLMConfig):
     def _split_models(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [m.strip() for m in value.split(",") if m.strip()]
+        return value
+
+    @field_validator("extra_params", mode="before")
+    @classmethod
+    def _parse_params(cls, value: Any) -> Any:
+        value = cls._parse_headers(value)
+        if isinstance(value, dict) and RESERVED_PARAMS & set(value):
+            raise ValueError("sets a parameter Director sets itself")
         return value
 
     @field_validator("extra_headers", mode="before")
@@ -390,6 +428,7 @@ class LiteLLM(BaseLLM):
                 kwargs["api_key"] = cfg.api_key.get_secret_value()
             if cfg.api_base:
                 kwargs["api_base"] = cfg.api_base
+            kwargs.update(cfg.extra_params)
         if stream:
             kwargs["stream"] = True
             kwargs["stream_options"] = {"include_usage": True}
