@@ -183,6 +183,24 @@ def test_frontend_served_from_dist_when_built(make_server, tmp_path):
     assert http.get("/missing.js").status_code == 404
 
 
+def test_pages_carry_a_content_security_policy(make_server, tmp_path):
+    http = make_server().app.test_client()
+    dist = tmp_path / "no-frontend"
+    dist.mkdir()
+    (dist / "index.html").write_text("<html>ui</html>")
+    page = http.get("/")
+    policy = page.headers["Content-Security-Policy"]
+    # Only the app's own scripts run, nothing can frame the page, and sockets stay same-origin.
+    assert (
+        "script-src 'self'" in policy and "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+    )
+    assert "frame-ancestors 'none'" in policy and "connect-src 'self'" in policy
+    assert page.headers["X-Content-Type-Options"] == "nosniff" and page.headers["X-Frame-Options"] == "DENY"
+    api = http.get("/agent")
+    assert api.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Content-Security-Policy" not in api.headers  # JSON is not rendered as a page
+
+
 def test_health_says_when_a_token_is_required_without_needing_it(make_server):
     http = make_server(auth_token="s3cret-token-value").app.test_client()
     response = http.get("/health")

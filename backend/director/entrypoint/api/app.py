@@ -132,7 +132,34 @@ def create_app(
     return app, socketio
 
 
+# Defence in depth behind the sanitised markdown: even if model output slipped script into the page,
+# the browser would run none that is not the app's own, and the page cannot be framed.
+# ('self' covers the same-origin websocket; inline styles are Vue's bindings and highlight.js.)
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: https:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+
+
 def _register_frontend(app: Flask, dist: Path) -> None:
+    @app.after_request
+    def add_security_headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+            response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
     @app.get("/")
     def index() -> ResponseReturnValue:
         if (dist / "index.html").is_file():
