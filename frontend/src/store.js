@@ -27,6 +27,8 @@ export const state = reactive({
   conversation: createConversation(),
   connected: false,
   everConnected: false,
+  // The server refused the connection because all its live-connection slots are taken (HTTP 503).
+  serverFull: false,
   needToken: false,
   tokenRejected: false,
   notice: null, // {kind: 'error'|'info', text}
@@ -114,6 +116,7 @@ export function connectSocket() {
     const reconnect = state.everConnected
     state.connected = true
     state.everConnected = true
+    state.serverFull = false
     if (state.sessionId) {
       socket.emit('join', { session_id: state.sessionId })
       // Whatever happened while we were away (the rest of a turn) is on the server: fetch it.
@@ -128,6 +131,8 @@ export function connectSocket() {
   })
   socket.on('connect_error', (error) => {
     state.connected = false
+    // engine.io puts the HTTP status of a refused handshake in `description`; the client retries.
+    state.serverFull = error?.description === 503
     const text = `${error?.message || ''} ${JSON.stringify(error?.data ?? '')}`.toLowerCase()
     if (/auth|token|unauthori[sz]ed|401|forbidden|rejected/.test(text) && state.config?.auth_required !== false) {
       state.tokenRejected = Boolean(getToken())

@@ -55,6 +55,17 @@ def test_socket_requests_beyond_the_limit_get_503_with_a_reason() -> None:
     assert b"".join(guard(socket_request(), ok)) == b"ok" and ok.status == "200 OK"
 
 
+def test_requests_of_an_open_connection_always_pass() -> None:
+    # Its polls, posts and websocket upgrade carry the sid: refusing them would drop a client mid-chat.
+    app = App()
+    guard = SocketCapacity(app, limit=1)
+    guard(socket_request(), StartResponse())
+    upgrade = StartResponse()
+    environ = {"PATH_INFO": "/socket.io/", "QUERY_STRING": "EIO=4&transport=websocket&sid=abc"}
+    assert b"".join(guard(environ, upgrade)) == b"ok" and upgrade.status == "200 OK"
+    assert guard.active == 2  # counted all the same: the next new connection waits longer
+
+
 def test_other_requests_always_pass() -> None:
     app = App()
     guard = SocketCapacity(app, limit=1)

@@ -2,9 +2,14 @@
 
 Under the gthread worker, an open websocket (or a pending long-poll) holds a thread for as long as it
 lasts. Once such connections hold every thread, nothing else is answered (``/health`` included) and
-nothing is logged: the server just looks dead. So Socket.IO requests may use at most ``limit``
-threads at once; past that they get ``503`` straight away (Socket.IO clients retry with backoff) and
-the threads left over keep serving everyone else.
+nothing is logged: the server just looks dead. So once Socket.IO requests hold ``limit`` threads, new
+connections get ``503`` straight away (Socket.IO clients retry with backoff) and the threads left over
+keep serving everyone else.
+
+Only new connections are refused (an engine.io handshake: no ``sid`` yet). Requests of a connection
+that is already open (its polls, posts and websocket upgrade) always pass: refusing those would drop
+a client mid-conversation, and they briefly need two threads (a long-poll plus a post or upgrade),
+which the reserve absorbs.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import parse_qs
 
 from werkzeug.wsgi import ClosingIterator
 
@@ -33,7 +39,7 @@ def socket_limit(threads: int) -> int:
 
 
 class SocketCapacity:
-    """WSGI middleware counting Socket.IO requests in flight; refuses them beyond ``limit``."""
+    """WSGI middleware counting Socket.IO requests in flight; refuses new connections beyond ``limit``."""
 
     def __init__(self, app: WSGIApp, limit: int):
         self.app = app
@@ -49,8 +55,9 @@ class SocketCapacity:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if not environ.get("PATH_INFO", "").startswith(SOCKET_IO_PATH):
             return self.app(environ, start_response)
+        new_connection = "sid" not in parse_qs(environ.get("QUERY_STRING", ""))
         with self._lock:
-            full = self._active >= self.limit
+            full = new_connection and self._active >= self.limit
             if not full:
                 self._active += 1
             warn = full and time.monotonic() - self._last_warning >= WARN_EVERY_S
