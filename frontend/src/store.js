@@ -277,6 +277,18 @@ export function retryMessage(message) {
   return sendMessage(text, message.agents || [])
 }
 
+/** Ask again what led to a failed answer: the question it answered goes as a new turn. */
+export function retryAnswer(output) {
+  const messages = state.conversation.messages
+  const index = messages.indexOf(output)
+  const question = messages
+    .slice(0, Math.max(index, 0))
+    .reverse()
+    .find((m) => m.msg_type === 'input' && !m.error)
+  if (index < 0 || !question) return false
+  return sendMessage(inputText(question), question.agents || [])
+}
+
 export function stopTurn() {
   if (socket && state.sessionId) socket.emit('stop', { session_id: state.sessionId })
 }

@@ -513,3 +513,14 @@ def test_turn_usage_adds_up_the_model_calls(session: Session, db: MemoryDB) -> N
 def test_usage_cost_unknown_stays_none(session: Session) -> None:
     output = run_turn(session, ScriptedLLM(text_response("hi")), [])
     assert output.usage.cost_usd is None and output.usage.input_tokens == 10
+
+
+def test_asking_again_after_a_failed_turn_sends_the_question_once(session: Session) -> None:
+    failed = LLMResponse(status=LLMResponseStatus.ERROR, error_type=LLMErrorType.AUTH, content="bad key")
+    llm = ScriptedLLM(failed, text_response("hello"), text_response("bye"))
+    assert run_turn(session, llm, [], "Hello?").status == MsgStatus.ERROR
+    assert run_turn(session, llm, [], "Hello?").status == MsgStatus.SUCCESS
+    assert [m["content"] for m in llm.calls[1].messages if m["role"] == "user"] == ["Hello?"]
+    # A question repeated after an answer is a new question and is kept twice.
+    run_turn(session, llm, [], "Hello?")
+    assert [m["content"] for m in llm.calls[2].messages if m["role"] == "user"] == ["Hello?", "Hello?"]

@@ -193,6 +193,16 @@ def test_provider_error_is_shown_in_the_answer_with_its_advice(ui: UI, fake: Fak
     screenshot(ui.page, "provider-error")
     # The failed turn is over: the user can send again.
     expect(ui.page.get_by_role("button", name="Send message")).to_be_visible()
+    # Once the key is fixed, one click asks the same question again, as a new turn.
+    fake.responder = None
+    fake.script(Reply(text="Hello! Key accepted."))
+    ui.assistant().get_by_test_id("retry-answer").click()
+    expect(ui.answer()).to_have_text("Hello! Key accepted.")
+    users = [m["content"] for m in fake.requests[-1].json["messages"] if m["role"] == "user"]
+    assert users == ["Hello?"]  # asked once, not once per attempt
+    expect(ui.page.locator('[data-role="user"]')).to_have_count(2)
+    # Only the latest answer offers a retry.
+    expect(ui.page.get_by_test_id("retry-answer")).to_have_count(0)
 
 
 def test_sessions_switch_reload_and_delete(ui: UI, fake: FakeOpenAI) -> None:

@@ -124,7 +124,11 @@ class ReasoningEngine:
 
         tools_agents = self._allowed_agents(input_message.agents)
         context = session.get_context_messages()
-        context.append({"role": "user", "content": input_message.text})
+        question = {"role": "user", "content": input_message.text}
+        # Asking again after a failed turn (its question is still the last thing in the context)
+        # must not show the model the same question twice.
+        if not context or context[-1] != question:
+            context.append(question)
         # Saved before the first model call: a server killed during it still knows the question.
         self._save_context(context)
         try:
