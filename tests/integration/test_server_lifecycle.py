@@ -39,6 +39,14 @@ def http_status(url: str, headers: dict[str, str] | None = None) -> int:
         return exc.code
 
 
+def two_turns_of(server: ServerProcess, session_id: str) -> list[dict]:
+    """The session's stored conversation, checked to hold two turns (question and answer each)."""
+    with urllib.request.urlopen(f"{server.url}/session/{session_id}", timeout=10) as response:
+        conversation = json.loads(response.read())["conversation"]
+    assert [m["msg_type"] for m in conversation] == ["input", "output", "input", "output"]
+    return conversation
+
+
 def ask_then_start_reading_the_slow_page(client: LiveClient, question: str) -> str:
     """Turn 1 (must succeed), then turn 2 left running inside web_reader's slow fetch. Returns the session."""
     first = client.ask(question)
@@ -70,9 +78,7 @@ def test_sigterm_mid_turn_then_restart_and_continue(fake_openai: FakeOpenAI, web
         disconnect_all([client])
 
     server.start()
-    with urllib.request.urlopen(f"{server.url}/session/{session_id}", timeout=10) as response:
-        conversation = json.loads(response.read())["conversation"]
-    assert [m["msg_type"] for m in conversation] == ["input", "output", "input", "output"]
+    conversation = two_turns_of(server, session_id)
     assert conversation[3]["stopped"] is True and conversation[3]["status"] != "progress"
 
     fake_openai.script(Reply(text="At dusk, as I said."))
@@ -118,9 +124,7 @@ def test_sigkill_mid_turn_keeps_earlier_turns_and_ends_the_cut_one(
         disconnect_all([client])
 
     server.start()
-    with urllib.request.urlopen(f"{server.url}/session/{session_id}", timeout=10) as response:
-        conversation = json.loads(response.read())["conversation"]
-    assert [m["msg_type"] for m in conversation] == ["input", "output", "input", "output"]
+    conversation = two_turns_of(server, session_id)
     assert conversation[1]["status"] == "success" and answer_text(conversation[1]) == "Ships steer by it."
     assert conversation[2]["content"][0]["text"] == "Read the slow page"
     cut = conversation[3]
