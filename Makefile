@@ -30,8 +30,12 @@ run: install
 
 dev: install
 	@echo "Backend on :8000, Vite dev server on :5173 (hot reload, proxied to the backend)"
-	@# One Ctrl+C stops both: the trap takes the background backend down with the dev server.
-	@trap 'kill 0' EXIT INT TERM; $(PY) -m director.entrypoint.api.server & cd frontend && npm run dev
+	@# One Ctrl+C stops both. The backend runs in its own process group (set -m), so the terminal's
+	@# SIGINT reaches only Vite; the trap then gives the backend one SIGTERM, its graceful shutdown.
+	@# (SIGINT and SIGTERM together made gunicorn's worker crash and leave the server running.)
+	@set -m; $(PY) -m director.entrypoint.api.server & backend=$$!; \
+	trap 'kill -TERM $$backend 2>/dev/null; wait $$backend' EXIT INT TERM; \
+	cd frontend && npm run dev
 
 test: install system-deps
 	$(MAKE) test-js
