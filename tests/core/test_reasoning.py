@@ -524,3 +524,22 @@ def test_asking_again_after_a_failed_turn_sends_the_question_once(session: Sessi
     # A question repeated after an answer is a new question and is kept twice.
     run_turn(session, llm, [], "Hello?")
     assert [m["content"] for m in llm.calls[2].messages if m["role"] == "user"] == ["Hello?", "Hello?"]
+
+
+class CountingAgent(BaseAgent):
+    name = "counter"
+    description = "Calls a model of its own."
+
+    def run(self) -> AgentResponse:
+        self.record_usage(LLMResponse(model="other/model", send_tokens=7, recv_tokens=3, cost=0.01))
+        return AgentResponse(message="counted")
+
+
+def test_agents_own_model_calls_count_in_the_turn_usage(session: Session) -> None:
+    call = tool_response(tool_call("counter", {}, "c1"))
+    call.model = "scripted"
+    output = run_turn(session, ScriptedLLM(call, text_response("done")), [CountingAgent()])
+    usage = output.usage
+    assert (usage.llm_calls, usage.input_tokens, usage.output_tokens) == (3, 17, 8)
+    assert usage.cost_usd == pytest.approx(0.01)
+    assert usage.model == "scripted"  # the turn's model, not the agent's

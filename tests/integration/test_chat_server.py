@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 import socketio
 
-from tests.fakes.providers import Reply
+from tests.fakes.providers import DEFAULT_COMPLETION_TOKENS, DEFAULT_PROMPT_TOKENS, Reply
 from tests.integration.conftest import API_KEY
 from tests.integration.live_client import answer_text
 
@@ -120,6 +120,8 @@ def test_compare_models_tool_call_hits_each_model(fake, client):
     assert rows["openai/fake-a"]["answer"] == "I am fake-a"
     assert rows["openai/fake-broken"]["error"]  # a failing model is a row, not a failed turn
     assert {r.json["model"] for r in fake.requests} >= {"fake-a", "fake-broken", "fake-model"}
+    # The turn's usage counts its two own calls and both compared models (the failed one used nothing).
+    assert final["usage"]["llm_calls"] == 4 and final["usage"]["model"] == "openai/fake-model"
 
 
 def test_summarize_tool_call_uses_the_llm(fake, client):
@@ -135,6 +137,13 @@ def test_summarize_tool_call_uses_the_llm(fake, client):
     assert block["status"] == "success" and "Lighthouses have keepers." in json.dumps(block)
     assert len(fake.requests) == 3
     assert "lighthouses" in json.dumps(fake.requests[1].json["messages"]).lower()
+    # Three model calls went into this answer, the agent's own included, and its usage says so.
+    usage = final["usage"]
+    assert (usage["llm_calls"], usage["input_tokens"], usage["output_tokens"]) == (
+        3,
+        3 * DEFAULT_PROMPT_TOKENS,
+        3 * DEFAULT_COMPLETION_TOKENS,
+    )
 
 
 def test_two_sessions_run_in_parallel(fake, client, module_clients):

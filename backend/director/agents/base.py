@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, get_type_hints
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from director.errors import InvalidToolArgumentsError
+from director.llm.base import LLMResponse
 from director.llm.redact import protect
 
 if TYPE_CHECKING:
@@ -51,6 +52,9 @@ class AgentResponse(BaseModel):
 # an attribute because one agent instance may serve several parallel tool calls in one step.
 Reporter = Callable[[str], None]
 _reporter: contextvars.ContextVar[Reporter | None] = contextvars.ContextVar("agent_reporter", default=None)
+# Where an agent's own model calls are counted (the turn's usage), likewise per call.
+UsageSink = Callable[[LLMResponse], None]
+_usage_sink: contextvars.ContextVar[UsageSink | None] = contextvars.ContextVar("agent_usage", default=None)
 
 _ARGS_HEADER = re.compile(r"^\s*(Args|Arguments|Parameters)\s*:\s*$")
 _SECTION_HEADER = re.compile(r"^\s*[A-Z][A-Za-z ]*:\s*$")
@@ -198,16 +202,32 @@ class BaseAgent:
         # Field-by-field rather than model_dump so nested pydantic values keep their types.
         return {name: getattr(parsed, name) for name in type(parsed).model_fields}
 
-    def call(self, arguments: dict[str, Any], reporter: Reporter | None = None) -> AgentResponse:
+    def call(
+        self, arguments: dict[str, Any], reporter: Reporter | None = None, usage_sink: UsageSink | None = None
+    ) -> AgentResponse:
         """Validate ``arguments`` and run. Raises InvalidToolArgumentsError; other errors propagate."""
         validated = self.validate_arguments(arguments)
-        with reporting(reporter):
-            response = self.run(**validated)
+        usage_token = _usage_sink.set(usage_sink)
+        try:
+            with reporting(reporter):
+                response = self.run(**validated)
+        finally:
+            _usage_sink.reset(usage_token)
         if not isinstance(response, AgentResponse):
             raise TypeError(
                 f"{type(self).__name__}.run returned {type(response).__name__}, not AgentResponse"
             )
         return response
+
+    def record_usage(self, response: LLMResponse) -> None:
+        """Count a model call this agent made (tokens, cost) in the turn's usage. Call it from ``run``'s
+        own thread: like ``report``, it finds the turn through a context variable."""
+        sink = _usage_sink.get()
+        if sink is not None:
+            try:
+                sink(response)
+            except Exception:
+                logger.exception("usage report from %s failed", self.name)
 
     def report(self, status_message: str) -> None:
         """Tell the user what this agent call is doing now (updates its block's status_message)."""

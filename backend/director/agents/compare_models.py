@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from director.agents.base import AgentResponse, AgentStatus, BaseAgent
 from director.agents.settings import load_agent_settings
 from director.constants import env_file
-from director.llm.base import BaseLLM
+from director.llm.base import BaseLLM, LLMResponse
 from director.llm.redact import protect
 
 logger = logging.getLogger(__name__)
@@ -58,8 +58,7 @@ def make_model_llm(default: BaseLLM, model: str) -> BaseLLM:
     return LiteLLM(config)
 
 
-def _row(llm: BaseLLM, model: str, prompt: str) -> ComparisonRow:
-    response = llm.chat_completions([{"role": "user", "content": prompt}])
+def _row(model: str, response: LLMResponse) -> ComparisonRow:
     if not response.ok:
         return ComparisonRow(
             model=model,
@@ -120,9 +119,9 @@ class CompareModelsAgent(BaseAgent):
             return AgentResponse(status=AgentStatus.ERROR, message="No language model is configured.")
         self.report(f"Asking {len(models)} models")
 
-        def one(model: str) -> ComparisonRow:
+        def one(model: str) -> ComparisonRow | LLMResponse:
             try:
-                return _row(make_model_llm(self.llm, model), model, prompt)
+                return make_model_llm(self.llm, model).chat_completions([{"role": "user", "content": prompt}])
             except Exception as exc:  # e.g. a ConfigError for a bad model string: a row, not a failed turn
                 logger.warning("compare_models: %s failed: %r", model, exc)
                 message = (
@@ -131,7 +130,13 @@ class CompareModelsAgent(BaseAgent):
                 return ComparisonRow(model=model, error=message)
 
         with ThreadPoolExecutor(max_workers=len(models), thread_name_prefix="compare") as pool:
-            rows = list(pool.map(one, models))
+            results = list(pool.map(one, models))
+        rows = []
+        for model, result in zip(models, results, strict=True):
+            if isinstance(result, LLMResponse):
+                self.record_usage(result)  # here, in run's thread: the pool's threads lack the turn's context
+                result = _row(model, result)
+            rows.append(result)
         succeeded = sum(1 for r in rows if r.error is None)
         status = AgentStatus.SUCCESS if succeeded else AgentStatus.ERROR
         return AgentResponse(

@@ -74,6 +74,7 @@ class SummarizeAgent(BaseAgent):
                 {"role": "user", "content": f"{heading}Document:\n\n{document}"},
             ]
         )
+        self.record_usage(response)
         if not response.ok:
             return AgentResponse(
                 status=AgentStatus.ERROR,

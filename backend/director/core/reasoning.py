@@ -339,7 +339,11 @@ class ReasoningEngine:
             output.update_block(item.block, status_message=status_message)
             output.push_update()
 
-        return item.agent.call(item.call.tool.arguments, reporter=report)
+        def count_usage(response: LLMResponse) -> None:
+            # The agent's own model calls (summarize, compare_models) are part of what the turn used.
+            output.add_usage(None, response.send_tokens, response.recv_tokens, response.cost)
+
+        return item.agent.call(item.call.tool.arguments, reporter=report, usage_sink=count_usage)
 
     def _wait(self, output: OutputMessage, pending: dict[Future[AgentResponse], _AgentCall]) -> None:
         deadline = monotonic() + self.limits.agent_timeout_s

@@ -112,9 +112,9 @@ class InputMessage(BaseMessage):
 
 
 class TurnUsage(BaseModel):
-    """What the turn's own model calls consumed (agents that call models report theirs in their data)."""
+    """What the turn's model calls consumed: the engine's own and those its agents made."""
 
-    model: str | None = None  # the model that answered last (a fallback, if one took over)
+    model: str | None = None  # the turn's model that answered last (a fallback, if one took over)
     llm_calls: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
