@@ -207,12 +207,8 @@ class BaseAgent:
     ) -> AgentResponse:
         """Validate ``arguments`` and run. Raises InvalidToolArgumentsError; other errors propagate."""
         validated = self.validate_arguments(arguments)
-        usage_token = _usage_sink.set(usage_sink)
-        try:
-            with reporting(reporter):
-                response = self.run(**validated)
-        finally:
-            _usage_sink.reset(usage_token)
+        with reporting(reporter, usage_sink):
+            response = self.run(**validated)
         if not isinstance(response, AgentResponse):
             raise TypeError(
                 f"{type(self).__name__}.run returned {type(response).__name__}, not AgentResponse"
@@ -222,27 +218,27 @@ class BaseAgent:
     def record_usage(self, response: LLMResponse) -> None:
         """Count a model call this agent made (tokens, cost) in the turn's usage. Call it from ``run``'s
         own thread: like ``report``, it finds the turn through a context variable."""
-        sink = _usage_sink.get()
-        if sink is not None:
-            try:
-                sink(response)
-            except Exception:
-                logger.exception("usage report from %s failed", self.name)
+        self._notify(_usage_sink.get(), response, "usage report")
 
     def report(self, status_message: str) -> None:
         """Tell the user what this agent call is doing now (updates its block's status_message)."""
-        reporter = _reporter.get()
-        if reporter is not None:
+        self._notify(_reporter.get(), status_message, "progress report")
+
+    def _notify(self, callback: Callable[[Any], None] | None, value: Any, what: str) -> None:
+        # The turn's bookkeeping failing must not fail the agent's own work.
+        if callback is not None:
             try:
-                reporter(status_message)
+                callback(value)
             except Exception:
-                logger.exception("progress report from %s failed", self.name)
+                logger.exception("%s from %s failed", what, self.name)
 
 
 @contextmanager
-def reporting(reporter: Reporter | None) -> Iterator[None]:
-    token = _reporter.set(reporter)
+def reporting(reporter: Reporter | None, usage_sink: UsageSink | None = None) -> Iterator[None]:
+    """Route this thread's ``report`` and ``record_usage`` calls to the running turn."""
+    tokens = (_reporter.set(reporter), _usage_sink.set(usage_sink))
     try:
         yield
     finally:
-        _reporter.reset(token)
+        _usage_sink.reset(tokens[1])
+        _reporter.reset(tokens[0])

@@ -95,16 +95,14 @@ def classify(exc: BaseException) -> Failure:
     names = _class_names(exc)
     status = getattr(exc, "status_code", None)
     status = status if isinstance(status, int) else None
+    text = " ".join(f"{type(e).__name__} {e}" for e in _causes(exc)).lower()
     if "MidStreamFallbackError" in names:
         # LiteLLM's wrapper for a stream that broke after it started: its 500 is LiteLLM's own, not
         # the provider's (which had answered 200), so judge by what broke underneath instead.
-        status = None
-        text = " ".join(f"{type(e).__name__} {e}" for e in _causes(exc)).lower()
         broken_link = _network_cause(exc, text) or "peer closed connection" in text
         error_type = LLMErrorType.CONNECTION if broken_link else LLMErrorType.SERVER
         return Failure(error_type=error_type, status_code=None, retry_after=None)
     error_type = next((t for name, t in _BY_CLASS if name in names), None)
-    text = " ".join(f"{type(e).__name__} {e}" for e in _causes(exc)).lower()
     if error_type is None:
         if status is not None and status >= 500:
             error_type = LLMErrorType.SERVER

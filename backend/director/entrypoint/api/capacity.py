@@ -60,9 +60,10 @@ class SocketCapacity:
             full = new_connection and self._active >= self.limit
             if not full:
                 self._active += 1
-            warn = full and time.monotonic() - self._last_warning >= WARN_EVERY_S
+            now = time.monotonic()
+            warn = full and now - self._last_warning >= WARN_EVERY_S
             if warn:
-                self._last_warning = time.monotonic()
+                self._last_warning = now
         if full:
             return self._refuse(start_response, warn)
         released = False
