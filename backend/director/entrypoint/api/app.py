@@ -20,10 +20,13 @@ from director.constants import REPO_ROOT
 from director.core.reasoning import EngineLimits
 from director.db.base import BaseDB
 from director.entrypoint.api import wire_json
+from director.entrypoint.api.admission import Admission
+from director.entrypoint.api.capacity import socket_limit
+from director.entrypoint.api.packet_guard import install_packet_guard
 from director.entrypoint.api.routes import api
-from director.entrypoint.api.security import OriginPolicy
+from director.entrypoint.api.security import HostGuard, HostPolicy, OriginPolicy
 from director.entrypoint.api.settings import ServerSettings, load_server_settings
-from director.entrypoint.api.socket_io import ChatNamespace
+from director.entrypoint.api.socket_io import NAMESPACE, ChatNamespace
 from director.entrypoint.api.state import EXTENSION_KEY, ServerState
 from director.entrypoint.api.turn_runner import TurnRunner
 from director.entrypoint.api.turns import TurnRegistry
@@ -109,6 +112,8 @@ def create_app(
         logger=False,
         engineio_logger=False,
     )
+    admission = Admission(socket_limit(settings.threads))
+    admission.install(socketio.server.eio)
     registry = TurnRegistry()
     limits = EngineLimits(max_steps=settings.max_steps, agent_timeout_s=settings.agent_timeout)
     runner = TurnRunner(db, llm, agent_classes, limits, registry, spawn=socketio.start_background_task)
@@ -120,6 +125,7 @@ def create_app(
         registry=registry,
         runner=runner,
         origins=origins,
+        admission=admission,
         frontend_dir=frontend_dir or FRONTEND_DIST,
     )
     app.extensions[EXTENSION_KEY] = state
@@ -129,6 +135,9 @@ def create_app(
     _register_cors(app, origins)
     _register_errors(app)
     socketio.on_namespace(ChatNamespace(state, socketio))
+    install_packet_guard(socketio.server, NAMESPACE)
+    # Outermost, around Flask-SocketIO's own middleware: one check for REST, files and Socket.IO.
+    app.wsgi_app = HostGuard(app.wsgi_app, HostPolicy(settings.host_names))  # type: ignore[method-assign]
     return app, socketio
 
 

@@ -51,7 +51,9 @@ def build_app(settings: ServerSettings, llm: BaseLLM | None = None) -> tuple[Any
     from director.entrypoint.api.app import create_app
 
     app, socketio = create_app(settings=settings, llm=llm)
-    llm = app.extensions["director"].llm
+    state = app.extensions["director"]
+    llm = state.llm
+    state.admission.start_reaper()
     # LiteLLM's import takes 2+ s: do it in the background so /health answers at once.
     threading.Thread(target=_warmup, args=(llm,), name="llm-warmup", daemon=True).start()
     return app, socketio
@@ -157,7 +159,8 @@ class DirectorServer(BaseApplication):
         try:
             self._app, self._socketio = build_app(self.settings, self.llm)
             # Open sockets may not take every thread, or REST, the UI and /health stop answering.
-            return SocketCapacity(self._app, socket_limit(self.settings.threads))
+            admission = self._app.extensions["director"].admission
+            return SocketCapacity(self._app, socket_limit(self.settings.threads), admission)
         except ConfigError as exc:
             logger.error("Configuration error: %s", exc.message)
             # gunicorn's "worker failed to boot" code: the master stops instead of respawning forever.
