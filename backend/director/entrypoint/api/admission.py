@@ -114,7 +114,13 @@ class Admission:
             with self._lock:
                 self._pending.pop(eio_sid, None)
                 self._admitted.discard(eio_sid)
-            return on_disconnect(eio_sid, reason)
+            try:
+                return on_disconnect(eio_sid, reason)
+            finally:
+                # engine.io forgets a closed session only lazily; until then a POST to it raises
+                # KeyError outside its own error handling (a 500 and a traceback per request).
+                # Forgotten now, later requests of the session get engine.io's plain 400.
+                eio.sockets.pop(eio_sid, None)
 
         eio.on("connect", connect)
         eio.on("disconnect", disconnect)

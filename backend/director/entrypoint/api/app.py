@@ -22,7 +22,7 @@ from director.db.base import BaseDB
 from director.entrypoint.api import wire_json
 from director.entrypoint.api.admission import Admission
 from director.entrypoint.api.capacity import socket_limit
-from director.entrypoint.api.packet_guard import install_packet_guard
+from director.entrypoint.api.packet_guard import PollingPayloadGuard, install_packet_guard
 from director.entrypoint.api.routes import api
 from director.entrypoint.api.security import HostGuard, HostPolicy, OriginPolicy
 from director.entrypoint.api.settings import ServerSettings, load_server_settings
@@ -136,6 +136,7 @@ def create_app(
     _register_errors(app)
     socketio.on_namespace(ChatNamespace(state, socketio))
     install_packet_guard(socketio.server, NAMESPACE)
+    app.wsgi_app = PollingPayloadGuard(app.wsgi_app, max_buffer)  # type: ignore[method-assign]
     # Outermost, around Flask-SocketIO's own middleware: one check for REST, files and Socket.IO.
     app.wsgi_app = HostGuard(app.wsgi_app, HostPolicy(settings.host_names))  # type: ignore[method-assign]
     return app, socketio
