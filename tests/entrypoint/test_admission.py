@@ -99,6 +99,29 @@ def test_pending_requests_share_a_pool_with_a_cap_per_address() -> None:
     assert admission.pending_requests == 1
 
 
+def test_a_full_pool_evicts_the_oldest_unadmitted_request_for_a_newcomer() -> None:
+    clock = Clock()
+    admission, eio = installed(clock, limit=32)  # a pool of 8, 4 per address
+
+    class Client:
+        shut = False
+
+        def shutdown(self, how: int) -> None:
+            self.shut = True
+
+    flood = []
+    for index in range(8):
+        clock.now += 0.01
+        environ = {"REMOTE_ADDR": f"10.9.0.{index}", "gunicorn.socket": Client()}
+        flood.append((admission.enter(environ, None), environ))
+    newcomer = admission.enter({"REMOTE_ADDR": "10.1.1.1"}, None)
+    assert newcomer and admission.pending_requests == 8
+    assert flood[0][1]["gunicorn.socket"].shut  # the oldest was cut to make room
+    assert not any(environ["gunicorn.socket"].shut for _, environ in flood[1:])
+    admission.leave(flood[0][0])  # its thread finishing later frees nothing twice
+    assert admission.pending_requests == 8
+
+
 def test_admitting_a_connection_moves_its_open_requests_out_of_the_pool() -> None:
     # A websocket opened straight away is one request for the connection's whole life: once the
     # client shows its token it must stop counting against the unadmitted pool.

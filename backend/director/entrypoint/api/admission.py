@@ -7,7 +7,8 @@ or a lock for long. An engine.io connection is *pending* from its handshake unti
 
 - Requests of pending connections (and handshakes) share a small pool, ``pending_limit``, with at
   most ``per_address_limit`` per client address: they can take neither the slots admitted users
-  need nor, from one address, the whole pool.
+  need nor, from one address, the whole pool. When the pool is full, a newcomer evicts the oldest
+  pending request, so a flood from many addresses cannot keep new users out either.
 - A pending connection gets ``PENDING_DEADLINE_S`` to be admitted; then it is closed, and any
   request of it still in flight (a held long-poll, an open websocket) is cut at the TCP level.
 - Closing a connection never waits for the client. python-engineio's ``disconnect(sid)`` closes with
@@ -157,22 +158,37 @@ class Admission:
 
     def enter(self, environ: dict[str, Any], sid: str | None) -> Ticket | None | bool:
         """Book a Socket.IO request: ``None`` for an admitted connection (nothing to track),
-        ``False`` when the unadmitted pool is full (in all, or for this client address), else
-        the request's ``Ticket`` (hand it back to ``leave``)."""
+        ``False`` when this client address already has its share of the unadmitted pool, else the
+        request's ``Ticket`` (hand it back to ``leave``).
+
+        A full pool does not refuse a newcomer: it evicts the oldest unadmitted request. Refusing
+        would let anyone with enough addresses keep new users out for good; evicting means a flood
+        only shortens how long an unadmitted connection may wait, and a real client needs one round
+        trip to be admitted.
+        """
         if self.is_admitted(sid):
             return None
         address = environ.get("REMOTE_ADDR") or "?"
+        evicted = None
         with self._lock:
-            if (
-                self.pending_requests >= self.pending_limit
-                or self._by_address[address] >= self.per_address_limit
-            ):
+            if self._by_address[address] >= self.per_address_limit:
                 return False
+            if self.pending_requests >= self.pending_limit:
+                evicted = min((t for t in self._tickets if t.pending), key=lambda t: t.started, default=None)
+                if evicted is not None:
+                    self._release(evicted)
             ticket = Ticket(address, self._clock(), environ, eio_sid=sid)
             self._tickets.add(ticket)
             self._by_address[address] += 1
         environ[TICKET_KEY] = ticket
+        if evicted is not None:
+            self._evict(evicted)
         return ticket
+
+    def _evict(self, ticket: Ticket) -> None:
+        if ticket.eio_sid and self._eio is not None:
+            self._close(ticket.eio_sid)
+        _shutdown(ticket.environ)
 
     def leave(self, ticket: Ticket) -> None:
         with self._lock:
