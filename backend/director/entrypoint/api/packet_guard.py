@@ -25,7 +25,6 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
-from engineio.async_drivers._websocket_wsgi import SimpleWebSocketWSGI
 from engineio.payload import Payload
 
 from director.entrypoint.api.payloads import ErrorCode
@@ -55,13 +54,18 @@ def decodable_frame(frame: Any) -> bool:
     return frame[0] in _ENGINE_IO_TYPES
 
 
-class _GuardedWebSocket(SimpleWebSocketWSGI):
-    def wait(self) -> Any:
-        frame = super().wait()
-        if frame is not None and not decodable_frame(frame):
-            _throttled.info("bad-frame", "dropped an undecodable websocket frame (%d chars)", len(frame))
-            return _NOOP
-        return frame
+def _guarded(websocket_class: type) -> type:
+    """The async mode's websocket wrapper, with frames engine.io cannot decode replaced by a no-op."""
+
+    class GuardedWebSocket(websocket_class):  # type: ignore[misc, valid-type]
+        def wait(self) -> Any:
+            frame = super().wait()
+            if frame is not None and not decodable_frame(frame):
+                _throttled.info("bad-frame", "dropped an undecodable websocket frame (%d chars)", len(frame))
+                return _NOOP
+            return frame
+
+    return GuardedWebSocket
 
 
 class PollingPayloadGuard:
@@ -138,4 +142,6 @@ def install_packet_guard(sio: Any, namespace: str) -> None:
     sio.eio.on("message", message)
     # engine.io builds the websocket wrapper from this table per connection; there is no other hook
     # between a frame arriving and engine.io decoding it outside its own error handling.
-    sio.eio._async = {**sio.eio._async, "websocket": _GuardedWebSocket}
+    websocket_class = sio.eio._async.get("websocket")
+    if websocket_class is not None:  # None: an async mode without websockets
+        sio.eio._async = {**sio.eio._async, "websocket": _guarded(websocket_class)}
