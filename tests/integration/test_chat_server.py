@@ -189,6 +189,7 @@ def test_bad_payloads_get_errors_and_the_server_keeps_serving(fake, client, live
         ({"content": "hi", "agents": ["does_not_exist"]}, "unknown_agent"),
         ({"content": "x" * 32001}, "message_too_long"),
         ({"content": "hi", "session_id": ["x"]}, "invalid_id"),
+        ({"content": "hi", "session_id": "nl-test\n"}, "invalid_id"),  # a full match, not "$"
     ]
     for payload, code in cases:
         client.clear()
@@ -261,6 +262,33 @@ def test_provider_error_ends_turn_with_safe_message(fake, client):
     assert API_KEY not in text and "Incorrect API key provided:" not in text
     block = next(b for b in final["content"] if b["agent_name"] == "assistant")
     assert block["data"]["error_type"] == "auth"
+
+
+def test_a_lone_surrogate_does_not_poison_an_existing_session(fake, client, live_server):
+    # Browsers send lone surrogates as escapes (JSON.stringify keeps them); so does this client.
+    fake.responder = lambda request: Reply(text="ok")
+    first = client.ask("first")
+    session_id = first["session_id"]
+    assert first["status"] == "success"
+    poisoned = client.ask("bad \udfff", session_id=session_id)
+    assert poisoned["status"] == "success", poisoned
+    for turn in range(2):  # every later turn of the session keeps working
+        later = client.ask(f"later {turn}", session_id=session_id)
+        assert later["status"] == "success", later
+    sent = [m["content"] for m in fake.requests[-1].json["messages"] if m["role"] == "user"]
+    assert sent == ["first", "bad \ufffd", "later 0", "later 1"]
+    status, session = http_json(f"{live_server.url}/session/{session_id}")
+    inputs = [m["content"][0]["text"] for m in session["conversation"] if m["msg_type"] == "input"]
+    assert status == 200 and inputs[1] == "bad \ufffd"
+
+
+def test_a_new_session_whose_first_message_has_a_lone_surrogate_works(fake, client, live_server):
+    fake.script(Reply(text="hello"))
+    final = client.ask("\ud83d hi\x00 there")
+    assert final["status"] == "success", final
+    assert fake.requests[0].json["messages"][-1]["content"] == "\ufffd hi there"
+    status, session = http_json(f"{live_server.url}/session/{final['session_id']}")
+    assert status == 200 and session["title"] == "\ufffd hi there"
 
 
 def test_rest_endpoints_over_http(live_server):
