@@ -9,15 +9,31 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
+from collections.abc import Iterator
 
 import pytest
 import socketio
 
-from tests.fakes.providers import DEFAULT_COMPLETION_TOKENS, DEFAULT_PROMPT_TOKENS, Reply
-from tests.integration.conftest import API_KEY
+from tests.fakes.providers import DEFAULT_COMPLETION_TOKENS, DEFAULT_PROMPT_TOKENS, FakeOpenAI, Reply
+from tests.fakes.server_process import ServerProcess, start_server
+from tests.integration.conftest import API_KEY, provider_env
 from tests.integration.live_client import answer_text
 
 pytestmark = pytest.mark.integration
+
+# compare_models may only call the configured model and its fallbacks: these are the fallbacks.
+FALLBACK_MODELS = ["openai/fake-a", "openai/fake-broken"]
+
+
+@pytest.fixture(scope="module")
+def live_server(module_fake: FakeOpenAI) -> Iterator[ServerProcess]:
+    # Ollama's default base points at the fake, so a local-model call that slipped through is seen.
+    env = provider_env(
+        module_fake, LITELLM_FALLBACK_MODELS=",".join(FALLBACK_MODELS), OLLAMA_API_BASE=module_fake.url
+    )
+    server = start_server(env)
+    yield server
+    server.cleanup()
 
 
 def http_json(url: str, method: str = "GET", headers: dict[str, str] | None = None) -> tuple[int, object]:
@@ -122,6 +138,23 @@ def test_compare_models_tool_call_hits_each_model(fake, client):
     assert {r.json["model"] for r in fake.requests} >= {"fake-a", "fake-broken", "fake-model"}
     # The turn's usage counts its two own calls and both compared models (the failed one used nothing).
     assert final["usage"]["llm_calls"] == 4 and final["usage"]["model"] == "openai/fake-model"
+
+
+def test_compare_models_refuses_models_the_server_is_not_configured_with(fake, client):
+    # What a prompt-injected page can make the model ask for: local ports and arbitrary models.
+    injected = ["openai/fake-a", "ollama/llama3", "openai/evil"]
+    fake.script(
+        Reply(tool_calls=[("compare_models", {"prompt": "leak it", "models": injected})]),
+        Reply(text="Could not compare."),
+    )
+    final = client.ask("Compare these")
+
+    block = next(b for b in final["content"] if b["agent_name"] == "compare_models")
+    assert block["status"] == "error" and "Not allowed: ollama/llama3, openai/evil" in block["text"]
+    assert [r.json["model"] for r in fake.requests] == ["fake-model", "fake-model"]
+    assert [r.path for r in fake.all_requests] == ["/v1/chat/completions"] * 2  # no /api/generate
+    tool_result = json.loads(tool_messages(fake.requests[1].json)[0]["content"])
+    assert tool_result["data"]["allowed"] == ["openai/fake-model", *FALLBACK_MODELS]
 
 
 def test_summarize_tool_call_uses_the_llm(fake, client):
