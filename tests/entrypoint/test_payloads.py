@@ -40,5 +40,9 @@ def test_a_message_of_only_nul_characters_is_empty():
     assert err.value.code == "invalid_content"
 
 
-def test_the_length_limit_counts_the_normalised_text():
-    assert chat({"content": "x" * 100 + "\x00" * 5}).text == "x" * 100
+def test_the_length_limit_is_checked_before_normalising():
+    # Counting first keeps a huge message cheap to refuse; what is sent counts, NUL included.
+    assert chat({"content": "x" * 95 + "\x00" * 5}).text == "x" * 95
+    with pytest.raises(BadPayloadError) as err:
+        chat({"content": "x" * 100 + "\x00"})
+    assert err.value.code == "message_too_long"

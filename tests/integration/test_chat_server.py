@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 import socketio
+import websocket
 
 from tests.fakes.providers import DEFAULT_COMPLETION_TOKENS, DEFAULT_PROMPT_TOKENS, FakeOpenAI, Reply
 from tests.fakes.server_process import ServerProcess, start_server
@@ -322,6 +323,45 @@ def test_a_new_session_whose_first_message_has_a_lone_surrogate_works(fake, clie
     assert fake.requests[0].json["messages"][-1]["content"] == "\ufffd hi there"
     status, session = http_json(f"{live_server.url}/session/{final['session_id']}")
     assert status == 200 and session["title"] == "\ufffd hi there"
+
+
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+def test_a_10_mb_message_gets_message_too_long_and_the_connection_stays(
+    fake, live_server, new_clients, transport
+):
+    client = new_clients(live_server.url, transports=[transport])
+    client.emit("chat", {"content": "x" * 10_000_000})
+    error = client.error(timeout=60)
+    assert error["code"] == "message_too_long" and "10000000 characters" in error["message"]
+    assert client.sio.connected and fake.requests == []
+    fake.script(Reply(text="still connected"))
+    assert answer_text(client.ask("short one")) == "still connected"
+
+
+def test_a_message_over_the_transport_limit_is_refused_as_it_arrives(live_server):
+    # Beyond the transport's own limit (README) the websocket is closed with 1009 "message too big"
+    # before the server buffers the whole message; no event can be sent on a closed connection.
+    from director.entrypoint.api.transport_limits import TRANSPORT_MAX_BYTES
+
+    ws = websocket.create_connection(
+        live_server.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket", timeout=30
+    )
+    try:
+        assert ws.recv().startswith("0")  # engine.io open packet
+        ws.send("40/chat,{}")
+        assert ws.recv().startswith("40/chat")
+        try:
+            ws.send('42/chat,["chat",{"content":"' + "x" * (TRANSPORT_MAX_BYTES + 1) + '"}]')
+        except (BrokenPipeError, ConnectionResetError, websocket.WebSocketConnectionClosedException):
+            pass  # the server may close while the frame is still being written
+        frame = ws.recv_frame()
+        while frame.opcode != websocket.ABNF.OPCODE_CLOSE:
+            frame = ws.recv_frame()
+        assert int.from_bytes(frame.data[:2], "big") == 1009
+    finally:
+        ws.close()
+    status, body = http_json(f"{live_server.url}/health")
+    assert status == 200 and body["status"] == "ok"
 
 
 def test_rest_endpoints_over_http(live_server):

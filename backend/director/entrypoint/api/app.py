@@ -28,6 +28,7 @@ from director.entrypoint.api.security import HostGuard, HostPolicy, OriginPolicy
 from director.entrypoint.api.settings import ServerSettings, load_server_settings
 from director.entrypoint.api.socket_io import NAMESPACE, ChatNamespace
 from director.entrypoint.api.state import EXTENSION_KEY, ServerState
+from director.entrypoint.api.transport_limits import limit_websocket_messages, transport_max_bytes
 from director.entrypoint.api.turn_runner import TurnRunner
 from director.entrypoint.api.turns import TurnRegistry
 from director.errors import BadPayloadError, NotFoundError
@@ -98,9 +99,9 @@ def create_app(
 
     app = Flask(__name__, static_folder=None)
     app.json.sort_keys = False  # keep field order as built (session fields, then conversation)
-    # Larger than the biggest allowed message (4 bytes/char worst case) plus the JSON envelope.
-    max_buffer = max(1_000_000, settings.max_message_chars * 4 + 64_000)
-    app.config["MAX_CONTENT_LENGTH"] = max_buffer
+    # REST takes no bodies; this bounds any a client sends anyway.
+    app.config["MAX_CONTENT_LENGTH"] = 1_000_000
+    max_buffer = transport_max_bytes(settings.max_message_chars)
 
     origins = OriginPolicy(settings.cors_origins)
     socketio = SocketIO(
@@ -136,6 +137,8 @@ def create_app(
     _register_errors(app)
     socketio.on_namespace(ChatNamespace(state, socketio))
     install_packet_guard(socketio.server, NAMESPACE)
+    # After the packet guard, which replaces the websocket driver this wraps.
+    limit_websocket_messages(socketio, max_buffer)
     app.wsgi_app = PollingPayloadGuard(app.wsgi_app, max_buffer)  # type: ignore[method-assign]
     # Outermost, around Flask-SocketIO's own middleware: one check for REST, files and Socket.IO.
     app.wsgi_app = HostGuard(app.wsgi_app, HostPolicy(settings.host_names))  # type: ignore[method-assign]

@@ -96,15 +96,15 @@ def _text_parts(content: Any, max_chars: int) -> list[str]:
             ErrorCode.INVALID_CONTENT.value,
             'content must be a string or a list of {"type": "text", "text": "..."} parts.',
         )
-    # Normalised before anything counts or stores it: a lone surrogate would break every later
-    # turn of the session (no encoder accepts it) and NUL cannot be stored in PostgreSQL.
-    parts = [clean_text(part) for part in parts]
     total = sum(len(part) for part in parts)
     if total > max_chars:
         raise BadPayloadError(
             ErrorCode.MESSAGE_TOO_LONG.value,
             f"The message is {total} characters long; the limit is {max_chars}. Shorten it and send again.",
         )
+    # Normalised (after the cheap length check) before anything stores it: a lone surrogate would
+    # break every later turn of the session (no encoder accepts it); PostgreSQL cannot store NUL.
+    parts = [clean_text(part) for part in parts]
     if not any(part.strip() for part in parts):
         raise BadPayloadError(ErrorCode.INVALID_CONTENT.value, "The message is empty.")
     return parts
