@@ -148,19 +148,21 @@ def create_app(
 # Defence in depth behind the sanitised markdown: even if model output slipped script into the page,
 # the browser would run none that is not the app's own, and the page cannot be framed.
 # ('self' covers the same-origin websocket; inline styles are Vue's bindings and highlight.js.)
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data: https:",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
+# Remote images only with DIRECTOR_ALLOW_REMOTE_IMAGES: an image URL can carry chat text out.
+def content_security_policy(allow_remote_images: bool) -> str:
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data: https:" if allow_remote_images else "img-src 'self' data:",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
     )
-)
 
 
 def _register_frontend(app: Flask, dist: Path) -> None:
@@ -169,7 +171,8 @@ def _register_frontend(app: Flask, dist: Path) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         if response.mimetype == "text/html":
-            response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+            policy = content_security_policy(app.extensions[EXTENSION_KEY].settings.allow_remote_images)
+            response.headers.setdefault("Content-Security-Policy", policy)
             response.headers.setdefault("X-Frame-Options", "DENY")
         return response
 

@@ -70,6 +70,9 @@ class ServerSettings(BaseSettings):
     max_steps: int = Field(10, validation_alias=_env("DIRECTOR_MAX_STEPS"), ge=1, le=100)
     agent_timeout: float = Field(60.0, validation_alias=_env("DIRECTOR_AGENT_TIMEOUT"), gt=0, le=3600)
     max_message_chars: int = Field(32000, validation_alias=_env("DIRECTOR_MAX_MESSAGE_CHARS"), ge=1)
+    # Off by default: an image URL in model output is how chat text leaks to a third party (the
+    # model can be told to put the conversation in the URL by a page web_reader read).
+    allow_remote_images: bool = Field(False, validation_alias=_env("DIRECTOR_ALLOW_REMOTE_IMAGES"))
     log_level: Literal["debug", "info", "warning", "error", "critical"] = Field(
         "info", validation_alias=_env("DIRECTOR_LOG_LEVEL")
     )
@@ -153,6 +156,7 @@ _ACCEPTED = {
     "max_steps": "an integer 1-100",
     "agent_timeout": "seconds, a number > 0 and <= 3600",
     "max_message_chars": "an integer >= 1",
+    "allow_remote_images": "true or false",
     "log_level": "debug, info, warning, error or critical",
 }
 
