@@ -7,13 +7,13 @@ rendering it as an <img> would send the chat text to that host. Real Chromium, r
 from __future__ import annotations
 
 import base64
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.agents.conftest import PageServer
 from tests.e2e.harness import UI, screenshot
 from tests.fakes.providers import FakeOpenAI, Reply
 
@@ -24,69 +24,42 @@ PIXEL = base64.b64decode(
 )
 
 
-class ImageHost:
-    """Another origin serving one image and recording every request it gets."""
-
-    def __init__(self) -> None:
-        requests = self.requests = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                requests.append(self.path)
-                self.send_response(200)
-                self.send_header("Content-Type", "image/png")
-                self.send_header("Content-Length", str(len(PIXEL)))
-                self.end_headers()
-                self.wfile.write(PIXEL)
-
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.host = f"127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def image_host() -> Iterator[ImageHost]:
-    host = ImageHost()
+def image_host() -> Iterator[PageServer]:
+    """Another origin serving one image and recording every request it gets."""
+    host = PageServer()
     yield host
     host.close()
 
 
 def test_an_external_image_is_not_requested_until_clicked(
-    ui: UI, fake: FakeOpenAI, image_host: ImageHost
+    ui: UI, fake: FakeOpenAI, image_host: PageServer
 ) -> None:
-    url = f"http://{image_host.host}/p.png?d=my%20secret%20plans"
+    url = image_host.add("/p.png?d=my%20secret%20plans", PIXEL, ctype="image/png")
+    host = urlsplit(url).netloc
     fake.script(Reply(text=f"Here is the chart:\n\n![sales chart]({url})\n\nAnything else?"))
     ui.open().send("Show me the chart")
 
     expect(ui.assistant()).to_have_attribute("data-status", "success")
     placeholder = ui.answer().locator("a.remote-image")
     expect(placeholder).to_contain_text("sales chart")
-    expect(placeholder).to_contain_text(image_host.host)
+    expect(placeholder).to_contain_text(host)
     expect(ui.answer().locator("img")).to_have_count(0)
     ui.page.wait_for_load_state("networkidle")
     screenshot(ui.page, "remote-image-placeholder")
-    assert image_host.requests == []
+    assert image_host.received == []
 
     # A reload renders the stored answer the same way.
     ui.page.reload()
     expect(ui.answer().locator("a.remote-image")).to_be_visible()
     ui.page.wait_for_load_state("networkidle")
-    assert image_host.requests == []
+    assert image_host.received == []
 
     with ui.page.context.expect_page() as opened:
         ui.answer().locator("a.remote-image").click()
     tab = opened.value
     tab.wait_for_load_state()
-    assert image_host.requests[0] == "/p.png?d=my%20secret%20plans"  # (then the tab's favicon)
+    assert image_host.received[0] == ("/p.png?d=my%20secret%20plans", host)  # (then the tab's favicon)
     tab.close()
 
 
