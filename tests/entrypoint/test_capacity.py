@@ -122,3 +122,24 @@ def test_unadmitted_requests_share_a_pool_with_a_cap_per_address_and_admitted_on
     for response in held:
         response.close()
     assert admission.pending_requests == 0
+
+
+def test_a_connection_that_has_not_authenticated_cannot_post_megabytes() -> None:
+    from director.entrypoint.api.admission import Admission
+
+    app = App()
+    admission = Admission(limit=16)
+    guard = SocketCapacity(app, limit=16, admission=admission)
+    big = {
+        "PATH_INFO": "/socket.io/",
+        "QUERY_STRING": "EIO=4&transport=polling&sid=new",
+        "REQUEST_METHOD": "POST",
+        "CONTENT_LENGTH": str(10 * 1024 * 1024),
+    }
+    refused = StartResponse()
+    body = b"".join(guard(big, refused))
+    assert refused.status.startswith("413") and json.loads(body)["code"] == "payload_too_large"
+    assert app.calls == 0 and guard.active == 0
+    admission._admitted.add("new")  # once admitted, the message limits of the chat apply instead
+    ok = StartResponse()
+    assert b"".join(guard(big, ok)) == b"ok"

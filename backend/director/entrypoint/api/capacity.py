@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 SOCKET_IO_PATH = "/socket.io"
 WARN_EVERY_S = 60.0  # one warning a minute while full, not one per refused request
 RETRY_AFTER_S = 5
+UNADMITTED_MAX_BODY = 64 * 1024
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -68,6 +69,10 @@ class SocketCapacity:
             trusted = sid is not None
         else:
             trusted = self.admission.is_admitted(sid)
+            if not trusted and _body_length(environ) > UNADMITTED_MAX_BODY:
+                # A connection that has not shown its token only needs to send the namespace
+                # connect (with the token): nothing it sends may make the server buffer megabytes.
+                return _too_large(start_response)
         with self._lock:
             # Only requests of admitted connections pass a full server: they are users mid-chat.
             full = not trusted and self._active >= self.limit
@@ -137,3 +142,24 @@ class SocketCapacity:
             ],
         )
         return [body]
+
+
+def _body_length(environ: dict[str, Any]) -> int:
+    try:
+        return int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0  # not a number: the WSGI server and engine.io refuse it on their own
+
+
+def _too_large(start_response: Callable[..., Any]) -> Iterable[bytes]:
+    body = json.dumps(
+        {
+            "code": "payload_too_large",
+            "message": "Authenticate first: a connection that has not shown its token may send at most 64 KiB.",
+        }
+    ).encode()
+    start_response(
+        "413 Content Too Large",
+        [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+    )
+    return [body]
