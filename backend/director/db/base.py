@@ -8,11 +8,21 @@ Every method is safe to call from many threads at once; every write is one trans
 from __future__ import annotations
 
 import json
+import logging
 import math
+import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
+
+from director.errors import StorageFullError
+
+logger = logging.getLogger("director.db")
+
+# A full disk refuses every write; one line a minute tells the operator without flooding the log.
+STORAGE_FULL_LOG_INTERVAL_S = 60.0
 
 
 class DBType(StrEnum):
@@ -26,6 +36,51 @@ class DatabaseClosedError(RuntimeError):
 
 def now() -> float:
     return time.time()
+
+
+class StorageAlarm:
+    """Tells the operator about a full disk: one log line a minute while writes are refused, and
+    one line when they succeed again. Shared by every backend in the process."""
+
+    def __init__(self, interval_s: float = STORAGE_FULL_LOG_INTERVAL_S):
+        self.interval_s = interval_s
+        self._lock = threading.Lock()
+        self._full = False
+        self._last_logged = float("-inf")
+        self._refused = 0
+
+    def full(self, where: str, cause: BaseException) -> StorageFullError:
+        """Record a refused write; returns the error to raise (the caller raises it from ``cause``)."""
+        with self._lock:
+            self._full = True
+            self._refused += 1
+            due = time.monotonic() - self._last_logged >= self.interval_s
+            if due:
+                refused, self._refused = self._refused, 0
+                self._last_logged = time.monotonic()
+        if due:
+            logger.error(
+                "STORAGE FULL: the database at %s cannot write (%s); %d write(s) refused since the last "
+                "report. Clients are told to retry later. Free disk space; no restart is needed.",
+                where,
+                str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__,
+                refused,
+            )
+        return StorageFullError(where)
+
+    def wrote(self, where: str) -> None:
+        """A write succeeded: if the disk was full, say once that it is not anymore."""
+        if not self._full:  # the common case: no lock
+            return
+        with self._lock:
+            was_full, self._full = self._full, False
+            self._last_logged = float("-inf")
+            self._refused = 0
+        if was_full:
+            logger.warning("storage writable again: the database at %s accepts writes", where)
+
+
+storage_alarm = StorageAlarm()
 
 
 def is_storable_id(value: Any) -> bool:
@@ -158,6 +213,17 @@ class BaseDB(ABC):
     @abstractmethod
     def add_or_update_context_msg(self, session_id: str, messages: list[dict[str, Any]]) -> None:
         """Replace the session's saved context with ``messages`` (created the session if missing)."""
+
+    @abstractmethod
+    def finish_unfinished_messages(
+        self, updated_before: float, finish: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> int:
+        """Replace every output message still ``status: "progress"`` whose row was last written before
+        ``updated_before`` (epoch s) with ``finish(message)``, in one transaction. Returns how many.
+
+        For rows a dead process left behind (run once at start-up). Sessions' ``updated_at`` is left
+        alone: recovering a crashed answer is not activity in that session.
+        """
 
     @abstractmethod
     def health_check(self) -> bool:

@@ -16,7 +16,7 @@ from flask_socketio import Namespace, emit, join_room
 from director.core.session import Emit, new_id
 from director.entrypoint.api.payloads import ErrorCode, parse_chat, parse_session_ref
 from director.entrypoint.api.security import token_matches
-from director.errors import BadPayloadError, SessionBusyError
+from director.errors import BadPayloadError, ServerStoppingError, SessionBusyError, StorageFullError
 
 if TYPE_CHECKING:
     from flask_socketio import SocketIO
@@ -77,6 +77,11 @@ class ChatNamespace(Namespace):
             _send_error(exc.code, exc.message)
         except SessionBusyError as exc:
             _send_error(ErrorCode.SESSION_BUSY.value, exc.message, session_id=exc.session_id)
+        except StorageFullError as exc:
+            # Refused before it started: no session id is handed out for a session that was not stored.
+            _send_error(ErrorCode.STORAGE_FULL.value, exc.message, retry_after=exc.retry_after_s)
+        except ServerStoppingError as exc:
+            _send_error(ErrorCode.SERVER_STOPPING.value, exc.message)
         except Exception:
             logger.exception("chat handler failed")
             _send_error(ErrorCode.INTERNAL.value, "The server could not start this turn. Please try again.")
