@@ -254,8 +254,8 @@ class OutputMessage(BaseMessage):
 
 
 INTERRUPTED_TEXT = (
-    "This answer was interrupted: the server stopped while it was being written. "
-    "Send your message again to continue."
+    "This answer was interrupted before it was finished and saved (the server stopped, or could not "
+    "write). Send your message again to continue."
 )
 
 
@@ -270,7 +270,13 @@ def as_interrupted(message: dict[str, Any]) -> dict[str, Any]:
     if message.get("msg_type") != MsgType.OUTPUT or message.get("status") != MsgStatus.PROGRESS:
         return message
     blocks = [
-        {**block, "status": BlockStatus.ERROR.value, "status_message": INTERRUPTED_TEXT}
+        {
+            **block,
+            "status": BlockStatus.ERROR.value,
+            "status_message": INTERRUPTED_TEXT,
+            # An answer cut before its first saved word says so, rather than showing as empty.
+            **({"text": INTERRUPTED_TEXT} if block.get("agent_name") == ASSISTANT and not block.get("text") else {}),
+        }
         if block.get("status") == BlockStatus.PROGRESS
         else block
         for block in message.get("content") or []
