@@ -259,13 +259,13 @@ def test_full_disk_is_a_clear_error_and_what_the_client_is_told_is_stored(
         assert client.of("chat") == [] and client.of("chat_delta") == []
         assert session_ids(server) == known  # nothing was answered into existence
 
-        # An existing session: the message cannot be saved, and the client is told so.
-        told = client.ask(big, session_id=kept_id)
-        assert told["status"] == "error" and "storage is full" in answer_text(told)
-        assert next(b for b in told["content"] if b["agent_name"] == "assistant")["data"] == {
-            "error_type": "storage_full",
-            "retry_after": 30,
-        }
+        # An existing session: the message cannot be saved, so the turn is refused before it starts.
+        client.clear()
+        client.emit("chat", {"session_id": kept_id, "content": big})
+        error = client.error()
+        assert error["code"] == "storage_full" and error["retry_after"] == 30
+        time.sleep(0.5)
+        assert client.of("chat") == []
         assert stored_conversation(server, kept_id)[-1] == kept  # and indeed nothing was stored
 
         cut = streaming.final_output(timeout=30)

@@ -166,9 +166,11 @@ class ReasoningEngine:
 
     # ----- the turn ----------------------------------------------------------------------------
 
-    def run(self, input_message: InputMessage) -> OutputMessage:
+    def run(self, input_message: InputMessage, input_saved: bool = False) -> OutputMessage:
+        """Run the turn. ``input_saved``: the caller stored ``input_message`` already (the server does,
+        before it accepts the turn), so it is only sent here."""
         session = self.session
-        session.publish_input(input_message)
+        session.publish_input(input_message, saved=input_saved)
         output = session.new_output_message(
             conv_id=input_message.conv_id, client_msg_id=input_message.client_msg_id
         )

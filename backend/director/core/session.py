@@ -342,10 +342,12 @@ class Session:
         )
         return message.bind(self)
 
-    def publish_input(self, message: InputMessage) -> dict[str, Any]:
-        """Persist the input message and emit it once so other tabs on this session see it."""
+    def publish_input(self, message: InputMessage, saved: bool = False) -> dict[str, Any]:
+        """Persist the input message (unless the caller ``saved`` it already) and emit it once so
+        other tabs on this session see it."""
         payload = message.model_dump(mode="json")
-        self.save_message(payload)
+        if not saved:
+            self.save_message(payload)
         self.emit_event("chat", payload)
         return payload
 

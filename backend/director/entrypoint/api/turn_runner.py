@@ -9,7 +9,16 @@ from typing import Any
 
 from director.agents.base import BaseAgent
 from director.core.reasoning import EngineLimits, ReasoningEngine
-from director.core.session import ASSISTANT, BlockStatus, Emit, MsgStatus, Session, TextContent, new_id
+from director.core.session import (
+    ASSISTANT,
+    BlockStatus,
+    Emit,
+    InputMessage,
+    MsgStatus,
+    Session,
+    TextContent,
+    new_id,
+)
 from director.db.base import BaseDB, DatabaseClosedError
 from director.entrypoint.api.payloads import ChatRequest
 from director.entrypoint.api.turns import TurnRegistry
@@ -50,24 +59,37 @@ class TurnRunner:
         emit: Emit,
         before_start: Callable[[], None] | None = None,
     ) -> None:
-        """Claim the session (raises ``SessionBusyError``) and run the turn in the background.
+        """Claim the session (raises ``SessionBusyError``), store the user's message, and run the
+        turn in the background.
 
-        The session row is written first, here: when it cannot be (``StorageFullError``) the turn is
-        refused before it starts, so no client is ever handed the id of a session that was not stored.
-        ``before_start`` runs once the claim succeeded and before the turn can emit anything.
+        The message is stored here, before the turn is accepted, together with the session row when
+        the session is new (one transaction). When that cannot be done (``StorageFullError``) the turn
+        is refused before it starts: no client is handed the id of a session that was not stored, and
+        nothing half-saved remains. ``before_start`` runs once all that succeeded, before the turn
+        can emit anything.
         """
         self.registry.claim(session_id)
         try:
             session = Session(self.db, session_id, emit)
-            session.create(first_message=request.text)
+            input_message = session.new_input_message(
+                [{"type": "text", "text": part} for part in request.text_parts],
+                agents=request.agents,
+                conv_id=request.conv_id,
+                client_msg_id=request.client_msg_id,
+            )
+            session.save_message(input_message.model_dump(mode="json"))
+            try:
+                session.create(first_message=request.text)  # titles a new session
+            except StorageFullError:
+                pass  # the title is cosmetic; the message and its session are stored
             if before_start is not None:
                 before_start()
-            self.spawn(self._run, request, session)
+            self.spawn(self._run, session, input_message, request)
         except BaseException:
             self.registry.release(session_id)
             raise
 
-    def _run(self, request: ChatRequest, session: Session) -> None:
+    def _run(self, session: Session, input_message: InputMessage, request: ChatRequest) -> None:
         engine: ReasoningEngine | None = None
         session_id = session.session_id
         try:
@@ -75,15 +97,9 @@ class TurnRunner:
             agents = [agent_class(session, self.llm) for agent_class in self.agent_classes]
             engine = ReasoningEngine(session, self.llm, agents, limits=self.limits)
             self.registry.attach(session_id, engine)
-            input_message = session.new_input_message(
-                [{"type": "text", "text": part} for part in request.text_parts],
-                agents=request.agents,
-                conv_id=request.conv_id,
-                client_msg_id=request.client_msg_id,
-            )
-            engine.run(input_message)
+            engine.run(input_message, input_saved=True)
         except StorageFullError as exc:
-            # The user's message itself could not be saved: the turn never started.
+            # The answer's first save failed (the engine handles later ones itself).
             self._report_crash(session, engine, request, exc)
         except DatabaseClosedError:
             # Only a shutdown that could not wait for this turn closes the DB under it; the drain
