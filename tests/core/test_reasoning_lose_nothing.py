@@ -69,7 +69,9 @@ def test_stop_and_save_finishes_a_turn_blocked_in_the_provider(
         stored_final = db.get_conversations(session.session_id)[-1]
         assert stored_final == sent_final
         assert sent_final["status"] == MsgStatus.STOPPED and sent_final["stop_reason"] == "shutdown"
-        assert answer(sent_final)["text"] == "Half an " and answer(sent_final)["status"] == BlockStatus.STOPPED
+        assert (
+            answer(sent_final)["text"] == "Half an " and answer(sent_final)["status"] == BlockStatus.STOPPED
+        )
         assert "server was shutting down" in answer(sent_final)["status_message"]
         # The next turn's model knows what was already said.
         assert session.get_context_messages()[-1] == {"role": "assistant", "content": "Half an "}
@@ -135,7 +137,9 @@ def test_full_disk_that_clears_before_the_final_save_stores_what_was_sent(emit: 
 
 
 def test_stopped_output_round_trips_through_the_model() -> None:
-    message = OutputMessage(session_id="s", status=MsgStatus.STOPPED, stopped=True, stop_reason=StopReason.USER)
+    message = OutputMessage(
+        session_id="s", status=MsgStatus.STOPPED, stopped=True, stop_reason=StopReason.USER
+    )
     again = OutputMessage.model_validate(message.model_dump(mode="json"))
     assert again.status == MsgStatus.STOPPED and again.stop_reason == StopReason.USER
     assert NOTHING_WRITTEN_TEXT.startswith("Stopped")

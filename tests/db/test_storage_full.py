@@ -66,9 +66,13 @@ def postgres_on_disk(postgres_server: PostgresServer, disk: SmallDisk) -> Iterat
     name = f"director_full_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(postgres_server.dsn, autocommit=True) as conn:
         conn.execute(
-            sql.SQL("CREATE TABLESPACE {} LOCATION {}").format(sql.Identifier(name), sql.Literal(str(disk.path)))
+            sql.SQL("CREATE TABLESPACE {} LOCATION {}").format(
+                sql.Identifier(name), sql.Literal(str(disk.path))
+            )
         )
-        conn.execute(sql.SQL("CREATE DATABASE {} TABLESPACE {}").format(sql.Identifier(name), sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TABLESPACE {}").format(sql.Identifier(name), sql.Identifier(name))
+        )
     params = conninfo_to_dict(postgres_server.dsn)
     db = PostgresDB(make_conninfo(**{**params, "dbname": name}))
     try:

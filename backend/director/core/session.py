@@ -275,7 +275,11 @@ def as_interrupted(message: dict[str, Any]) -> dict[str, Any]:
             "status": BlockStatus.ERROR.value,
             "status_message": INTERRUPTED_TEXT,
             # An answer cut before its first saved word says so, rather than showing as empty.
-            **({"text": INTERRUPTED_TEXT} if block.get("agent_name") == ASSISTANT and not block.get("text") else {}),
+            **(
+                {"text": INTERRUPTED_TEXT}
+                if block.get("agent_name") == ASSISTANT and not block.get("text")
+                else {}
+            ),
         }
         if block.get("status") == BlockStatus.PROGRESS
         else block

@@ -103,7 +103,9 @@ class TurnRegistry:
     def unfinished(self) -> list[str]:
         """Sessions whose turn has not sent its final state yet (its thread may still be running)."""
         with self._lock:
-            return [sid for sid, turn in self._turns.items() if turn.engine is None or not turn.engine.finished]
+            return [
+                sid for sid, turn in self._turns.items() if turn.engine is None or not turn.engine.finished
+            ]
 
     def engines(self) -> dict[str, Stoppable]:
         """The running turns' engines by session (turns still starting have none yet)."""
