@@ -297,3 +297,24 @@ def test_full_disk_is_a_clear_error_and_what_the_client_is_told_is_stored(
             assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         finally:
             conn.close()
+
+
+def test_sigterm_with_a_client_half_way_through_its_handshake_exits_at_once(fake_openai: FakeOpenAI, servers):
+    """Found by bench/soak.py: a client reconnecting at the moment of SIGTERM (its engine.io session
+    opened by the polling handshake, not upgraded yet) made the drain wait forever on that socket's
+    send queue, until the worker was killed and nothing after the drain ran."""
+    server = start_server(provider_env(fake_openai))
+    servers.append(server)
+    with urllib.request.urlopen(f"{server.url}/socket.io/?EIO=4&transport=polling", timeout=10) as response:
+        assert b'"sid"' in response.read()  # an engine.io session, no websocket behind it
+    fake_openai.responder = by_prompt
+    client = LiveClient(server.url)
+    try:
+        client.emit("chat", {"content": "DRIP3000 hello"})
+        first_delta_session(client)
+        began = time.monotonic()
+        assert server.stop() == 0  # the harness would SIGKILL after 10 s (exit code -9)
+        assert time.monotonic() - began < 6
+        assert client.final_output()["status"] == "stopped"
+    finally:
+        disconnect_all([client])

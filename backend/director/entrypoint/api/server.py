@@ -89,8 +89,33 @@ def drain(
         for session_id in unsaved:
             logger.error("shutting down: the turn of session %s could not be saved in time", session_id)
     time.sleep(0.05)  # let the final `chat` events reach the sockets' send queues
-    socketio.server.eio.disconnect()
+    close_sockets(socketio)
     return unsaved
+
+
+def close_sockets(socketio: Any) -> None:
+    """Close every open Socket.IO connection without waiting for its send queue to drain.
+
+    engine.io's own ``disconnect()`` waits on each socket's queue, forever for a socket whose writer is
+    gone or not started (a client half-way through its handshake, or one that just dropped): under
+    load that held the worker until gunicorn killed it. The close packet is queued behind the final
+    `chat` events, so clients still get those first.
+    """
+    eio = socketio.server.eio
+    for sock in list(eio.sockets.values()):
+        try:
+            sock.close(wait=False, reason=eio.reason.SERVER_DISCONNECT)
+        except Exception:
+            logger.debug("closing a socket at shutdown failed", exc_info=True)
+
+
+def keep_sockets_closed(socketio: Any, every_s: float = 0.2) -> None:
+    """After the drain, until the process exits: close any websocket that still got in (a client
+    reconnecting before gunicorn stopped accepting), or it would hold the worker for its whole
+    graceful timeout. Their namespace is refused anyway (``ChatNamespace.on_connect``)."""
+    while True:
+        time.sleep(every_s)
+        close_sockets(socketio)
 
 
 def _save_stopped_turns(engines: dict[str, Any], deadline: float) -> None:
@@ -162,6 +187,9 @@ class DirectorServer(BaseApplication):
             sigterm.wait()
             if self._app is not None:
                 drain(self._app, self._socketio)
+                threading.Thread(
+                    target=keep_sockets_closed, args=(self._socketio,), name="late-sockets", daemon=True
+                ).start()
 
         self._drain_thread = threading.Thread(target=drain_on_sigterm, name="drain", daemon=True)
         self._drain_thread.start()

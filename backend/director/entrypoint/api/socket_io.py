@@ -48,6 +48,11 @@ class ChatNamespace(Namespace):
         self.io = socketio
 
     def on_connect(self, auth: Any = None) -> None:
+        if self.state.registry.closed:
+            # Shutting down: a socket opened now would hold the worker until gunicorn gives up on it.
+            raise ConnectionRefusedError(
+                {"code": ErrorCode.SERVER_STOPPING.value, "message": ServerStoppingError().message}
+            )
         expected = self.state.settings.auth_token
         if expected is None:
             return

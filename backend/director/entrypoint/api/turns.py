@@ -94,6 +94,11 @@ class TurnRegistry:
             self.stop(session_id, StopReason.SHUTDOWN)
         return sessions
 
+    @property
+    def closed(self) -> bool:
+        """True once ``stop_all()`` ran: the server is shutting down."""
+        return self._closed
+
     def wait_idle(self, timeout_s: float) -> list[str]:
         """Wait until no turn runs, at most ``timeout_s``. Returns the sessions still running."""
         with self._lock:
