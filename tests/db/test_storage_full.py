@@ -36,7 +36,7 @@ BIG = "x" * 2_000_000  # bigger than any free space a filled tmpfs (or SQLite's 
 @pytest.fixture
 def alarm(monkeypatch: pytest.MonkeyPatch) -> StorageAlarm:
     """A fresh rate limiter, so another test's report does not hide this test's."""
-    fresh = StorageAlarm()
+    fresh = StorageAlarm(quiet_s=0.0)
     for module in (db_base, sqlite_module, pg_module):
         monkeypatch.setattr(module, "storage_alarm", fresh)
     return fresh
@@ -133,6 +133,22 @@ def test_sqlite_full_disk(sqlite_on_disk, alarm, caplog) -> None:
 def test_postgres_full_disk(postgres_on_disk, alarm, caplog) -> None:
     db, disk = postgres_on_disk
     check_full_disk_behaviour(db, disk, caplog)
+
+
+def test_writes_that_still_fit_between_refusals_are_not_a_recovery(caplog: pytest.LogCaptureFixture) -> None:
+    """A nearly full disk takes small writes between refused big ones: one line, not one per request."""
+    alarm = StorageAlarm(interval_s=60, quiet_s=0.05)
+    with caplog.at_level(logging.INFO, logger="director.db"):
+        for _ in range(5):
+            alarm.full("/data/director.db", OSError("database or disk is full"))
+            alarm.wrote("/data/director.db")
+        assert [r.getMessage()[:12] for r in caplog.records] == ["STORAGE FULL"]
+        time.sleep(0.06)
+        alarm.wrote("/data/director.db")  # no refusal for a while: recovered
+        alarm.full("/data/director.db", OSError("database or disk is full"))  # full again: news again
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 3
+    assert "writable again" in messages[1] and messages[2].startswith("STORAGE FULL")
 
 
 def test_the_operator_line_repeats_once_a_minute(caplog: pytest.LogCaptureFixture) -> None:

@@ -39,25 +39,33 @@ def now() -> float:
 
 
 class StorageAlarm:
-    """Tells the operator about a full disk: one log line a minute while writes are refused, and
-    one line when they succeed again. Shared by every backend in the process."""
+    """Tells the operator about a full disk: one log line a minute while writes are refused, and one
+    line once they succeed again. Shared by every backend in the process.
 
-    def __init__(self, interval_s: float = STORAGE_FULL_LOG_INTERVAL_S):
+    A nearly full disk still takes small writes between refused big ones: a write succeeding within
+    ``quiet_s`` of a refusal is not a recovery, or the two lines would alternate with every request.
+    """
+
+    def __init__(self, interval_s: float = STORAGE_FULL_LOG_INTERVAL_S, quiet_s: float = 1.0):
         self.interval_s = interval_s
+        self.quiet_s = quiet_s
         self._lock = threading.Lock()
         self._full = False
         self._last_logged = float("-inf")
+        self._last_refused = float("-inf")
         self._refused = 0
 
     def full(self, where: str, cause: BaseException) -> StorageFullError:
         """Record a refused write; returns the error to raise (the caller raises it from ``cause``)."""
         with self._lock:
+            now_s = time.monotonic()
             self._full = True
             self._refused += 1
-            due = time.monotonic() - self._last_logged >= self.interval_s
+            self._last_refused = now_s
+            due = now_s - self._last_logged >= self.interval_s
             if due:
                 refused, self._refused = self._refused, 0
-                self._last_logged = time.monotonic()
+                self._last_logged = now_s
         if due:
             logger.error(
                 "STORAGE FULL: the database at %s cannot write (%s); %d write(s) refused since the last "
@@ -69,14 +77,16 @@ class StorageAlarm:
         return StorageFullError(where)
 
     def wrote(self, where: str) -> None:
-        """A write succeeded: if the disk was full, say once that it is not anymore."""
+        """A write succeeded: if the disk was full (and has not refused one lately), say it is not."""
         if not self._full:  # the common case: no lock
             return
         with self._lock:
-            was_full, self._full = self._full, False
-            self._last_logged = float("-inf")
-            self._refused = 0
-        if was_full:
+            recovered = self._full and time.monotonic() - self._last_refused >= self.quiet_s
+            if recovered:
+                self._full = False
+                self._last_logged = float("-inf")  # the next full disk is news again
+                self._refused = 0
+        if recovered:
             logger.warning("storage writable again: the database at %s accepts writes", where)
 
 
