@@ -10,11 +10,9 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from director.db import base as db_base
 from director.db import postgres as pg_module
@@ -23,11 +21,9 @@ from director.db.base import BaseDB, StorageAlarm
 from director.db.postgres import PostgresDB
 from director.db.sqlite import SQLiteDB
 from director.errors import StorageFullError
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from tests.db.test_contract import input_message, output_message
-from tests.fakes.postgres import PostgresServer
+from tests.fakes.postgres import PostgresServer, database_on_disk
 from tests.fakes.small_disk import SmallDisk, small_disk
 
 BIG = "x" * 2_000_000  # bigger than any free space a filled tmpfs (or SQLite's WAL) has left
@@ -58,31 +54,13 @@ def sqlite_on_disk(disk: SmallDisk) -> Iterator[tuple[BaseDB, SmallDisk, Path]]:
 
 @pytest.fixture
 def postgres_on_disk(postgres_server: PostgresServer, disk: SmallDisk) -> Iterator[tuple[BaseDB, SmallDisk]]:
-    """A database whose tables live in a tablespace on the small disk (WAL stays on the big one, as
-    on a server whose data volume fills up)."""
-    if postgres_server.data_dir is None:
-        pytest.skip("needs a PostgreSQL started by the tests (its tablespace must be on this machine)")
-    disk.chown("postgres")
-    name = f"director_full_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(postgres_server.dsn, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("CREATE TABLESPACE {} LOCATION {}").format(
-                sql.Identifier(name), sql.Literal(str(disk.path))
-            )
-        )
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TABLESPACE {}").format(sql.Identifier(name), sql.Identifier(name))
-        )
-    params = conninfo_to_dict(postgres_server.dsn)
-    db = PostgresDB(make_conninfo(**{**params, "dbname": name}))
-    try:
-        yield db, disk
-    finally:
-        db.close()
-        disk.free()
-        with psycopg.connect(postgres_server.dsn, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-            conn.execute(sql.SQL("DROP TABLESPACE IF EXISTS {}").format(sql.Identifier(name)))
+    with database_on_disk(postgres_server, disk.path) as dsn:
+        db = PostgresDB(dsn)
+        try:
+            yield db, disk
+        finally:
+            db.close()
+            disk.free()
 
 
 def check_full_disk_behaviour(db: BaseDB, disk: SmallDisk, caplog: pytest.LogCaptureFixture) -> None:

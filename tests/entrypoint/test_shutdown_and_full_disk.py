@@ -11,18 +11,7 @@ import pytest
 from director.entrypoint.api.server import drain
 from director.errors import StorageFullError
 
-from tests.entrypoint.conftest import WAIT_S, Server, blocking_stream
-from tests.fakes.scripted_llm import ScriptedLLM, ScriptedStream
-
-
-def start_blocked_turn(make_server) -> tuple[Server, Any, str, threading.Event]:
-    release, started = threading.Event(), threading.Event()
-    server = make_server(ScriptedLLM(ScriptedStream(blocking_stream(release, started))))
-    client = server.client()
-    client.emit("chat", {"content": "long task"})
-    assert started.wait(WAIT_S)
-    session_id = client.wait_for(lambda c: c.of("chat") and c.of("chat")[0]["session_id"])
-    return server, client, session_id, release
+from tests.entrypoint.conftest import NAMESPACE, WAIT_S, Server, start_blocked_turn
 
 
 def test_drain_saves_a_turn_blocked_in_the_provider_before_returning(make_server) -> None:
@@ -37,14 +26,21 @@ def test_drain_saves_a_turn_blocked_in_the_provider_before_returning(make_server
             next(b for b in stored["content"] if b["agent_name"] == "assistant")["text"] == "partial answer"
         )
         assert client.final_output() == stored
-        # No new turn starts while the server stops.
-        other = server.client()
-        other.emit("chat", {"content": "one more"})
-        assert other.error()["code"] == "server_stopping"
+        # No new connection while the server stops: it would hold a worker thread until killed.
+        assert not server.client().client.is_connected(NAMESPACE)
     finally:
         release.set()
     server.wait_idle()
     assert server.db.get_conversations(session_id)[-1] == stored  # the turn's thread wrote nothing after
+
+
+def test_a_chat_on_an_open_socket_is_refused_once_stopping_began(server: Server) -> None:
+    client = server.client()
+    server.app.extensions["director"].registry.stop_all()  # the drain's first step
+    client.emit("chat", {"content": "one more"})
+    error = client.error()
+    assert error["code"] == "server_stopping" and "restarting" in error["message"]
+    assert client.of("chat") == [] and server.db.get_sessions() == []
 
 
 def test_drain_names_the_session_it_could_not_save_in_time(

@@ -4,22 +4,20 @@ clear error where what the client is finally told is what is stored (or says it 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import sqlite3
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import psycopg
 import pytest
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import conninfo_to_dict
 
-from tests.fakes.postgres import PostgresServer
+from tests.fakes.postgres import PostgresServer, database_on_disk
 from tests.fakes.providers import FakeOpenAI, RecordedRequest, Reply
 from tests.fakes.server_process import ServerProcess, start_server
 from tests.fakes.small_disk import SmallDisk, small_disk
@@ -30,14 +28,6 @@ pytestmark = pytest.mark.integration
 
 DRIP_TEXT = "Drip by drip the answer comes, slowly, one word every three seconds."
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-@pytest.fixture
-def servers() -> Iterator[list[ServerProcess]]:
-    started: list[ServerProcess] = []
-    yield started
-    for server in started:
-        server.cleanup()
 
 
 def postgres_env(dsn: str) -> dict[str, str]:
@@ -190,30 +180,8 @@ def sqlite_on(disk: SmallDisk) -> dict[str, str]:
 @pytest.fixture
 def postgres_on(postgres_server: PostgresServer) -> Iterator[Any]:
     """Makes a database whose tables live on the small disk (WAL stays on the big one)."""
-    made: list[str] = []
-
-    def make(disk: SmallDisk) -> dict[str, str]:
-        if postgres_server.data_dir is None:
-            pytest.skip("needs a PostgreSQL started by the tests (its tablespace must be on this machine)")
-        disk.chown("postgres")
-        name = f"director_full_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(postgres_server.dsn, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("CREATE TABLESPACE {} LOCATION {}").format(
-                    sql.Identifier(name), sql.Literal(str(disk.path))
-                )
-            )
-            conn.execute(
-                sql.SQL("CREATE DATABASE {} TABLESPACE {}").format(sql.Identifier(name), sql.Identifier(name))
-            )
-        made.append(name)
-        return postgres_env(make_conninfo(postgres_server.dsn, dbname=name))
-
-    yield make
-    with psycopg.connect(postgres_server.dsn, autocommit=True) as conn:
-        for name in made:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-            conn.execute(sql.SQL("DROP TABLESPACE IF EXISTS {}").format(sql.Identifier(name)))
+    with contextlib.ExitStack() as stack:
+        yield lambda disk: postgres_env(stack.enter_context(database_on_disk(postgres_server, disk.path)))
 
 
 def session_ids(server: ServerProcess) -> set[str]:

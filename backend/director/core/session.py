@@ -214,30 +214,26 @@ class OutputMessage(BaseMessage):
         Saved before it is sent: a client is never shown a state the DB does not hold. ``final`` seals
         the message once saved; pushes after that are ignored (the first final state wins).
         """
-        with self._lock:
-            if self._sealed:
-                return self.model_dump(mode="json")
-            self.updated_at = time.time()
-            payload = self.model_dump(mode="json")
-            if self._session is not None:
-                self._session.save_message(payload)
-                self._session.emit_event("chat", payload)
-            self._sealed = final
-        return payload
+        return self._publish(save=True, final=final)
 
     def send_unsaved(self) -> dict[str, Any]:
         """Send the final state without saving it (the DB refused it) and seal the message.
 
         Only for a final state that itself tells the user it was not saved.
         """
+        return self._publish(save=False, final=True)
+
+    def _publish(self, save: bool, final: bool) -> dict[str, Any]:
         with self._lock:
             if self._sealed:
                 return self.model_dump(mode="json")
             self.updated_at = time.time()
             payload = self.model_dump(mode="json")
             if self._session is not None:
+                if save:
+                    self._session.save_message(payload)
                 self._session.emit_event("chat", payload)
-            self._sealed = True
+            self._sealed = final
         return payload
 
     def finish(self, apply: Callable[[OutputMessage], None]) -> bool:
