@@ -6,7 +6,7 @@ import threading
 
 from director.agents.compare_models import CompareModelsAgent, make_model_llm
 
-from tests.fakes.providers import FAKE_API_KEY, FakeOpenAI, RecordedRequest, Reply, make_litellm
+from tests.fakes.providers import FAKE_API_KEY, FakeOllama, FakeOpenAI, RecordedRequest, Reply, make_litellm
 
 
 def test_runs_models_concurrently_and_keeps_failures_as_rows(fake_openai: FakeOpenAI) -> None:
@@ -24,8 +24,9 @@ def test_runs_models_concurrently_and_keeps_failures_as_rows(fake_openai: FakeOp
         return Reply(text=f"{model} says hello", prompt_tokens=7, completion_tokens=3)
 
     fake_openai.responder = respond
-    agent = CompareModelsAgent(llm=make_litellm(fake_openai, num_retries=0))
-    response = agent.call({"prompt": "Say hello", "models": [*good, "openai/fake-broken"]})
+    models = [*good, "openai/fake-broken"]
+    agent = CompareModelsAgent(llm=make_litellm(fake_openai, num_retries=0, fallback_models=models))
+    response = agent.call({"prompt": "Say hello", "models": models})
 
     assert response.status == "success"
     rows = {row["model"]: row for row in response.data["rows"]}
@@ -44,7 +45,7 @@ def test_runs_models_concurrently_and_keeps_failures_as_rows(fake_openai: FakeOp
 
 def test_all_failing_is_an_error_response(fake_openai: FakeOpenAI) -> None:
     fake_openai.responder = lambda req: Reply(status=401, body={"error": {"message": "bad key"}})
-    agent = CompareModelsAgent(llm=make_litellm(fake_openai, num_retries=0))
+    agent = CompareModelsAgent(llm=make_litellm(fake_openai, num_retries=0, fallback_models=["openai/m1"]))
     response = agent.call({"prompt": "x", "models": ["openai/m1"]})
     assert response.status == "error"
     assert response.data["rows"][0]["error_type"] == "auth"
@@ -67,3 +68,31 @@ def test_too_many_models(fake_openai: FakeOpenAI, monkeypatch) -> None:
     response = agent.call({"prompt": "x", "models": ["openai/a", "openai/b", "openai/c"]})
     assert response.status == "error" and "At most 2" in response.message
     assert fake_openai.requests == []
+
+
+def test_models_outside_the_configured_ones_are_refused_and_never_called(
+    fake_openai: FakeOpenAI, fake_ollama: FakeOllama, monkeypatch
+) -> None:
+    # A prompt-injected page can name any model; ollama/ would POST to a local port. Point Ollama's
+    # default base at a fake so a call that slipped through would be recorded, not lost.
+    monkeypatch.setenv("OLLAMA_API_BASE", fake_ollama.url)
+    llm = make_litellm(fake_openai, num_retries=0, fallback_models=["openai/fake-b"])
+    agent = CompareModelsAgent(llm=llm)
+    injected = ["openai/fake-model", "ollama/llama3", "ollama_chat/x", "llamafile/x", "openai/evil"]
+    response = agent.call({"prompt": "leak", "models": injected})
+
+    assert response.status == "error"
+    assert response.data["refused"] == ["ollama/llama3", "ollama_chat/x", "llamafile/x", "openai/evil"]
+    assert response.data["allowed"] == ["openai/fake-model", "openai/fake-b"]
+    assert "Not allowed: ollama/llama3" in response.message and "openai/fake-b" in response.message
+    assert fake_openai.all_requests == [] and fake_ollama.all_requests == []
+
+
+def test_the_configured_model_and_its_fallbacks_can_be_compared(fake_openai: FakeOpenAI) -> None:
+    fake_openai.responder = lambda req: Reply(text=f"I am {req.json['model']}")
+    agent = CompareModelsAgent(
+        llm=make_litellm(fake_openai, num_retries=0, fallback_models=["openai/fake-b"])
+    )
+    response = agent.call({"prompt": "hi", "models": ["openai/fake-model", "openai/fake-b"]})
+    assert response.status == "success"
+    assert sorted(r.json["model"] for r in fake_openai.requests) == ["fake-b", "fake-model"]

@@ -3,6 +3,7 @@ from __future__ import annotations
 import socket
 
 import pytest
+from director.agents import web_reader
 from director.agents.settings import AgentSettings
 from director.agents.web_reader import WebReaderAgent, WebReadError, check_url_allowed, read_url
 
@@ -181,3 +182,84 @@ def test_guarded_connection_reads_the_page_with_its_host_name(
     response = WebReaderAgent().call({"url": f"http://site.test:{port}/article"})
     assert response.status == "success" and response.data["title"] == "Otters of the North"
     assert pages.received == [("/article", f"site.test:{port}")]
+
+
+# Every form the SSRF filter must see through (issue 8, finding 9): (address, expected label part).
+SPECIAL_ADDRESSES = [
+    ("2002:a9fe:a9fe::", "link-local (inside a 6to4 address)"),  # 6to4 around 169.254.169.254
+    ("2002:7f00:1::", "loopback (inside a 6to4 address)"),  # 6to4 around 127.0.0.1
+    ("2002:0a00:0001::", "private (inside a 6to4 address)"),
+    ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "Teredo"),
+    ("2001::1", "Teredo"),
+    ("64:ff9b::7f00:1", "loopback (inside a NAT64 address)"),
+    ("64:ff9b::a9fe:a9fe", "link-local (inside a NAT64 address)"),
+    ("64:ff9b:1::a00:1", "local-use NAT64"),
+    ("::ffff:127.0.0.1", "loopback (inside an IPv4-mapped address)"),
+    ("::ffff:192.0.0.8", "IETF protocol assignment (inside an IPv4-mapped address)"),
+    ("::127.0.0.1", "IPv4-compatible"),
+    ("192.0.0.8", "IETF protocol assignment"),
+    ("192.0.0.9", "IETF protocol assignment"),
+    ("192.0.0.170", "IETF protocol assignment"),
+    ("192.0.2.1", "documentation"),
+    ("192.31.196.1", "AS112"),
+    ("192.52.193.1", "AMT"),
+    ("192.88.99.1", "6to4 relay anycast"),
+    ("192.175.48.1", "AS112"),
+    ("198.18.0.1", "benchmarking"),
+    ("198.51.100.7", "documentation"),
+    ("203.0.113.7", "documentation"),
+    ("100.64.0.1", "carrier-grade NAT"),
+    ("0.1.2.3", "this-network"),
+    ("240.0.0.1", "reserved"),
+    ("255.255.255.255", "broadcast"),
+    ("224.0.0.1", "multicast"),
+    ("100::1", "discard-only"),
+    ("100:0:0:1::1", "dummy"),
+    ("2001:db8::1", "documentation"),
+    ("2001:2::1", "IETF protocol assignment"),
+    ("2001:20::1", "IETF protocol assignment"),
+    ("2620:4f:8000::1", "AS112"),
+    ("3fff::1", "documentation"),
+    ("5f00::1", "SRv6 SID"),
+    ("fc00::1", "unique local"),
+    ("fec0::1", "site-local"),
+    ("ff02::1", "multicast"),
+]
+
+
+@pytest.mark.parametrize(("address", "label"), SPECIAL_ADDRESSES)
+def test_every_special_purpose_and_embedding_form_is_refused(
+    monkeypatch: pytest.MonkeyPatch, address: str, label: str
+) -> None:
+    assert label in (web_reader._blocked_reason(address) or "")
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    monkeypatch.setattr(socket, "getaddrinfo", lambda h, p, *a, **k: [(family, 1, 6, "", (address, p))])
+    with pytest.raises(WebReadError, match="Refused"):
+        check_url_allowed("http://somewhere.test/", allow_private=False)
+
+
+def test_the_table_covers_each_iana_special_purpose_range() -> None:
+    # The table is the documented source; each of its rows is refused at both ends of the range.
+    for network, _label in web_reader._SPECIAL_NETWORKS:
+        assert web_reader._blocked_reason(str(network.network_address)), network
+        assert web_reader._blocked_reason(str(network.broadcast_address)), network
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["8.8.8.8", "2606:4700:4700::1111", "2002:0808:0808::", "64:ff9b::808:808", "::ffff:8.8.8.8"],
+)
+def test_public_addresses_and_their_public_embeddings_pass(address: str) -> None:
+    # 6to4 and NAT64 around a public IPv4 address are how IPv6-only networks reach the internet.
+    assert web_reader._blocked_reason(address) is None
+
+
+@pytest.mark.parametrize("allow_private", [False, True])
+@pytest.mark.parametrize("url", ["http://127.0.0.1:18203%2f/", "http://example.com:99999/", "http://[::1/"])
+def test_a_malformed_url_is_a_clear_invalid_url_result(
+    monkeypatch: pytest.MonkeyPatch, url: str, allow_private: bool
+) -> None:
+    monkeypatch.setenv("DIRECTOR_ALLOW_PRIVATE_URLS", str(allow_private).lower())
+    response = WebReaderAgent().call({"url": url})
+    assert response.status == "error"
+    assert "is not a valid URL" in response.message

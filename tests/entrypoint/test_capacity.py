@@ -100,3 +100,25 @@ def test_one_warning_while_full(caplog: pytest.LogCaptureFixture) -> None:
 @pytest.mark.parametrize(("threads", "limit"), [(4, 2), (8, 6), (16, 14), (256, 224)])
 def test_socket_share_of_the_threads(threads: int, limit: int) -> None:
     assert socket_limit(threads) == limit
+
+
+def test_unadmitted_requests_share_a_pool_with_a_cap_per_address_and_admitted_ones_pass() -> None:
+    from director.entrypoint.api.admission import Admission
+
+    admission = Admission(limit=16)  # a pool of 8 unadmitted requests, 4 per address
+    guard = SocketCapacity(App(), limit=16, admission=admission)
+    held = [guard({**socket_request(), "REMOTE_ADDR": "10.9.9.9"}, StartResponse()) for _ in range(4)]
+    refused = StartResponse()
+    guard({**socket_request(), "REMOTE_ADDR": "10.9.9.9"}, refused)
+    assert refused.status.startswith("503") and guard.active == 4
+    held += [guard({**socket_request(), "REMOTE_ADDR": f"10.0.0.{n}"}, StartResponse()) for n in range(4)]
+    newcomer = StartResponse()
+    held.append(guard({**socket_request(), "REMOTE_ADDR": "10.0.0.9"}, newcomer))
+    assert newcomer.status == "200 OK"  # a full pool makes room (the oldest is evicted), never refuses
+    admission._admitted.add("abc")  # an admitted connection's requests never wait on that pool
+    ok = StartResponse()
+    environ = {"PATH_INFO": "/socket.io/", "QUERY_STRING": "EIO=4&transport=polling&sid=abc"}
+    assert b"".join(guard(environ, ok)) == b"ok"
+    for response in held:
+        response.close()
+    assert admission.pending_requests == 0

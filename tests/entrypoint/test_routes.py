@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from tests.entrypoint.conftest import WAIT_S, blocking_stream, start_blocked_turn
 from tests.fakes.scripted_llm import ScriptedLLM, ScriptedStream, text_response
 
@@ -91,6 +93,7 @@ def test_config_check_has_no_secrets(make_server):
         "db_configured": True,
         "db_type": "sqlite",
         "auth_required": True,
+        "allow_remote_images": False,
     }
     assert "SECRET" not in response.get_data(as_text=True)
 
@@ -199,6 +202,16 @@ def test_pages_carry_a_content_security_policy(make_server, tmp_path):
     api = http.get("/agent")
     assert api.headers["X-Content-Type-Options"] == "nosniff"
     assert "Content-Security-Policy" not in api.headers  # JSON is not rendered as a page
+
+
+@pytest.mark.parametrize("allowed", [False, True])
+def test_remote_images_follow_the_setting_in_the_csp_and_the_config(make_server, allowed):
+    http = make_server(allow_remote_images=allowed).app.test_client()
+    policy = http.get("/").headers["Content-Security-Policy"]
+    img_src = next(d.strip() for d in policy.split(";") if d.strip().startswith("img-src"))
+    # Without the opt-in the browser itself refuses any image that is not the app's own.
+    assert img_src == ("img-src 'self' data: https:" if allowed else "img-src 'self' data:")
+    assert http.get("/config/check").json["allow_remote_images"] is allowed
 
 
 def test_health_says_when_a_token_is_required_without_needing_it(make_server):

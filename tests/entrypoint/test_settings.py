@@ -15,6 +15,7 @@ def test_defaults():
     assert settings.cors_origins == ["http://localhost:5173", "http://127.0.0.1:5173"]
     assert settings.auth_token is None and not settings.auth_required
     assert settings.max_message_chars == 32000
+    assert settings.allow_remote_images is False
     assert settings.url == "http://127.0.0.1:8000"
 
 
@@ -52,6 +53,7 @@ def test_env_values_are_parsed(monkeypatch):
         ("DIRECTOR_AGENT_TIMEOUT", "-5"),
         ("DIRECTOR_MAX_MESSAGE_CHARS", "lots"),
         ("DIRECTOR_LOG_LEVEL", "chatty"),
+        ("DIRECTOR_ALLOW_REMOTE_IMAGES", "sometimes"),
     ],
 )
 def test_bad_values_fail_naming_the_variable(monkeypatch, variable, value):

@@ -198,6 +198,8 @@ class FakeProvider:
         self.port: int = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.requests: list[RecordedRequest] = []
+        # Every request of any path (``requests`` holds completions only): proves nothing was sent.
+        self.all_requests: list[RecordedRequest] = []
         self.responder: Callable[[RecordedRequest], Reply] | None = None
         self.latency: float = 0.0
         self._queue: deque[Reply] = deque()
@@ -221,6 +223,7 @@ class FakeProvider:
         with self._lock:
             self._queue.clear()
             self.requests.clear()
+            self.all_requests.clear()
         self.responder = None
         self.latency = 0.0
 
@@ -253,6 +256,8 @@ class FakeProvider:
             json=body,
             raw_body=raw,
         )
+        with self._lock:
+            self.all_requests.append(req)
         if not self._is_completion(req):
             self._other(h, req)
             return

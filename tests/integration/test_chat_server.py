@@ -9,15 +9,32 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
+from collections.abc import Iterator
 
 import pytest
 import socketio
+import websocket
 
-from tests.fakes.providers import DEFAULT_COMPLETION_TOKENS, DEFAULT_PROMPT_TOKENS, Reply
-from tests.integration.conftest import API_KEY
+from tests.fakes.providers import DEFAULT_COMPLETION_TOKENS, DEFAULT_PROMPT_TOKENS, FakeOpenAI, Reply
+from tests.fakes.server_process import ServerProcess, start_server
+from tests.integration.conftest import API_KEY, provider_env
 from tests.integration.live_client import answer_text
 
 pytestmark = pytest.mark.integration
+
+# compare_models may only call the configured model and its fallbacks: these are the fallbacks.
+FALLBACK_MODELS = ["openai/fake-a", "openai/fake-broken"]
+
+
+@pytest.fixture(scope="module")
+def live_server(module_fake: FakeOpenAI) -> Iterator[ServerProcess]:
+    # Ollama's default base points at the fake, so a local-model call that slipped through is seen.
+    env = provider_env(
+        module_fake, LITELLM_FALLBACK_MODELS=",".join(FALLBACK_MODELS), OLLAMA_API_BASE=module_fake.url
+    )
+    server = start_server(env)
+    yield server
+    server.cleanup()
 
 
 def http_json(url: str, method: str = "GET", headers: dict[str, str] | None = None) -> tuple[int, object]:
@@ -124,6 +141,23 @@ def test_compare_models_tool_call_hits_each_model(fake, client):
     assert final["usage"]["llm_calls"] == 4 and final["usage"]["model"] == "openai/fake-model"
 
 
+def test_compare_models_refuses_models_the_server_is_not_configured_with(fake, client):
+    # What a prompt-injected page can make the model ask for: local ports and arbitrary models.
+    injected = ["openai/fake-a", "ollama/llama3", "openai/evil"]
+    fake.script(
+        Reply(tool_calls=[("compare_models", {"prompt": "leak it", "models": injected})]),
+        Reply(text="Could not compare."),
+    )
+    final = client.ask("Compare these")
+
+    block = next(b for b in final["content"] if b["agent_name"] == "compare_models")
+    assert block["status"] == "error" and "Not allowed: ollama/llama3, openai/evil" in block["text"]
+    assert [r.json["model"] for r in fake.requests] == ["fake-model", "fake-model"]
+    assert [r.path for r in fake.all_requests] == ["/v1/chat/completions"] * 2  # no /api/generate
+    tool_result = json.loads(tool_messages(fake.requests[1].json)[0]["content"])
+    assert tool_result["data"]["allowed"] == ["openai/fake-model", *FALLBACK_MODELS]
+
+
 def test_summarize_tool_call_uses_the_llm(fake, client):
     fake.script(
         Reply(tool_calls=[("summarize", {"text": "A long text about lighthouses and their keepers. " * 5})]),
@@ -189,6 +223,7 @@ def test_bad_payloads_get_errors_and_the_server_keeps_serving(fake, client, live
         ({"content": "hi", "agents": ["does_not_exist"]}, "unknown_agent"),
         ({"content": "x" * 32001}, "message_too_long"),
         ({"content": "hi", "session_id": ["x"]}, "invalid_id"),
+        ({"content": "hi", "session_id": "nl-test\n"}, "invalid_id"),  # a full match, not "$"
     ]
     for payload, code in cases:
         client.clear()
@@ -261,6 +296,72 @@ def test_provider_error_ends_turn_with_safe_message(fake, client):
     assert API_KEY not in text and "Incorrect API key provided:" not in text
     block = next(b for b in final["content"] if b["agent_name"] == "assistant")
     assert block["data"]["error_type"] == "auth"
+
+
+def test_a_lone_surrogate_does_not_poison_an_existing_session(fake, client, live_server):
+    # Browsers send lone surrogates as escapes (JSON.stringify keeps them); so does this client.
+    fake.responder = lambda request: Reply(text="ok")
+    first = client.ask("first")
+    session_id = first["session_id"]
+    assert first["status"] == "success"
+    poisoned = client.ask("bad \udfff", session_id=session_id)
+    assert poisoned["status"] == "success", poisoned
+    for turn in range(2):  # every later turn of the session keeps working
+        later = client.ask(f"later {turn}", session_id=session_id)
+        assert later["status"] == "success", later
+    sent = [m["content"] for m in fake.requests[-1].json["messages"] if m["role"] == "user"]
+    assert sent == ["first", "bad \ufffd", "later 0", "later 1"]
+    status, session = http_json(f"{live_server.url}/session/{session_id}")
+    inputs = [m["content"][0]["text"] for m in session["conversation"] if m["msg_type"] == "input"]
+    assert status == 200 and inputs[1] == "bad \ufffd"
+
+
+def test_a_new_session_whose_first_message_has_a_lone_surrogate_works(fake, client, live_server):
+    fake.script(Reply(text="hello"))
+    final = client.ask("\ud83d hi\x00 there")
+    assert final["status"] == "success", final
+    assert fake.requests[0].json["messages"][-1]["content"] == "\ufffd hi there"
+    status, session = http_json(f"{live_server.url}/session/{final['session_id']}")
+    assert status == 200 and session["title"] == "\ufffd hi there"
+
+
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+def test_a_10_mb_message_gets_message_too_long_and_the_connection_stays(
+    fake, live_server, new_clients, transport
+):
+    client = new_clients(live_server.url, transports=[transport])
+    client.emit("chat", {"content": "x" * 10_000_000})
+    error = client.error(timeout=60)
+    assert error["code"] == "message_too_long" and "10000000 characters" in error["message"]
+    assert client.sio.connected and fake.requests == []
+    fake.script(Reply(text="still connected"))
+    assert answer_text(client.ask("short one")) == "still connected"
+
+
+def test_a_message_over_the_transport_limit_is_refused_as_it_arrives(live_server):
+    # Beyond the transport's own limit (README) the websocket is closed with 1009 "message too big"
+    # before the server buffers the whole message; no event can be sent on a closed connection.
+    from director.entrypoint.api.transport_limits import TRANSPORT_MAX_BYTES
+
+    ws = websocket.create_connection(
+        live_server.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket", timeout=30
+    )
+    try:
+        assert ws.recv().startswith("0")  # engine.io open packet
+        ws.send("40/chat,{}")
+        assert ws.recv().startswith("40/chat")
+        try:
+            ws.send('42/chat,["chat",{"content":"' + "x" * (TRANSPORT_MAX_BYTES + 1) + '"}]')
+        except (BrokenPipeError, ConnectionResetError, websocket.WebSocketConnectionClosedException):
+            pass  # the server may close while the frame is still being written
+        frame = ws.recv_frame()
+        while frame.opcode != websocket.ABNF.OPCODE_CLOSE:
+            frame = ws.recv_frame()
+        assert int.from_bytes(frame.data[:2], "big") == 1009
+    finally:
+        ws.close()
+    status, body = http_json(f"{live_server.url}/health")
+    assert status == 200 and body["status"] == "ok"
 
 
 def test_rest_endpoints_over_http(live_server):

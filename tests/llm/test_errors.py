@@ -10,7 +10,7 @@ import pytest
 from director.llm import litellm as adapter
 from director.llm.base import LLMErrorType, LLMResponse, LLMResponseStatus
 from director.llm.litellm import LiteLLM, LiteLLMConfig, ensure_litellm
-from director.llm.litellm_errors import classify, retry_after
+from director.llm.litellm_errors import FALLBACK_ON, RETRYABLE, classify, retry_after, user_message
 from director.llm.redact import MASK, scrub
 
 SECRET = "sk-unit-secret-key-987654321"
@@ -308,3 +308,45 @@ def test_real_connection_error_keeps_its_type() -> None:
     exc = _exc("APIConnectionError", "Connection error.")
     exc.__cause__ = httpx.ConnectError("[Errno 111] Connection refused")
     assert classify(exc).error_type == LLMErrorType.CONNECTION
+
+
+def _wrapped(cause: BaseException) -> Exception:
+    """A LiteLLM InternalServerError (synthetic 500) raised while handling ``cause``, as LiteLLM does."""
+    try:
+        try:
+            raise cause
+        except BaseException as inner:
+            raise _exc("InternalServerError", f"OpenAIException - {inner}") from inner
+    except Exception as outer:
+        return outer
+
+
+MESSAGE_ARGS: dict[str, Any] = {
+    "prefix": "LITELLM_",
+    "key_variables": ["LITELLM_API_KEY"],
+    "api_base": None,
+    "timeout": 10.0,
+    "attempts": 1,
+}
+
+
+def test_an_encoding_failure_wrapped_as_500_is_local_not_the_provider() -> None:
+    failure = classify(_wrapped(UnicodeEncodeError("utf-8", "x\udfff", 1, 2, "surrogates not allowed")))
+    assert failure.error_type == LLMErrorType.LOCAL and failure.status_code is None
+    assert failure.error_type not in RETRYABLE | FALLBACK_ON
+    message = user_message(failure, "openai/m", **MESSAGE_ARGS)
+    assert "cannot be encoded" in message and "nothing reached the provider" in message
+    assert "500" not in message and "\udfff" not in message
+
+
+def test_a_real_provider_500_stays_a_server_error() -> None:
+    request = httpx.Request("POST", "http://x")
+    http_error = httpx.HTTPStatusError("500", request=request, response=httpx.Response(500, request=request))
+    assert classify(_wrapped(http_error)).error_type == LLMErrorType.SERVER
+    assert classify(_exc("InternalServerError")).error_type == LLMErrorType.SERVER
+
+
+def test_a_decoding_failure_of_an_answer_is_not_local() -> None:
+    # Bytes the provider sent that do not decode are the provider's doing, not ours.
+    failure = classify(_wrapped(UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")))
+    assert failure.error_type == LLMErrorType.SERVER

@@ -450,3 +450,38 @@ def test_extra_params_reach_the_provider(provider: Provider) -> None:
         assert "seed" not in body  # Anthropic has no seed: drop_params drops it instead of a 400
     else:
         assert body["seed"] == 7
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_lone_surrogate_in_the_context_no_longer_poisons_the_session(
+    provider: Provider, stream: bool, sleeps: list[float]
+) -> None:
+    # A context stored before text was normalised at the edge (or a model's own output) may hold
+    # a lone surrogate; the OpenAI SDK cannot encode it and every later call used to fail.
+    provider.fake.script(Reply(text="Still here."))
+    poisoned = [
+        {"role": "user", "content": "bad \udfff"},
+        {"role": "assistant", "content": "half an emoji \ud83d"},
+        {"role": "user", "content": "and now?"},
+    ]
+    llm = provider.llm()
+    r = _stream(llm, poisoned)[1] if stream else llm.chat_completions(poisoned)
+    assert r.ok and r.content == "Still here.", r.content
+    assert len(provider.fake.requests) == 1 and sleeps == []
+    sent = provider.sent_texts(provider.fake.requests[0])
+    assert "bad \ufffd" in sent and "and now?" in sent
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_local_failure_is_not_reported_as_a_provider_500(
+    fake_openai: FakeOpenAI, stream: bool, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No key anywhere: the OpenAI SDK refuses before sending, and LiteLLM wraps that in an
+    # InternalServerError with status 500. Nothing reached the provider, so nothing is retried.
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    llm = make_litellm(fake_openai, model="openai/fake-model", api_key="")
+    r = _stream(llm, HI)[1] if stream else llm.chat_completions(HI)
+    assert r.status == LLMResponseStatus.ERROR and r.error_type == LLMErrorType.LOCAL
+    assert fake_openai.requests == [] and sleeps == []
+    assert "500" not in r.content and "provider failed" not in r.content
+    assert "nothing reached the provider" in r.content and "OPENAI_API_KEY" in r.content

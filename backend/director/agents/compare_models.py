@@ -58,6 +58,28 @@ def make_model_llm(default: BaseLLM, model: str) -> BaseLLM:
     return LiteLLM(config)
 
 
+def allowed_models(llm: BaseLLM) -> list[str]:
+    """The models an agent may call at the model's request: the configured model and its fallbacks.
+
+    Model names in tool arguments can come from a prompt-injected page; an unchecked name such as
+    ``ollama/llama3`` makes the server POST to a fixed local port, whatever
+    DIRECTOR_ALLOW_PRIVATE_URLS says. (Until per-chat models exist, this is the whole policy.)
+    """
+    models = getattr(llm, "models", None) or [llm.config.chat_model]
+    return [m for m in models if m]
+
+
+def refusal(refused: list[str], allowed: list[str]) -> AgentResponse:
+    return AgentResponse(
+        status=AgentStatus.ERROR,
+        message=(
+            f"Not allowed: {', '.join(refused)[:300]}. compare_models may only use the models this server "
+            f"is configured with ({', '.join(allowed)}: the chat model and its fallback models)."
+        ),
+        data={"refused": refused, "allowed": allowed},
+    )
+
+
 def _row(model: str, response: LLMResponse) -> ComparisonRow:
     if not response.ok:
         return ComparisonRow(
@@ -117,6 +139,9 @@ class CompareModelsAgent(BaseAgent):
             )
         if self.llm is None:
             return AgentResponse(status=AgentStatus.ERROR, message="No language model is configured.")
+        allowed = allowed_models(self.llm)
+        if refused := [m for m in models if m not in allowed]:
+            return refusal(refused, allowed)
         self.report(f"Asking {len(models)} models")
 
         def one(model: str) -> ComparisonRow | LLMResponse:

@@ -50,21 +50,81 @@ class Page(BaseModel):
     truncated: bool = False  # the download hit the size limit
 
 
+# IANA's special-purpose address registries (iana-ipv4-special-registry, iana-ipv6-special-registry)
+# and deprecated forms, for what the ``ipaddress`` flags of the Python we run miss (3.11's tables
+# predate several entries: 192.0.0.8, 3fff::/20, 5f00::/16...). Every row is refused, even the few
+# IANA marks globally reachable (AS112, AMT, PCP/TURN anycast): none of them serves web pages, and
+# anything less than the whole table leaves a gap. Most specific first, for the label.
+SPECIAL_PURPOSE_RANGES: tuple[tuple[str, str], ...] = (
+    ("0.0.0.0/8", "this-network"),
+    ("100.64.0.0/10", "shared (carrier-grade NAT)"),
+    ("192.0.0.0/24", "IETF protocol assignment"),  # 192.0.0.8 dummy, DS-Lite, NAT64 discovery...
+    ("192.0.2.0/24", "documentation"),
+    ("192.31.196.0/24", "AS112"),
+    ("192.52.193.0/24", "AMT"),
+    ("192.88.99.0/24", "6to4 relay anycast"),
+    ("192.175.48.0/24", "AS112"),
+    ("198.18.0.0/15", "benchmarking"),
+    ("198.51.100.0/24", "documentation"),
+    ("203.0.113.0/24", "documentation"),
+    ("255.255.255.255/32", "broadcast"),
+    ("240.0.0.0/4", "reserved"),
+    ("::/96", "IPv4-compatible (deprecated)"),  # ::127.0.0.1 is "global" to ipaddress
+    ("64:ff9b:1::/48", "local-use NAT64"),
+    ("100::/64", "discard-only"),
+    ("100:0:0:1::/64", "dummy"),
+    ("2001::/32", "Teredo"),  # a tunnel to an IPv4 host (obfuscated in the address): never a web server
+    ("2001::/23", "IETF protocol assignment"),  # benchmarking, ORCHID, AS112, AMT...
+    ("2001:db8::/32", "documentation"),
+    ("2620:4f:8000::/48", "AS112"),
+    ("3fff::/20", "documentation"),
+    ("5f00::/16", "SRv6 SID"),
+    ("fc00::/7", "unique local"),
+    ("fe80::/10", "link-local"),
+    ("fec0::/10", "site-local (deprecated)"),
+)
+_SPECIAL_NETWORKS = tuple((ipaddress.ip_network(net), label) for net, label in SPECIAL_PURPOSE_RANGES)
+# NAT64's well-known prefix: the gateway connects to the IPv4 address in the last 32 bits.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+# What the flags of ``ipaddress`` say: the specific ones before the table, the broad ones after it
+# (Python calls 169.254.0.0/16 and Teredo "private" too; the specific label is more useful).
+_SPECIFIC_FLAGS = (
+    ("is_loopback", "loopback"),
+    ("is_unspecified", "unspecified"),
+    ("is_link_local", "link-local"),
+    ("is_multicast", "multicast"),
+)
+_BROAD_FLAGS = (("is_private", "private"), ("is_reserved", "reserved"))
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, str] | None:
+    """The IPv4 address an IPv6 address leads to (mapped, 6to4, NAT64), with the form's name."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped, "an IPv4-mapped"
+    if ip.sixtofour is not None:
+        return ip.sixtofour, "a 6to4"
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF), "a NAT64"
+    return None
+
+
 def _blocked_reason(address: str) -> str | None:
+    """Why ``address`` may not be fetched from (a label such as "loopback"), or None if it is public."""
     ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback too
-    for attr, label in (
-        ("is_loopback", "loopback"),
-        ("is_private", "private"),
-        ("is_link_local", "link-local"),
-        ("is_reserved", "reserved"),
-        ("is_multicast", "multicast"),
-        ("is_unspecified", "unspecified"),
-    ):
+    if isinstance(ip, ipaddress.IPv6Address) and (embedded := _embedded_ipv4(ip)):
+        # 6to4 and NAT64 gateways forward to the embedded address: judge that address.
+        inner, form = embedded
+        reason = _blocked_reason(str(inner))
+        return f"{reason} (inside {form} address)" if reason else None
+    for attr, label in _SPECIFIC_FLAGS:
         if getattr(ip, attr):
             return label
-    # Catches what the flags above miss, e.g. carrier-grade NAT (100.64.0.0/10) and 6to4/Teredo forms.
+    for network, label in _SPECIAL_NETWORKS:
+        if ip.version == network.version and ip in network:
+            return f"special-purpose {label}"
+    for attr, label in _BROAD_FLAGS:
+        if getattr(ip, attr):
+            return label
     if not ip.is_global:
         return "non-public"
     return None
@@ -94,12 +154,16 @@ def check_url_allowed(url: str, allow_private: bool) -> None:
     An early, friendly answer naming the URL; the connection itself is guarded again by
     ``_public_only_transport`` at connect time.
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # parsed lazily: "18203%2f" or "99999" raise ValueError only here
+    except ValueError as exc:
+        raise WebReadError(f"{url[:300]!r} is not a valid URL ({exc}).") from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise WebReadError(f"Only http:// and https:// URLs can be read, not {url!r}.")
     if allow_private:
         return
-    public_addresses(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), url)
+    public_addresses(parts.hostname, port or (443 if parts.scheme == "https" else 80), url)
 
 
 def _public_only_backend() -> httpcore.NetworkBackend:
@@ -202,6 +266,8 @@ def read_url(url: str, settings: AgentSettings | None = None) -> Page:
             transport=None if settings.allow_private_urls else _public_only_transport(),
         ) as client:
             final_url, body, content_type, truncated, charset = _download(client, url, settings)
+    except httpx.InvalidURL as exc:  # what urlsplit accepts but httpx does not (not an HTTPError)
+        raise WebReadError(f"{url[:300]!r} is not a valid URL ({exc}).") from exc
     except httpx.TimeoutException as exc:
         raise WebReadError(f"Reading {url} took longer than {settings.web_timeout_s:g} s.") from exc
     except httpx.HTTPError as exc:

@@ -40,6 +40,9 @@ class LLMErrorType(StrEnum):
     SERVER = "server"
     CONTENT_POLICY = "content_policy"
     NOT_CONFIGURED = "not_configured"
+    # Failed inside Director/LiteLLM before any request left (text that cannot be encoded, no API
+    # key): LiteLLM reports these as a provider 500, but no provider was involved.
+    LOCAL = "local"
     UNKNOWN = "unknown"
 
 

@@ -52,6 +52,7 @@ from director.llm.litellm_errors import (
     user_message,
 )
 from director.llm.redact import protect, register_secret
+from director.text import clean_strings
 
 logger = logging.getLogger(__name__)
 protect(logger)
@@ -484,7 +485,9 @@ class LiteLLM(BaseLLM):
 
         try:
             litellm = ensure_litellm()
-            body: dict[str, Any] = {"messages": to_openai_messages(messages)}
+            # Text no encoder accepts (a lone surrogate a model or an older version let into the
+            # stored context) would fail every call of the session forever: replace it here.
+            body: dict[str, Any] = {"messages": clean_strings(to_openai_messages(messages))}
             openai_tools = to_openai_tools(tools)
             if openai_tools:
                 body["tools"] = openai_tools

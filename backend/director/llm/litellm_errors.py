@@ -9,6 +9,7 @@ from __future__ import annotations
 import email.utils
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -68,6 +69,14 @@ _CONTEXT_HINTS = (
 )
 
 
+class LocalProblem(StrEnum):
+    """What failed locally (see ``_local_problem``)."""
+
+    ENCODING = "the conversation contains text that cannot be encoded"
+    NO_KEY = "no API key is set for this provider"
+    CLIENT_SETTINGS = "the provider's client refused the settings"
+
+
 @dataclass
 class Failure:
     """One failed call, classified."""
@@ -75,6 +84,7 @@ class Failure:
     error_type: LLMErrorType
     status_code: int | None
     retry_after: float | None  # seconds the provider asked us to wait, if it said
+    local: LocalProblem | None = None  # for LOCAL: what went wrong before anything was sent
 
 
 def _class_names(exc: BaseException) -> set[str]:
@@ -103,6 +113,10 @@ def classify(exc: BaseException) -> Failure:
         error_type = LLMErrorType.CONNECTION if broken_link else LLMErrorType.SERVER
         return Failure(error_type=error_type, status_code=None, retry_after=None)
     error_type = next((t for name, t in _BY_CLASS if name in names), None)
+    if error_type in (LLMErrorType.SERVER, LLMErrorType.CONNECTION, None) and (
+        problem := _local_problem(exc)
+    ):
+        return Failure(error_type=LLMErrorType.LOCAL, status_code=None, retry_after=None, local=problem)
     if error_type is None:
         if status is not None and status >= 500:
             error_type = LLMErrorType.SERVER
@@ -135,6 +149,32 @@ _NETWORK_CAUSES = {
     "RemoteProtocolError",
     "OSError",
 }
+
+
+# The OpenAI SDK's base error, raised on its own (no HTTP response) for client-side problems such
+# as missing credentials; its subclasses (APIError...) are the ones that carry a provider answer.
+_SDK_CLIENT_ERRORS = {"OpenAIError"}
+
+
+def _local_problem(exc: BaseException) -> LocalProblem | None:
+    """Why the request never reached a provider, if a local failure is at the bottom of ``exc``'s chain.
+
+    LiteLLM wraps whatever its client code raised (a ``UnicodeEncodeError`` while encoding the body,
+    the SDK's "missing credentials") in ``InternalServerError`` with a synthetic status 500. A real
+    provider answer has an HTTP error (httpx's ``HTTPStatusError``) or a network error at the bottom
+    instead, so only the root cause is judged. The reason is ours, never the exception's text
+    (which may quote the conversation).
+    """
+    root = _causes(exc)[-1]
+    if root is exc:
+        return None  # LiteLLM raised it itself, from a status it read: a provider answer
+    if isinstance(root, UnicodeEncodeError):  # encoding our request, not decoding an answer
+        return LocalProblem.ENCODING
+    if type(root).__name__ in _SDK_CLIENT_ERRORS and type(root).__module__.split(".")[0] == "openai":
+        if "credential" in str(root).lower() or "api_key" in str(root).lower():
+            return LocalProblem.NO_KEY
+        return LocalProblem.CLIENT_SETTINGS
+    return None
 
 
 def _network_cause(exc: BaseException, text: str) -> bool:
@@ -242,6 +282,13 @@ def user_message(
             )
         case LLMErrorType.SERVER:
             return f"The provider failed while answering with {model}{status}{tried}: try again later."
+        case LLMErrorType.LOCAL:
+            # Not the provider's fault and not worth retrying: nothing was sent.
+            hint = f"set {keys}" if failure.local == LocalProblem.NO_KEY else "details are in the server log"
+            return (
+                f"Director could not send the request to {model} ({failure.local or 'a local failure'}); "
+                f"nothing reached the provider: {hint}."
+            )
         case LLMErrorType.CONTENT_POLICY:
             return f"The provider declined the request to {model} under its content policy: rephrase and try again."
         case _:

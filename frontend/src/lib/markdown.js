@@ -45,6 +45,40 @@ md.renderer.rules.fence = (tokens, idx) => {
   )
 }
 
+/**
+ * The host an image URL would make the browser contact, or null when no third party is involved
+ * (the app's own origin, data: URIs). ``base`` is the page's address.
+ */
+export function remoteImageHost(src, base = window.location.href) {
+  let url
+  try {
+    url = new URL(src, base)
+  } catch {
+    return 'an unknown host'
+  }
+  if (url.protocol === 'data:' || url.origin === new URL(base).origin) return null
+  return url.host || url.protocol
+}
+
+// An image in model output is a request to wherever its URL points, made as soon as it renders, and
+// the URL can carry chat text (prompt injection through a page web_reader read can ask for exactly
+// that). Unless the server allows remote images, it becomes a link naming the host instead: the
+// image loads only when the user opens it (in a new tab: the page's CSP refuses remote images too).
+const defaultImage = md.renderer.rules.image
+md.renderer.rules.image = (tokens, idx, options, env, self) => {
+  const token = tokens[idx]
+  const src = token.attrGet('src') || ''
+  const host = remoteImageHost(src)
+  if (!host || env?.remoteImages) return defaultImage(tokens, idx, options, env, self)
+  const escape = md.utils.escapeHtml
+  const alt = self.renderInlineAsText(token.children || [], options, env).trim()
+  return (
+    `<a class="remote-image" href="${escape(src)}" title="Not loaded automatically. Opens ${escape(host)} in a new tab.">` +
+    `<span class="remote-image-label">${escape(alt || 'Image')}</span>` +
+    `<span class="remote-image-host">Image from ${escape(host)}, not loaded: click to open</span></a>`
+  )
+}
+
 const purifier = DOMPurify(typeof window !== 'undefined' ? window : undefined)
 purifier.addHook('afterSanitizeAttributes', (node) => {
   // Links from a model open in a new tab and never get access to this window.
@@ -60,10 +94,13 @@ const PURIFY_OPTIONS = {
   FORBID_TAGS: ['style', 'form', 'input', 'textarea', 'select'],
 }
 
-/** Render untrusted markdown to sanitised HTML. */
-export function renderMarkdown(text) {
+/**
+ * Render untrusted markdown to sanitised HTML. ``remoteImages``: show images from other sites inline
+ * (the server's DIRECTOR_ALLOW_REMOTE_IMAGES); otherwise they are links that name the host.
+ */
+export function renderMarkdown(text, { remoteImages = false } = {}) {
   if (!text) return ''
-  return purifier.sanitize(md.render(String(text)), PURIFY_OPTIONS)
+  return purifier.sanitize(md.render(String(text), { remoteImages }), PURIFY_OPTIONS)
 }
 
 /** Pretty JSON for an agent's returned data, highlighted and sanitised like the rest. */

@@ -20,11 +20,15 @@ from director.constants import REPO_ROOT
 from director.core.reasoning import EngineLimits
 from director.db.base import BaseDB
 from director.entrypoint.api import wire_json
+from director.entrypoint.api.admission import Admission
+from director.entrypoint.api.capacity import socket_limit
+from director.entrypoint.api.packet_guard import PollingPayloadGuard, install_packet_guard
 from director.entrypoint.api.routes import api
-from director.entrypoint.api.security import OriginPolicy
+from director.entrypoint.api.security import HostGuard, HostPolicy, OriginPolicy
 from director.entrypoint.api.settings import ServerSettings, load_server_settings
-from director.entrypoint.api.socket_io import ChatNamespace
+from director.entrypoint.api.socket_io import NAMESPACE, ChatNamespace
 from director.entrypoint.api.state import EXTENSION_KEY, ServerState
+from director.entrypoint.api.transport_limits import limit_websocket_messages, transport_max_bytes
 from director.entrypoint.api.turn_runner import TurnRunner
 from director.entrypoint.api.turns import TurnRegistry
 from director.errors import BadPayloadError, NotFoundError, StorageFullError
@@ -95,9 +99,9 @@ def create_app(
 
     app = Flask(__name__, static_folder=None)
     app.json.sort_keys = False  # keep field order as built (session fields, then conversation)
-    # Larger than the biggest allowed message (4 bytes/char worst case) plus the JSON envelope.
-    max_buffer = max(1_000_000, settings.max_message_chars * 4 + 64_000)
-    app.config["MAX_CONTENT_LENGTH"] = max_buffer
+    # REST takes no bodies; this bounds any a client sends anyway.
+    app.config["MAX_CONTENT_LENGTH"] = 1_000_000
+    max_buffer = transport_max_bytes(settings.max_message_chars)
 
     origins = OriginPolicy(settings.cors_origins)
     socketio = SocketIO(
@@ -109,6 +113,8 @@ def create_app(
         logger=False,
         engineio_logger=False,
     )
+    admission = Admission(socket_limit(settings.threads))
+    admission.install(socketio.server.eio)
     registry = TurnRegistry()
     limits = EngineLimits(max_steps=settings.max_steps, agent_timeout_s=settings.agent_timeout)
     runner = TurnRunner(db, llm, agent_classes, limits, registry, spawn=socketio.start_background_task)
@@ -120,6 +126,7 @@ def create_app(
         registry=registry,
         runner=runner,
         origins=origins,
+        admission=admission,
         frontend_dir=frontend_dir or FRONTEND_DIST,
     )
     app.extensions[EXTENSION_KEY] = state
@@ -129,25 +136,33 @@ def create_app(
     _register_cors(app, origins)
     _register_errors(app)
     socketio.on_namespace(ChatNamespace(state, socketio))
+    install_packet_guard(socketio.server, NAMESPACE)
+    # After the packet guard, which replaces the websocket driver this wraps.
+    limit_websocket_messages(socketio, max_buffer)
+    app.wsgi_app = PollingPayloadGuard(app.wsgi_app, max_buffer)  # type: ignore[method-assign]
+    # Outermost, around Flask-SocketIO's own middleware: one check for REST, files and Socket.IO.
+    app.wsgi_app = HostGuard(app.wsgi_app, HostPolicy(settings.host_names))  # type: ignore[method-assign]
     return app, socketio
 
 
 # Defence in depth behind the sanitised markdown: even if model output slipped script into the page,
 # the browser would run none that is not the app's own, and the page cannot be framed.
 # ('self' covers the same-origin websocket; inline styles are Vue's bindings and highlight.js.)
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data: https:",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
+# Remote images only with DIRECTOR_ALLOW_REMOTE_IMAGES: an image URL can carry chat text out.
+def content_security_policy(allow_remote_images: bool) -> str:
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data: https:" if allow_remote_images else "img-src 'self' data:",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
     )
-)
 
 
 def _register_frontend(app: Flask, dist: Path) -> None:
@@ -156,7 +171,8 @@ def _register_frontend(app: Flask, dist: Path) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         if response.mimetype == "text/html":
-            response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+            policy = content_security_policy(app.extensions[EXTENSION_KEY].settings.allow_remote_images)
+            response.headers.setdefault("Content-Security-Policy", policy)
             response.headers.setdefault("X-Frame-Options", "DENY")
         return response
 

@@ -6,10 +6,11 @@ nothing is logged: the server just looks dead. So once Socket.IO requests hold `
 connections get ``503`` straight away (Socket.IO clients retry with backoff) and the threads left over
 keep serving everyone else.
 
-Only new connections are refused (an engine.io handshake: no ``sid`` yet). Requests of a connection
-that is already open (its polls, posts and websocket upgrade) always pass: refusing those would drop
-a client mid-conversation, and they briefly need two threads (a long-poll plus a post or upgrade),
-which the reserve absorbs.
+Only new connections are refused (an engine.io handshake: no ``sid`` yet), plus requests of
+connections that have not been admitted (see ``admission.py``). Requests of an admitted connection
+(its polls, posts and websocket upgrade) always pass: refusing those would drop a client
+mid-conversation, and they briefly need two threads (a long-poll plus a post or upgrade), which the
+reserve absorbs.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from werkzeug.wsgi import ClosingIterator
+
+from director.entrypoint.api.admission import Admission
 
 logger = logging.getLogger(__name__)
 
@@ -39,11 +42,16 @@ def socket_limit(threads: int) -> int:
 
 
 class SocketCapacity:
-    """WSGI middleware counting Socket.IO requests in flight; refuses new connections beyond ``limit``."""
+    """WSGI middleware counting Socket.IO requests in flight; refuses new connections beyond ``limit``.
 
-    def __init__(self, app: WSGIApp, limit: int):
+    With an ``Admission``, requests of connections that are not admitted yet are booked there too,
+    and refused once its pool for them is full (see ``admission.py``).
+    """
+
+    def __init__(self, app: WSGIApp, limit: int, admission: Admission | None = None):
         self.app = app
         self.limit = limit
+        self.admission = admission
         self._active = 0
         self._lock = threading.Lock()
         self._last_warning = float("-inf")
@@ -55,25 +63,34 @@ class SocketCapacity:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if not environ.get("PATH_INFO", "").startswith(SOCKET_IO_PATH):
             return self.app(environ, start_response)
-        new_connection = "sid" not in parse_qs(environ.get("QUERY_STRING", ""))
+        sid = parse_qs(environ.get("QUERY_STRING", "")).get("sid", [None])[0]
+        if self.admission is None:
+            trusted = sid is not None
+        else:
+            trusted = self.admission.is_admitted(sid)
         with self._lock:
-            full = new_connection and self._active >= self.limit
+            # Only requests of admitted connections pass a full server: they are users mid-chat.
+            full = not trusted and self._active >= self.limit
             if not full:
                 self._active += 1
-            now = time.monotonic()
-            warn = full and now - self._last_warning >= WARN_EVERY_S
-            if warn:
-                self._last_warning = now
-        if full:
-            return self._refuse(start_response, warn)
+        ticket = None if full or trusted or self.admission is None else self.admission.enter(environ, sid)
+        if ticket is False:
+            with self._lock:
+                self._active -= 1
+        if full or ticket is False:
+            self._warn(environ.get("REMOTE_ADDR") or "?", unadmitted=not full)
+            return self._refuse(start_response)
         released = False
 
         def release() -> None:
             nonlocal released
             with self._lock:
-                if not released:
-                    released = True
-                    self._active -= 1
+                if released:
+                    return
+                released = True
+                self._active -= 1
+            if ticket:
+                self.admission.leave(ticket)  # type: ignore[union-attr]
 
         try:
             # A websocket returns from here only once it has closed; a poll once it is answered.
@@ -83,13 +100,28 @@ class SocketCapacity:
             raise
         return ClosingIterator(result, [release])
 
-    def _refuse(self, start_response: Callable[..., Any], warn: bool) -> Iterable[bytes]:
-        if warn:
+    def _warn(self, address: str, unadmitted: bool) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._last_warning < WARN_EVERY_S:
+                return  # one warning a minute while refusing, not one per refused request
+            self._last_warning = now
+        if unadmitted and self.admission is not None:
+            logger.warning(
+                "Too many connections that have not authenticated yet (at most %d in all, %d per client "
+                "address; latest refused from %s): refusing more until they are admitted or time out.",
+                self.admission.pending_limit,
+                self.admission.per_address_limit,
+                address,
+            )
+        else:
             logger.warning(
                 "All %d live-connection slots are in use: refusing new Socket.IO connections until "
                 "some close. Raise SERVER_THREADS to allow more (each open browser tab holds one thread).",
                 self.limit,
             )
+
+    def _refuse(self, start_response: Callable[..., Any]) -> Iterable[bytes]:
         body = json.dumps(
             {
                 "code": "server_full",

@@ -2,7 +2,8 @@
 
 Anything a client sends is untrusted: it is checked here, before any state changes, and a problem
 becomes a ``BadPayloadError`` with a stable ``code`` (sent back as the ``error`` event) and a message
-that tells the user what to fix. Extra fields are ignored so newer clients keep working.
+that tells the user what to fix. Extra fields are ignored so newer clients keep working. Text is
+normalised here (``director.text.clean_text``): lone surrogates become U+FFFD, NUL is removed.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from pydantic import BaseModel, Field
 
 from director.entrypoint.api.wire_json import UndecodablePayload
 from director.errors import BadPayloadError
+from director.text import clean_text
 
-# Ids end up as DB keys and room names: keep them short and boring.
-_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
+# Ids end up as DB keys and room names: keep them short and boring. Checked with fullmatch: with
+# match, "$" also matches before a trailing newline, so "id\n" would pass.
+_ID_PATTERN = re.compile(r"[A-Za-z0-9_.:\-]{1,128}")
 
 
 class ErrorCode(StrEnum):
@@ -68,7 +71,7 @@ def _optional_id(payload: dict[str, Any], key: str) -> str | None:
     # Director clients send "" (or null) for "no id yet"; both mean missing.
     if value is None or value == "":
         return None
-    if not isinstance(value, str) or not _ID_PATTERN.match(value):
+    if not isinstance(value, str) or not _ID_PATTERN.fullmatch(value):
         raise BadPayloadError(
             ErrorCode.INVALID_ID.value,
             f"{key} must be a string of 1-128 letters, digits, '_', '-', '.' or ':'.",
@@ -101,6 +104,9 @@ def _text_parts(content: Any, max_chars: int) -> list[str]:
             ErrorCode.MESSAGE_TOO_LONG.value,
             f"The message is {total} characters long; the limit is {max_chars}. Shorten it and send again.",
         )
+    # Normalised (after the cheap length check) before anything stores it: a lone surrogate would
+    # break every later turn of the session (no encoder accepts it); PostgreSQL cannot store NUL.
+    parts = [clean_text(part) for part in parts]
     if not any(part.strip() for part in parts):
         raise BadPayloadError(ErrorCode.INVALID_CONTENT.value, "The message is empty.")
     return parts

@@ -116,4 +116,6 @@ def describe_config(current: ServerState) -> dict[str, Any]:
         "db_configured": bool(current.db.health_check()),
         "db_type": current.settings.db_type.value,
         "auth_required": current.settings.auth_required,
+        # The UI shows remote images in answers only when the server allows them (and its CSP does).
+        "allow_remote_images": current.settings.allow_remote_images,
     }

@@ -1,19 +1,103 @@
-"""Origin (CORS) and token checks shared by REST and Socket.IO, so the two can never disagree."""
+"""Host, origin (CORS) and token checks shared by REST and Socket.IO, so the two can never disagree."""
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterable, Mapping
+import json
+import logging
+import socket
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from pydantic import SecretStr
+
+logger = logging.getLogger(__name__)
+
+# Names and addresses that always mean "this machine, over loopback". A DNS-rebinding page can only
+# reach the server under its own host name, which is never one of these.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+WILDCARD_BINDS = ("0.0.0.0", "::", "")
+
+
+def default_allowed_hosts(server_host: str) -> list[str]:
+    """Loopback plus ``SERVER_HOST``; bound to every interface, also this machine's own names."""
+    hosts = list(LOOPBACK_HOSTS)
+    if server_host in WILDCARD_BINDS:
+        hosts.extend(_own_names())
+    else:
+        hosts.append(server_host)
+    return list(dict.fromkeys(host.lower() for host in hosts))
+
+
+def _own_names() -> list[str]:
+    names = [socket.gethostname(), socket.getfqdn()]
+    try:
+        names.extend(info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None))
+    except OSError:
+        pass  # no resolvable host name: loopback only, DIRECTOR_ALLOWED_HOSTS adds the rest
+    return [name for name in names if name]
+
+
+def host_name(host_header: str) -> str:
+    """The host part of a ``Host`` header, lower-cased, without port or IPv6 brackets."""
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    if host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    return host.rstrip(".")
+
+
+class HostPolicy:
+    """``DIRECTOR_ALLOWED_HOSTS``: exact names, ``*.example.com`` for subdomains, or ``*`` for any."""
+
+    def __init__(self, allowed: Iterable[str]):
+        names = [entry.strip().lower() for entry in allowed if entry.strip()]
+        self.any = "*" in names
+        self.exact = frozenset(host_name(name) for name in names if not name.startswith("*."))
+        self.suffixes = tuple(name[1:] for name in names if name.startswith("*."))
+
+    def allowed(self, host_header: str | None) -> bool:
+        if self.any or host_header is None:
+            # No Host header at all (HTTP/1.0 probes) cannot come from a browser page, so it
+            # cannot be DNS rebinding either.
+            return True
+        host = host_name(host_header)
+        return host in self.exact or (bool(self.suffixes) and host.endswith(self.suffixes))
+
+
+class HostGuard:
+    """WSGI middleware answering 400 to a ``Host`` that is not this server's (REST, files, Socket.IO)."""
+
+    def __init__(self, app: Callable[..., Any], policy: HostPolicy):
+        self.app = app
+        self.policy = policy
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        host = environ.get("HTTP_HOST")
+        if self.policy.allowed(host):
+            return self.app(environ, start_response)
+        logger.info("refused a request for host %r (not in DIRECTOR_ALLOWED_HOSTS)", (host or "")[:100])
+        body = json.dumps(
+            {
+                "code": "host_not_allowed",
+                "message": "This server does not answer to that host name. "
+                "Add it to DIRECTOR_ALLOWED_HOSTS if it is yours.",
+            }
+        ).encode()
+        start_response(
+            "400 Bad Request",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
 
 
 class OriginPolicy:
     """Allow the configured origins plus the server's own origin (whatever host the browser used).
 
     The own origin is derived per request from ``Host`` because the server may be reached as
-    127.0.0.1, localhost or a LAN name; a fixed list would break one of them.
+    127.0.0.1, localhost or a LAN name; a fixed list would break one of them. This is safe only
+    because ``HostGuard`` has already refused every ``Host`` that is not one of the server's own.
     """
 
     def __init__(self, extra_origins: Iterable[str]):

@@ -59,6 +59,7 @@ def build_app(settings: ServerSettings, llm: BaseLLM | None = None) -> tuple[Any
     # Before any request: answers a killed server left "in progress" are marked interrupted.
     finish_interrupted_answers(state.db)
     llm = state.llm
+    state.admission.start_reaper()
     # LiteLLM's import takes 2+ s: do it in the background so /health answers at once.
     threading.Thread(target=_warmup, args=(llm,), name="llm-warmup", daemon=True).start()
     return app, socketio
@@ -89,24 +90,9 @@ def drain(
         for session_id in unsaved:
             logger.error("shutting down: the turn of session %s could not be saved in time", session_id)
     time.sleep(0.05)  # let the final `chat` events reach the sockets' send queues
-    close_sockets(socketio)
+    # Admission's disconnect: never waits on a client (one half-way through its handshake never reads).
+    socketio.server.eio.disconnect()
     return unsaved
-
-
-def close_sockets(socketio: Any) -> None:
-    """Close every open Socket.IO connection without waiting for its send queue to drain.
-
-    engine.io's own ``disconnect()`` waits on each socket's queue, forever for a socket whose writer is
-    gone or not started (a client half-way through its handshake, or one that just dropped): under
-    load that held the worker until gunicorn killed it. The close packet is queued behind the final
-    `chat` events, so clients still get those first.
-    """
-    eio = socketio.server.eio
-    for sock in list(eio.sockets.values()):
-        try:
-            sock.close(wait=False, reason=eio.reason.SERVER_DISCONNECT)
-        except Exception:
-            logger.debug("closing a socket at shutdown failed", exc_info=True)
 
 
 def keep_sockets_closed(socketio: Any, every_s: float = 0.2) -> None:
@@ -115,7 +101,10 @@ def keep_sockets_closed(socketio: Any, every_s: float = 0.2) -> None:
     graceful timeout. Their namespace is refused anyway (``ChatNamespace.on_connect``)."""
     while True:
         time.sleep(every_s)
-        close_sockets(socketio)
+        try:
+            socketio.server.eio.disconnect()
+        except Exception:
+            logger.debug("closing late sockets failed", exc_info=True)
 
 
 def _save_stopped_turns(engines: dict[str, Any], deadline: float) -> None:
@@ -223,7 +212,8 @@ class DirectorServer(BaseApplication):
         try:
             self._app, self._socketio = build_app(self.settings, self.llm)
             # Open sockets may not take every thread, or REST, the UI and /health stop answering.
-            return SocketCapacity(self._app, socket_limit(self.settings.threads))
+            admission = self._app.extensions["director"].admission
+            return SocketCapacity(self._app, socket_limit(self.settings.threads), admission)
         except ConfigError as exc:
             logger.error("Configuration error: %s", exc.message)
             # gunicorn's "worker failed to boot" code: the master stops instead of respawning forever.

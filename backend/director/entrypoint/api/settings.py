@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from director.constants import ENV_FILE, env_file
 from director.db import DEFAULT_SQLITE_DB_PATH, DBType
+from director.entrypoint.api.security import LOOPBACK_HOSTS, default_allowed_hosts
 from director.errors import ConfigError
 
 # The Vite dev server (`make dev`) is the only other origin a fresh install needs.
@@ -59,9 +60,19 @@ class ServerSettings(BaseSettings):
         default_factory=lambda: list(DEFAULT_DEV_ORIGINS), validation_alias=_env("DIRECTOR_CORS_ORIGINS")
     )
 
+    # Host names the server answers to (DNS-rebinding protection); None = loopback plus SERVER_HOST.
+    allowed_hosts: Annotated[list[str] | None, NoDecode] = Field(
+        None,
+        validation_alias=_env("DIRECTOR_ALLOWED_HOSTS"),
+        description="comma-separated host names (*.example.com for subdomains, * for any)",
+    )
+
     max_steps: int = Field(10, validation_alias=_env("DIRECTOR_MAX_STEPS"), ge=1, le=100)
     agent_timeout: float = Field(60.0, validation_alias=_env("DIRECTOR_AGENT_TIMEOUT"), gt=0, le=3600)
     max_message_chars: int = Field(32000, validation_alias=_env("DIRECTOR_MAX_MESSAGE_CHARS"), ge=1)
+    # Off by default: an image URL in model output is how chat text leaks to a third party (the
+    # model can be told to put the conversation in the URL by a page web_reader read).
+    allow_remote_images: bool = Field(False, validation_alias=_env("DIRECTOR_ALLOW_REMOTE_IMAGES"))
     log_level: Literal["debug", "info", "warning", "error", "critical"] = Field(
         "info", validation_alias=_env("DIRECTOR_LOG_LEVEL")
     )
@@ -86,6 +97,21 @@ class ServerSettings(BaseSettings):
             value = [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()] or None
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _check_hosts(cls, hosts: list[str] | None) -> list[str] | None:
+        for host in hosts or ():
+            if "/" in host or " " in host or host.startswith(("http:", "https:")):
+                raise ValueError(f"{host!r} is not a host name (no scheme, path or spaces)")
+        return hosts
+
     @field_validator("cors_origins")
     @classmethod
     def _check_origins(cls, origins: list[str]) -> list[str]:
@@ -105,6 +131,14 @@ class ServerSettings(BaseSettings):
         return f"http://{host}:{self.port}"
 
     @property
+    def host_names(self) -> list[str]:
+        """The host names the server answers to: loopback, plus ``DIRECTOR_ALLOWED_HOSTS`` or else
+        ``SERVER_HOST``. Loopback names are always safe: a rebinding page never uses them."""
+        if self.allowed_hosts is not None:
+            return [*LOOPBACK_HOSTS, *self.allowed_hosts]
+        return default_allowed_hosts(self.host)
+
+    @property
     def auth_required(self) -> bool:
         return self.auth_token is not None
 
@@ -117,10 +151,12 @@ _ACCEPTED = {
     "db_type": "sqlite or postgres",
     "sqlite_db_path": "a file path",
     "postgres_port": "an integer port 1-65535",
+    "allowed_hosts": "comma-separated host names (*.example.com for subdomains, * for any)",
     "cors_origins": "comma-separated http(s) origins such as http://localhost:5173 (no '*')",
     "max_steps": "an integer 1-100",
     "agent_timeout": "seconds, a number > 0 and <= 3600",
     "max_message_chars": "an integer >= 1",
+    "allow_remote_images": "true or false",
     "log_level": "debug, info, warning, error or critical",
 }
 

@@ -11,12 +11,15 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from flask import request
+from flask_socketio import ConnectionRefusedError as SocketRefusedError
 from flask_socketio import Namespace, emit, join_room
 
 from director.core.session import Emit, new_id
+from director.entrypoint.api.admission import EIO_SID_KEY
 from director.entrypoint.api.payloads import ErrorCode, parse_chat, parse_session_ref
 from director.entrypoint.api.security import token_matches
 from director.errors import BadPayloadError, ServerStoppingError, SessionBusyError, StorageFullError
+from director.log_throttle import ThrottledLog
 
 if TYPE_CHECKING:
     from flask_socketio import SocketIO
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
     from director.entrypoint.api.state import ServerState
 
 logger = logging.getLogger(__name__)
+_throttled = ThrottledLog(logger)
 
 NAMESPACE = "/chat"
 
@@ -41,29 +45,57 @@ def _send_error(code: str, message: str, **extra: Any) -> None:
     emit("error", {"code": code, "message": message, **extra})
 
 
+# What clients may send on /chat; connect/disconnect come from Socket.IO itself.
+CLIENT_EVENTS = frozenset({"chat", "stop", "join"})
+_LIFECYCLE_EVENTS = frozenset({"connect", "disconnect"})
+
+
 class ChatNamespace(Namespace):
     def __init__(self, state: ServerState, socketio: SocketIO):
         super().__init__(NAMESPACE)
         self.state = state
         self.io = socketio
 
+    def trigger_event(self, event: Any, *args: Any) -> Any:
+        # Flask-SocketIO builds the handler name from the event and calls it with every argument the
+        # client sent: a numeric event name or a second argument would raise in a worker thread and
+        # print a traceback. Check the shape first; answer a bad one like any other bad payload.
+        if event in _LIFECYCLE_EVENTS:
+            return super().trigger_event(event, *args)
+        sid, payload_args = args[0], args[1:]
+        if not isinstance(event, str) or event not in CLIENT_EVENTS:
+            return self._refuse(sid, "Unknown event: this namespace takes chat, stop and join.")
+        if len(payload_args) > 1:
+            return self._refuse(sid, f"{event} takes one JSON object, not {len(payload_args)} arguments.")
+        return super().trigger_event(event, *args)
+
+    def _refuse(self, sid: str, message: str) -> None:
+        _throttled.info("bad-event", "refused a malformed socket event from %s", sid)
+        self.io.emit(
+            "error",
+            {"code": ErrorCode.INVALID_PAYLOAD.value, "message": message},
+            to=sid,
+            namespace=self.namespace,
+        )
+
     def on_connect(self, auth: Any = None) -> None:
         if self.state.registry.closed:
             # Shutting down: a socket opened now would hold the worker until gunicorn gives up on it.
-            raise ConnectionRefusedError(
-                {"code": ErrorCode.SERVER_STOPPING.value, "message": ServerStoppingError().message}
-            )
+            raise SocketRefusedError(ServerStoppingError().message, {"code": ErrorCode.SERVER_STOPPING.value})
         expected = self.state.settings.auth_token
-        if expected is None:
-            return
+        # Only the handshake's `auth` payload: a token in the URL would end up in proxy logs and
+        # browser history, so `?token=` is not read at all.
         presented = auth.get("token") if isinstance(auth, dict) else None
-        presented = presented or request.args.get("token")
         if not token_matches(expected, presented):
-            # Logged without the token, and refused before any handler can run.
+            # Logged without the token, and refused before any handler can run. Socket.IO's own
+            # exception (not Python's built-in one) is what carries the documented code to the client.
             logger.warning("socket connection refused: missing or wrong token (from %s)", request.remote_addr)
-            raise ConnectionRefusedError(
-                {"code": ErrorCode.UNAUTHORIZED.value, "message": "A valid auth token is required."}
+            # The client's connect_error gets {"message": ..., "data": {"code": "unauthorized"}}.
+            raise SocketRefusedError(
+                "A valid auth token is required.", {"code": ErrorCode.UNAUTHORIZED.value}
             )
+        # Admitted: from now on this connection is no longer on the unauthenticated deadline.
+        self.state.admission.admit(request.environ.get(EIO_SID_KEY))
 
     def on_chat(self, payload: Any = None) -> None:
         try:
@@ -78,7 +110,7 @@ class ChatNamespace(Namespace):
                 before_start=lambda: join_room(session_id),
             )
         except BadPayloadError as exc:
-            logger.info("rejected chat payload from %s: %s", request.sid, exc.code)
+            _throttled.info("bad-chat", "rejected chat payload from %s: %s", request.sid, exc.code)
             _send_error(exc.code, exc.message)
         except SessionBusyError as exc:
             _send_error(ErrorCode.SESSION_BUSY.value, exc.message, session_id=exc.session_id)

