@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from director.errors import StorageFullError
+from director.log_throttle import ThrottledLog
 
 logger = logging.getLogger("director.db")
 
@@ -46,34 +47,29 @@ class StorageAlarm:
     ``quiet_s`` of a refusal is not a recovery, or the two lines would alternate with every request.
     """
 
+    KEY = "storage-full"
+
     def __init__(self, interval_s: float = STORAGE_FULL_LOG_INTERVAL_S, quiet_s: float = 1.0):
-        self.interval_s = interval_s
         self.quiet_s = quiet_s
+        self._log = ThrottledLog(logger, every_s=interval_s)
         self._lock = threading.Lock()
         self._full = False
-        self._last_logged = float("-inf")
         self._last_refused = float("-inf")
-        self._refused = 0
 
     def full(self, where: str, cause: BaseException) -> StorageFullError:
         """Record a refused write; returns the error to raise (the caller raises it from ``cause``)."""
         with self._lock:
-            now_s = time.monotonic()
             self._full = True
-            self._refused += 1
-            self._last_refused = now_s
-            due = now_s - self._last_logged >= self.interval_s
-            if due:
-                refused, self._refused = self._refused, 0
-                self._last_logged = now_s
-        if due:
-            logger.error(
-                "STORAGE FULL: the database at %s cannot write (%s); %d write(s) refused since the last "
-                "report. Clients are told to retry later. Free disk space; no restart is needed.",
-                where,
-                str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__,
-                refused,
-            )
+            self._last_refused = time.monotonic()
+        reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+        self._log.log(
+            logging.ERROR,
+            self.KEY,
+            "STORAGE FULL: the database at %s cannot write (%s). Clients are told to retry later. "
+            "Free disk space; no restart is needed.",
+            where,
+            reason,
+        )
         return StorageFullError(where)
 
     def wrote(self, where: str) -> None:
@@ -84,9 +80,8 @@ class StorageAlarm:
             recovered = self._full and time.monotonic() - self._last_refused >= self.quiet_s
             if recovered:
                 self._full = False
-                self._last_logged = float("-inf")  # the next full disk is news again
-                self._refused = 0
         if recovered:
+            self._log.forget(self.KEY)  # the next full disk is news again
             logger.warning("storage writable again: the database at %s accepts writes", where)
 
 
