@@ -359,12 +359,18 @@ def main() -> int:
             f"quick turn latency: p50 {pct(quick, 50) * 1000:.0f} ms, p95 {pct(quick, 95) * 1000:.0f} ms "
             f"({len(quick)} turns)"
         )
+    warm = int(20 / SAMPLE_EVERY_S)  # LiteLLM's import adds ~170 MB in a worker's first seconds
     for pid, samples in monitor.by_pid.items():
         rss, nthreads, fds = zip(*samples, strict=True)
+        after = (
+            f"; after 20 s: RSS {rss[warm]:.0f} MB, threads {nthreads[warm]}, fds {fds[warm]}"
+            if len(rss) > warm
+            else ""
+        )
         print(
-            f"worker {pid}: {len(samples)} samples; RSS MB first/last/max {rss[0]:.0f}/{rss[-1]:.0f}/"
-            f"{max(rss):.0f}; threads {nthreads[0]}/{nthreads[-1]}/{max(nthreads)}; "
-            f"fds {fds[0]}/{fds[-1]}/{max(fds)}"
+            f"worker {pid}: {len(samples)} samples over {len(samples) * SAMPLE_EVERY_S:.0f} s; RSS MB "
+            f"first/last/max {rss[0]:.0f}/{rss[-1]:.0f}/{max(rss):.0f}; threads {nthreads[0]}/{nthreads[-1]}/"
+            f"{max(nthreads)}; fds {fds[0]}/{fds[-1]}/{max(fds)}{after}"
         )
     print("audit: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     print(
