@@ -74,8 +74,8 @@ def stored_conversation(server: ServerProcess, session_id: str) -> list[dict[str
     return body["conversation"]
 
 
-def first_delta_session(client: LiveClient) -> str:
-    return client.wait_for(lambda c: next((d["session_id"] for d in c.of("chat_delta")), None))
+def first_delta_session(client: LiveClient, timeout: float = 20.0) -> str:
+    return client.wait_for(lambda c: next((d["session_id"] for d in c.of("chat_delta")), None), timeout)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -149,7 +149,9 @@ def test_killed_answer_reads_interrupted_while_the_session_runs_a_new_turn(
     client = LiveClient(server.url)
     try:
         client.emit("chat", {"session_id": session_id, "content": "DRIP3000 second"})
-        first_delta_session(client)  # the new turn is running now
+        # The new turn is running now. (A restarted server's first turn waits for LiteLLM's import,
+        # which takes many seconds on a loaded machine.)
+        first_delta_session(client, timeout=60)
         conversation = stored_conversation(server, session_id)
         assert [m["msg_type"] for m in conversation] == ["input", "output", "input", "output"]
         cut, running = conversation[1], conversation[3]
