@@ -23,3 +23,13 @@ def test_one_line_per_interval_then_a_count_of_the_rest(caplog: pytest.LogCaptur
         "another kind",
         "bad packet from c (99 more like it since the last such line)",
     ]
+
+
+def test_forget_makes_the_next_occurrence_news_again(caplog: pytest.LogCaptureFixture) -> None:
+    log = ThrottledLog(logging.getLogger("throttle-test"), every_s=60, clock=lambda: 0.0)
+    with caplog.at_level(logging.INFO, logger="throttle-test"):
+        assert log.info("full", "disk full")
+        assert not log.info("full", "disk full")
+        log.forget("full")  # the disk was freed
+        assert log.info("full", "disk full")
+    assert [record.getMessage() for record in caplog.records] == ["disk full", "disk full"]

@@ -75,3 +75,35 @@ class SessionBusyError(DirectorError):
 
 class NotFoundError(DirectorError):
     pass
+
+
+# How long a client should wait before trying again after ``StorageFullError``. Long enough that a
+# crowd of retrying clients does not spin on a disk an operator has to free by hand.
+STORAGE_RETRY_AFTER_S = 30
+
+
+class StorageFullError(DirectorError):
+    """The database cannot write: its disk (or quota) is full. Nothing was saved by the failed call.
+
+    ``code`` is the ``error`` event / REST code; ``retry_after_s`` is sent as ``retry_after`` (and as
+    the ``Retry-After`` header on REST) so clients back off instead of retrying in a hot loop.
+    """
+
+    code = "storage_full"
+
+    def __init__(self, where: str, retry_after_s: int = STORAGE_RETRY_AFTER_S):
+        super().__init__(
+            "The server's storage is full, so it cannot save new messages right now. "
+            f"Try again in {retry_after_s} s."
+        )
+        self.where = where  # the DB's location for the operator's log line (never shown to users)
+        self.retry_after_s = retry_after_s
+
+
+class ServerStoppingError(DirectorError):
+    """A turn was asked for while the server is shutting down (after SIGTERM)."""
+
+    code = "server_stopping"
+
+    def __init__(self) -> None:
+        super().__init__("The server is restarting and cannot start this turn. Send it again in a moment.")

@@ -45,3 +45,9 @@ class ThrottledLog:
 
     def warning(self, key: str, message: str, *args: object) -> bool:
         return self.log(logging.WARNING, key, message, *args)
+
+    def forget(self, key: str) -> None:
+        """The condition behind ``key`` ended: its next occurrence is news again, logged at once."""
+        with self._lock:
+            self._last.pop(key, None)
+            self._suppressed.pop(key, None)

@@ -14,6 +14,7 @@ import {
   markLastInputFailed,
   newClientMsgId,
 } from './lib/conversation.js'
+import { retryAfterOfAnswer, retryAfterOfError, secondsLeft } from './lib/backoff.js'
 
 export const state = reactive({
   config: null,
@@ -32,11 +33,31 @@ export const state = reactive({
   needToken: false,
   tokenRejected: false,
   notice: null, // {kind: 'error'|'info', text}
+  // The server's storage is full: sending is held until then (epoch ms), `waitSeconds` counts down.
+  sendBlockedUntil: 0,
+  waitSeconds: 0,
   // Agents that may be mentioned: the UI only autocompletes names the server knows.
   agentNames: computed(() => state.agents.map((a) => a.name)),
 })
 
 export const turnRunning = computed(() => isTurnRunning(state.conversation))
+
+let backoffTimer = null
+
+/** Hold sending for `seconds` (the server's Retry-After), counting down once a second. */
+function backOff(seconds) {
+  if (!seconds) return
+  state.sendBlockedUntil = Math.max(state.sendBlockedUntil, Date.now() + seconds * 1000)
+  state.waitSeconds = secondsLeft(state.sendBlockedUntil)
+  if (backoffTimer) return
+  backoffTimer = setInterval(() => {
+    state.waitSeconds = secondsLeft(state.sendBlockedUntil)
+    if (!state.waitSeconds) {
+      clearInterval(backoffTimer)
+      backoffTimer = null
+    }
+  }, 1000)
+}
 
 let socket = null
 
@@ -97,6 +118,7 @@ function onChat(message) {
   }
   applyChat(state.conversation, message)
   if (message.msg_type === 'output' && message.status !== 'progress') refreshSessions()
+  backOff(retryAfterOfAnswer(message))
 }
 
 function onDelta(event) {
@@ -107,6 +129,7 @@ function onDelta(event) {
 function onError(event) {
   const message = (event && typeof event.message === 'string' && event.message) || 'The server refused that.'
   if (!markLastInputFailed(state.conversation, message)) showNotice(message)
+  backOff(retryAfterOfError(event))
 }
 
 export function connectSocket() {
@@ -253,7 +276,7 @@ export async function deleteSession(sessionId) {
 /** Send the composer's text; `agents` restricts the turn to those agents (from @mentions). */
 export function sendMessage(text, agents = []) {
   const content = text.trim()
-  if (!content || !socket) return false
+  if (!content || !socket || state.waitSeconds > 0) return false
   // Writing into a chat that was deleted meanwhile starts a new one rather than reviving its id.
   if (state.sessionMissing) {
     state.sessionId = null

@@ -71,3 +71,13 @@ class MemoryDB:
 
     def health_check(self):
         return True
+
+    def finish_unfinished_messages(self, updated_before, finish):
+        with self._lock:
+            count = 0
+            for messages in self.messages.values():
+                for msg_id, message in messages.items():
+                    if message.get("msg_type") == "output" and message.get("status") == "progress":
+                        messages[msg_id] = copy.deepcopy(finish(copy.deepcopy(message)))
+                        count += 1
+            return count

@@ -339,8 +339,9 @@ def test_stop_mid_stream_keeps_partial_answer(session: Session, db: MemoryDB, em
 
     (output,) = result
     assert output.stopped is True
-    assert output.status == MsgStatus.SUCCESS
+    assert output.status == MsgStatus.STOPPED and output.stop_reason == "user"
     assert assistant_block(output).text == "Hello "
+    assert assistant_block(output).status == BlockStatus.STOPPED
     assert closed.is_set()  # the stream was closed, releasing the provider connection
     assert db.get_conversations(session.session_id)[-1]["stopped"] is True
     assert db.get_context_messages(session.session_id)[-1] == {"role": "assistant", "content": "Hello "}
@@ -418,8 +419,12 @@ def test_stop_before_run_ends_immediately(session: Session) -> None:
     engine = make_engine(session, llm, [])
     engine.stop()
     output = engine.run(session.new_input_message("hi"))
-    assert output.stopped is True
+    assert output.stopped is True and output.status == MsgStatus.STOPPED
+    # Nothing was written: the answer says so rather than being blank (a blank looks like an answer).
+    assert assistant_block(output).text == "Stopped before any answer was written."
     assert llm.calls == []
+    # That notice is for the user, not something the model said: the context does not hold it.
+    assert all(m["role"] != "assistant" for m in session.get_context_messages())
 
 
 def test_context_saved_while_agents_run_is_replayable(session: Session) -> None:

@@ -168,6 +168,62 @@ def test_messages_round_trip_equal_and_in_creation_order(db: BaseDB) -> None:
     assert db.get_conversations("s1") == messages
 
 
+def _mark_cut(message: dict[str, Any]) -> dict[str, Any]:
+    return {**message, "status": "error", "content": [{**message["content"][0], "text": "cut"}]}
+
+
+def test_finish_unfinished_messages_rewrites_only_progress_outputs_written_before(db: BaseDB) -> None:
+    """Start-up repair of answers a killed server left "in progress": rewritten in storage, once."""
+    db.create_session("s1")
+    db.create_session("s2")
+    kept = [
+        input_message("s1", "in-1", "q"),
+        output_message("s1", "done", status="success"),
+        output_message("s1", "stopped", status="stopped", stopped=True),
+    ]
+    for message in [*kept, output_message("s1", "cut-1"), output_message("s2", "cut-2")]:
+        db.add_or_update_msg_to_conv(message)
+    sessions_before = db.get_sessions()
+    cutoff = time.time()
+    time.sleep(0.01)
+    db.add_or_update_msg_to_conv(output_message("s2", "live"))  # a turn this process is running
+
+    seen: list[str] = []
+
+    def finish(message: dict[str, Any]) -> dict[str, Any]:
+        seen.append(message["msg_id"])
+        return _mark_cut(message)
+
+    assert db.finish_unfinished_messages(cutoff, finish) == 2
+    assert sorted(seen) == ["cut-1", "cut-2"]
+    s1 = {m["msg_id"]: m for m in db.get_conversations("s1")}
+    assert s1["cut-1"]["status"] == "error" and s1["cut-1"]["content"][0]["text"] == "cut"
+    assert [s1[m["msg_id"]] for m in kept] == kept  # everything else untouched
+    assert [m["msg_id"] for m in db.get_conversations("s1")] == ["in-1", "done", "stopped", "cut-1"]
+    s2 = {m["msg_id"]: m for m in db.get_conversations("s2")}
+    assert s2["cut-2"]["status"] == "error" and s2["live"]["status"] == "progress"
+    # Recovery is not activity: the sessions keep their place in the list (s2 moved only for "live").
+    assert db.get_session("s1") == next(s for s in sessions_before if s["session_id"] == "s1")
+    # Once done, there is nothing left to do.
+    assert db.finish_unfinished_messages(cutoff, finish) == 0
+
+
+def test_finish_unfinished_messages_is_all_or_nothing(db: BaseDB) -> None:
+    for msg_id in ("a", "b"):
+        db.add_or_update_msg_to_conv(output_message("s1", msg_id))
+    calls: list[str] = []
+
+    def fail_on_second(message: dict[str, Any]) -> dict[str, Any]:
+        calls.append(message["msg_id"])
+        if len(calls) == 2:
+            raise ValueError("boom")
+        return _mark_cut(message)
+
+    with pytest.raises(ValueError):
+        db.finish_unfinished_messages(time.time() + 1, fail_on_second)
+    assert [m["status"] for m in db.get_conversations("s1")] == ["progress", "progress"]
+
+
 def test_order_follows_created_at_then_insertion(db: BaseDB) -> None:
     # The output is saved first (as a turn may do) but was created after its input.
     db.add_or_update_msg_to_conv(output_message("s1", "out", created_at=200.0))

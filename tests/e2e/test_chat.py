@@ -155,8 +155,9 @@ def test_stop_ends_the_turn_and_keeps_the_partial_answer(
     # Only then release the provider, so the engine meets the stop at its next safe point.
     wait_for_log(server, "stop requested for session")
     reply.release()
-    expect(ui.assistant().locator('[data-testid="stopped"]')).to_be_visible()
-    expect(ui.assistant()).not_to_have_attribute("data-status", "progress")
+    expect(ui.assistant().locator('[data-testid="stopped"]')).to_have_text("Stopped")
+    # Its own final state: neither running nor a complete answer.
+    expect(ui.assistant()).to_have_attribute("data-status", "stopped")
     expect(ui.answer()).to_contain_text("Partial answer")
     expect(ui.page.get_by_role("button", name="Send message")).to_be_visible()
 

@@ -17,7 +17,7 @@ from director.entrypoint.api.settings import ServerSettings, load_server_setting
 from flask import Flask
 from flask_socketio import SocketIO, SocketIOTestClient
 
-from tests.fakes.scripted_llm import ScriptedLLM
+from tests.fakes.scripted_llm import ScriptedLLM, ScriptedStream
 
 NAMESPACE = "/chat"
 WAIT_S = 10.0
@@ -157,3 +157,16 @@ def blocking_stream(release: threading.Event, started: threading.Event, text: st
         yield LLMResponse(content=text + " and more", finish_reason="stop")
 
     return events
+
+
+def start_blocked_turn(
+    make_server: Callable[..., Server], content: str = "long task"
+) -> tuple[Server, ChatClient, str, threading.Event]:
+    """A server with one turn that streamed "partial answer" and now waits for ``release``."""
+    release, started = threading.Event(), threading.Event()
+    server = make_server(ScriptedLLM(ScriptedStream(blocking_stream(release, started))))
+    client = server.client()
+    client.emit("chat", {"content": content})
+    assert started.wait(WAIT_S)
+    session_id = client.wait_for(lambda c: c.of("chat") and c.of("chat")[0]["session_id"])
+    return server, client, session_id, release

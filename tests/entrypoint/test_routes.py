@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from tests.entrypoint.conftest import WAIT_S, blocking_stream
+from tests.entrypoint.conftest import WAIT_S, blocking_stream, start_blocked_turn
 from tests.fakes.scripted_llm import ScriptedLLM, ScriptedStream, text_response
 
 
@@ -255,12 +255,7 @@ def test_output_left_in_progress_by_a_crash_is_shown_as_interrupted(server):
 
 
 def test_running_turn_is_not_shown_as_interrupted(make_server):
-    release, started = threading.Event(), threading.Event()
-    server = make_server(ScriptedLLM(ScriptedStream(blocking_stream(release, started))))
-    client = server.client()
-    client.emit("chat", {"content": "slow one"})
-    assert started.wait(WAIT_S)
-    session_id = client.wait_for(lambda c: c.of("chat") and c.of("chat")[0]["session_id"])
+    server, client, session_id, release = start_blocked_turn(make_server, "slow one")
     try:
         conversation = server.app.test_client().get(f"/session/{session_id}").json["conversation"]
         assert conversation[-1]["msg_type"] == "output" and conversation[-1]["status"] == "progress"

@@ -135,13 +135,13 @@ def test_busy_session_rejects_second_chat_then_stop_keeps_partial(make_server):
     client.emit("stop", {"session_id": session_id})
     release.set()
     final = client.final_output()
-    assert final["stopped"] is True
+    assert final["stopped"] is True and final["status"] == "stopped" and final["stop_reason"] == "user"
     answer = next(b for b in final["content"] if b["agent_name"] == "assistant")
     assert answer["text"].startswith("partial answer")
     assert len(llm.calls) == 1  # the rejected chat never reached the model
     server.wait_idle()
     stored = server.db.get_conversations(session_id)[-1]
-    assert stored["stopped"] is True
+    assert stored == final
 
 
 def test_stop_and_join_validate_payload(server: Server):
@@ -194,12 +194,12 @@ def test_crash_in_turn_gives_error_message_and_server_keeps_serving(make_server,
     original_run = ReasoningEngine.run
     calls = {"n": 0}
 
-    def crashing_run(self, input_message):
+    def crashing_run(self, input_message, input_saved=False):
         calls["n"] += 1
         if calls["n"] == 1:
-            self.session.publish_input(input_message)
+            self.session.publish_input(input_message, saved=input_saved)
             raise RuntimeError("boom: internal detail")
-        return original_run(self, input_message)
+        return original_run(self, input_message, input_saved)
 
     monkeypatch.setattr(ReasoningEngine, "run", crashing_run)
     client = server.client()

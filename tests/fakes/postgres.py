@@ -12,6 +12,7 @@ Raises ``PostgresUnavailable`` when no binaries are found; callers decide betwee
 from __future__ import annotations
 
 import atexit
+import contextlib
 import glob
 import logging
 import os
@@ -22,6 +23,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -215,3 +217,33 @@ def skip_or_fail_without_postgres(reason: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"PostgreSQL is required when CI is set: {reason}", pytrace=False)
     pytest.skip(f"PostgreSQL not available: {reason}")
+
+
+@contextlib.contextmanager
+def database_on_disk(server: PostgresServer, directory: Path) -> Iterator[str]:
+    """A database whose tables live in a tablespace at ``directory`` (a small disk a test can fill;
+    the WAL stays in the cluster's own directory, as on a server whose data volume fills up).
+    Yields its DSN; drops it and the tablespace afterwards. Needs a cluster started here."""
+    import pytest
+
+    if server.data_dir is None:
+        pytest.skip("needs a PostgreSQL started by the tests (its tablespace must be on this machine)")
+    owner = _owner()
+    if owner is not None:
+        shutil.chown(directory, user=owner)
+    name = f"director_disk_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server.dsn, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE TABLESPACE {} LOCATION {}").format(
+                sql.Identifier(name), sql.Literal(str(directory))
+            )
+        )
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TABLESPACE {}").format(sql.Identifier(name), sql.Identifier(name))
+        )
+    try:
+        yield make_conninfo(server.dsn, dbname=name)
+    finally:
+        with psycopg.connect(server.dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("DROP TABLESPACE IF EXISTS {}").format(sql.Identifier(name)))

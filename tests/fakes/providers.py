@@ -57,6 +57,8 @@ class Reply:
     prompt_tokens: int = DEFAULT_PROMPT_TOKENS
     completion_tokens: int = DEFAULT_COMPLETION_TOKENS
     finish_reason: str | None = None  # default: "tool_calls"/"stop" (provider-specific names)
+    # Streaming (OpenAI fake): seconds between text chunks, a slow ("drip") stream.
+    chunk_delay: float = 0.0
 
     def text_chunks(self) -> list[str]:
         if self.chunks is not None:
@@ -385,7 +387,9 @@ class FakeOpenAI(FakeProvider):
             return f"data: {json.dumps(payload)}\n\n"
 
         yield chunk({"role": "assistant", "content": ""})
-        for piece in reply.text_chunks():
+        for i, piece in enumerate(reply.text_chunks()):
+            if i and reply.chunk_delay:
+                time.sleep(reply.chunk_delay)
             yield chunk({"content": piece})
         for i, (name, args) in enumerate(reply.encoded_tool_calls()):
             start = {

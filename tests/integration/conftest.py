@@ -35,6 +35,15 @@ def provider_env(fake: FakeOpenAI, **extra: str) -> dict[str, str]:
     }
 
 
+@pytest.fixture
+def servers() -> Iterator[list[ServerProcess]]:
+    """Servers a test starts itself (append them); each is stopped and cleaned up afterwards."""
+    started: list[ServerProcess] = []
+    yield started
+    for server in started:
+        server.cleanup()
+
+
 @pytest.fixture(scope="module")
 def module_fake() -> Iterator[FakeOpenAI]:
     fake = FakeOpenAI()

@@ -8,7 +8,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 
 import pytest
 import socketio
@@ -20,14 +19,6 @@ from tests.integration.conftest import API_KEY, provider_env
 from tests.integration.live_client import LiveClient, answer_text, disconnect_all
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def servers() -> Iterator[list[ServerProcess]]:
-    started: list[ServerProcess] = []
-    yield started
-    for server in started:
-        server.cleanup()
 
 
 def http_status(url: str, headers: dict[str, str] | None = None) -> int:

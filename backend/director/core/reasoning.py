@@ -28,9 +28,16 @@ from director.core.session import (
     MsgStatus,
     OutputMessage,
     Session,
+    StopReason,
     TextContent,
 )
-from director.errors import AgentTimeoutError, InvalidToolArgumentsError, ToolCallError, UnknownAgentError
+from director.errors import (
+    AgentTimeoutError,
+    InvalidToolArgumentsError,
+    StorageFullError,
+    ToolCallError,
+    UnknownAgentError,
+)
 from director.llm.base import BaseLLM, LLMErrorType, LLMResponse, LLMResponseStatus, TextDelta, ToolCall
 from director.llm.redact import protect
 
@@ -40,6 +47,13 @@ protect(logger)
 
 DEFAULT_MAX_STEPS = 10
 DEFAULT_AGENT_TIMEOUT_S = 120.0
+
+STOPPED_BY = {
+    StopReason.USER: "Stopped by the user",
+    StopReason.SHUTDOWN: "Stopped: the server was shutting down",
+}
+# What an answer stopped before its first word says, so it is not mistaken for an empty answer.
+NOTHING_WRITTEN_TEXT = "Stopped before any answer was written."
 
 
 class EngineLimits(BaseModel):
@@ -87,14 +101,23 @@ class ReasoningEngine:
             session.emit = emit
         self.limits = limits or EngineLimits()
         self._stop = threading.Event()
+        self._stop_reason = StopReason.USER
         # Completed by stop() so waiting on agents wakes up at once, without polling.
         self._stop_future: Future[None] = Future()
         self.output_message: OutputMessage | None = None
+        # What stop_and_save() needs to save the turn from another thread: the model-facing context
+        # and the text streamed in the current step (not yet in the context).
+        self._context: list[dict[str, Any]] = []
+        self._streamed: list[str] = []
+        # Set when stop_and_save() finished the turn: this thread then writes nothing more.
+        self._taken_over = False
 
     # ----- control -----------------------------------------------------------------------------
 
-    def stop(self) -> None:
+    def stop(self, reason: StopReason = StopReason.USER) -> None:
         """Ask the running turn to end at the next safe point. Safe from any thread, idempotent."""
+        if not self._stop.is_set():
+            self._stop_reason = reason
         self._stop.set()
         if not self._stop_future.done():
             try:
@@ -106,15 +129,48 @@ class ReasoningEngine:
     def stopped(self) -> bool:
         return self._stop.is_set()
 
+    @property
+    def finished(self) -> bool:
+        """The turn's final state was sent (and saved, unless the DB refused it): nothing more changes."""
+        output = self.output_message
+        return output is not None and output.sealed
+
     def _check_stop(self) -> None:
         if self._stop.is_set():
             raise _Stopped
 
+    def stop_and_save(self, reason: StopReason = StopReason.SHUTDOWN) -> bool:
+        """Stop the turn and save its final (stopped) state now, from the calling thread.
+
+        For a graceful shutdown: the turn's own thread may be blocked for seconds (waiting for the
+        provider's next chunk) and the database is about to close. The answer is saved and sent as
+        the client last saw it; the turn's thread writes nothing after this. False when the turn had
+        not published its answer yet (it stops by itself at its first check) or had already finished.
+        """
+        self.stop(reason)
+        output = self.output_message
+        if output is None:
+            return False
+        partial = "".join(self._streamed)
+        if not output.finish(self._finish_stopped):
+            return False
+        self._taken_over = True
+        context = list(self._context)
+        if partial:
+            context.append({"role": "assistant", "content": partial})
+        try:
+            self.session.save_context_messages(context)
+        except Exception:
+            logger.exception("saving context failed for session %s", self.session.session_id)
+        return True
+
     # ----- the turn ----------------------------------------------------------------------------
 
-    def run(self, input_message: InputMessage) -> OutputMessage:
+    def run(self, input_message: InputMessage, input_saved: bool = False) -> OutputMessage:
+        """Run the turn. ``input_saved``: the caller stored ``input_message`` already (the server does,
+        before it accepts the turn), so it is only sent here."""
         session = self.session
-        session.publish_input(input_message)
+        session.publish_input(input_message, saved=input_saved)
         output = session.new_output_message(
             conv_id=input_message.conv_id, client_msg_id=input_message.client_msg_id
         )
@@ -123,7 +179,7 @@ class ReasoningEngine:
         output.push_update()
 
         tools_agents = self._allowed_agents(input_message.agents)
-        context = session.get_context_messages()
+        context = self._context = session.get_context_messages()
         question = {"role": "user", "content": input_message.text}
         # Asking again after a failed turn (its question is still the last thing in the context)
         # must not show the model the same question twice.
@@ -135,6 +191,9 @@ class ReasoningEngine:
             self._loop(output, context, tools_agents, input_message)
         except _Stopped:
             self._finish_stopped(output)
+        except StorageFullError as exc:
+            self._finish_unsaved(output, exc)
+            return output
         except Exception:
             # Our own bug: keep the turn's record consistent, tell the user plainly, log the traceback.
             logger.exception("turn failed in session %s", session.session_id)
@@ -143,8 +202,23 @@ class ReasoningEngine:
             )
         # The user message is part of history even when the turn failed: the next turn can refer to it.
         self._save_context(context)
-        output.push_update()
+        try:
+            output.push_update(final=True)
+        except StorageFullError as exc:
+            self._finish_unsaved(output, exc)
         return output
+
+    def _finish_unsaved(self, output: OutputMessage, exc: StorageFullError) -> None:
+        """The DB cannot write: end the turn telling the client its answer was not saved.
+
+        That final state is saved if the DB takes it after all; if not, it is sent unsaved, and
+        says so. Either way what the client is finally told is true of what is stored.
+        """
+        self._finish_error(output, exc.message, {"error_type": exc.code, "retry_after": exc.retry_after_s})
+        try:
+            output.push_update(final=True)
+        except StorageFullError:
+            output.send_unsaved()
 
     def _loop(
         self,
@@ -245,6 +319,7 @@ class ReasoningEngine:
         # text identical to the final message.
         separator = "\n\n" if block is not None and block.text else ""
         streamed: list[str] = []
+        self._streamed = streamed
         response: LLMResponse | None = None
         try:
             for event in stream:
@@ -410,8 +485,13 @@ class ReasoningEngine:
     # ----- endings -----------------------------------------------------------------------------
 
     def _save_context(self, context: list[dict[str, Any]]) -> None:
+        if self._taken_over:
+            return  # stop_and_save() saved the context; the DB may be closed by now
         try:
             self.session.save_context_messages(context)
+        except StorageFullError:
+            # The DB layer logs a full disk once a minute; the turn goes on, its answer may still fit.
+            pass
         except Exception:
             logger.exception("saving context failed for session %s", self.session.session_id)
 
@@ -448,11 +528,22 @@ class ReasoningEngine:
         )
 
     def _finish_stopped(self, output: OutputMessage) -> None:
-        output.add_action("Stopped by the user")
+        reason = self._stop_reason
+        output.add_action(STOPPED_BY[reason])
+        for step in list(output.content):
+            if step.status == BlockStatus.PROGRESS and step.agent_name != ASSISTANT:
+                output.update_block(step, status=BlockStatus.ERROR, status_message="Stopped")
         block = output.assistant_block()
-        if block is not None:
-            output.update_block(block, status=BlockStatus.SUCCESS, status_message="Stopped")
-        output.set_status(MsgStatus.SUCCESS, stopped=True)
+        if block is None:
+            block = output.add_block(TextContent(agent_name=ASSISTANT))
+        output.update_block(
+            block,
+            status=BlockStatus.STOPPED,
+            status_message=STOPPED_BY[reason],
+            text=block.text or NOTHING_WRITTEN_TEXT,
+        )
+        output.set_status(MsgStatus.STOPPED, stopped=True)
+        output.stop_reason = reason
 
 
 def _start_in_thread(fn: Callable[..., AgentResponse], *args: Any) -> Future[AgentResponse]:

@@ -41,12 +41,21 @@ class BlockStatus(StrEnum):
     PROGRESS = "progress"
     SUCCESS = "success"
     ERROR = "error"
+    STOPPED = "stopped"  # the answer block of a stopped turn: what was written before the stop
 
 
 class MsgStatus(StrEnum):
     PROGRESS = "progress"
     SUCCESS = "success"
     ERROR = "error"
+    # Ended early on request (Stop) or by a graceful server shutdown: the text is what was written
+    # until then, never a complete answer. A client checking ``status`` cannot mistake it for one.
+    STOPPED = "stopped"
+
+
+class StopReason(StrEnum):
+    USER = "user"  # the user pressed Stop
+    SHUTDOWN = "shutdown"  # the server was shutting down (SIGTERM)
 
 
 class MsgType(StrEnum):
@@ -133,12 +142,17 @@ class OutputMessage(BaseMessage):
     msg_type: Literal[MsgType.OUTPUT] = MsgType.OUTPUT
     status: MsgStatus = MsgStatus.PROGRESS
     actions: list[str] = Field(default_factory=list)
-    stopped: bool = False
+    stopped: bool = False  # kept for older clients: true exactly when status is "stopped"
+    stop_reason: StopReason | None = None
     updated_at: float = Field(default_factory=time.time)
     usage: TurnUsage = Field(default_factory=TurnUsage)
 
     _session: Session | None = PrivateAttr(default=None)
     _lock: threading.RLock = PrivateAttr(default_factory=threading.RLock)
+    # Set once the final state was saved and sent. A graceful shutdown may finish a turn from another
+    # thread while the turn's own thread is still blocked (in a provider read, say); whatever that
+    # thread does afterwards must not overwrite or contradict the final state clients were sent.
+    _sealed: bool = PrivateAttr(default=False)
 
     def bind(self, session: Session) -> OutputMessage:
         self._session = session
@@ -190,20 +204,54 @@ class OutputMessage(BaseMessage):
         with self._lock:
             return self.model_dump(mode="json")
 
-    def push_update(self) -> dict[str, Any]:
-        """Persist the whole message and emit it as ``chat``. Returns the payload."""
+    @property
+    def sealed(self) -> bool:
+        return self._sealed
+
+    def push_update(self, final: bool = False) -> dict[str, Any]:
+        """Persist the whole message and emit it as ``chat``. Returns the payload.
+
+        Saved before it is sent: a client is never shown a state the DB does not hold. ``final`` seals
+        the message once saved; pushes after that are ignored (the first final state wins).
+        """
+        return self._publish(save=True, final=final)
+
+    def send_unsaved(self) -> dict[str, Any]:
+        """Send the final state without saving it (the DB refused it) and seal the message.
+
+        Only for a final state that itself tells the user it was not saved.
+        """
+        return self._publish(save=False, final=True)
+
+    def _publish(self, save: bool, final: bool) -> dict[str, Any]:
         with self._lock:
+            if self._sealed:
+                return self.model_dump(mode="json")
             self.updated_at = time.time()
             payload = self.model_dump(mode="json")
             if self._session is not None:
-                self._session.save_message(payload)
+                if save:
+                    self._session.save_message(payload)
                 self._session.emit_event("chat", payload)
+            self._sealed = final
         return payload
+
+    def finish(self, apply: Callable[[OutputMessage], None]) -> bool:
+        """Apply a final state and push it, atomically with respect to other finishers.
+
+        False (and nothing applied) when the message was already finished.
+        """
+        with self._lock:
+            if self._sealed:
+                return False
+            apply(self)
+            self.push_update(final=True)
+        return True
 
 
 INTERRUPTED_TEXT = (
-    "This answer was interrupted: the server stopped while it was being written. "
-    "Send your message again to continue."
+    "This answer was interrupted before it was finished and saved (the server stopped, or could not "
+    "write). Send your message again to continue."
 )
 
 
@@ -211,13 +259,24 @@ def as_interrupted(message: dict[str, Any]) -> dict[str, Any]:
     """The stored ``message`` as a finished one, when it is an output left in ``progress``.
 
     Only a server killed mid-turn (SIGKILL, power loss) leaves such a row: a graceful stop saves
-    the partial result as stopped. Shown as-is, the UI would spin on it forever. The caller decides
-    a turn is not running (the socket layer knows); the stored row is left untouched.
+    the partial result as stopped. Shown as-is, the UI would spin on it forever. The server rewrites
+    such rows in storage once at start-up (``BaseDB.finish_unfinished_messages``); the caller decides
+    which rows were left by a dead process.
     """
     if message.get("msg_type") != MsgType.OUTPUT or message.get("status") != MsgStatus.PROGRESS:
         return message
     blocks = [
-        {**block, "status": BlockStatus.ERROR.value, "status_message": INTERRUPTED_TEXT}
+        {
+            **block,
+            "status": BlockStatus.ERROR.value,
+            "status_message": INTERRUPTED_TEXT,
+            # An answer cut before its first saved word says so, rather than showing as empty.
+            **(
+                {"text": INTERRUPTED_TEXT}
+                if block.get("agent_name") == ASSISTANT and not block.get("text")
+                else {}
+            ),
+        }
         if block.get("status") == BlockStatus.PROGRESS
         else block
         for block in message.get("content") or []
@@ -283,10 +342,12 @@ class Session:
         )
         return message.bind(self)
 
-    def publish_input(self, message: InputMessage) -> dict[str, Any]:
-        """Persist the input message and emit it once so other tabs on this session see it."""
+    def publish_input(self, message: InputMessage, saved: bool = False) -> dict[str, Any]:
+        """Persist the input message (unless the caller ``saved`` it already) and emit it once so
+        other tabs on this session see it."""
         payload = message.model_dump(mode="json")
-        self.save_message(payload)
+        if not saved:
+            self.save_message(payload)
         self.emit_event("chat", payload)
         return payload
 
@@ -303,6 +364,8 @@ class Session:
         self.db.add_or_update_context_msg(self.session_id, messages)
 
     def emit_delta(self, output_msg: OutputMessage, delta: str) -> None:
+        if output_msg.sealed:
+            return  # the final message already went out (shutdown finished the turn meanwhile)
         self.emit_event(
             "chat_delta",
             {

@@ -8,11 +8,22 @@ Every method is safe to call from many threads at once; every write is one trans
 from __future__ import annotations
 
 import json
+import logging
 import math
+import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
+
+from director.errors import StorageFullError
+from director.log_throttle import ThrottledLog
+
+logger = logging.getLogger("director.db")
+
+# A full disk refuses every write; one line a minute tells the operator without flooding the log.
+STORAGE_FULL_LOG_INTERVAL_S = 60.0
 
 
 class DBType(StrEnum):
@@ -26,6 +37,55 @@ class DatabaseClosedError(RuntimeError):
 
 def now() -> float:
     return time.time()
+
+
+class StorageAlarm:
+    """Tells the operator about a full disk: one log line a minute while writes are refused, and one
+    line once they succeed again. Shared by every backend in the process.
+
+    A nearly full disk still takes small writes between refused big ones: a write succeeding within
+    ``quiet_s`` of a refusal is not a recovery, or the two lines would alternate with every request.
+    """
+
+    KEY = "storage-full"
+
+    def __init__(self, interval_s: float = STORAGE_FULL_LOG_INTERVAL_S, quiet_s: float = 1.0):
+        self.quiet_s = quiet_s
+        self._log = ThrottledLog(logger, every_s=interval_s)
+        self._lock = threading.Lock()
+        self._full = False
+        self._last_refused = float("-inf")
+
+    def full(self, where: str, cause: BaseException) -> StorageFullError:
+        """Record a refused write; returns the error to raise (the caller raises it from ``cause``)."""
+        with self._lock:
+            self._full = True
+            self._last_refused = time.monotonic()
+        reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+        self._log.log(
+            logging.ERROR,
+            self.KEY,
+            "STORAGE FULL: the database at %s cannot write (%s). Clients are told to retry later. "
+            "Free disk space; no restart is needed.",
+            where,
+            reason,
+        )
+        return StorageFullError(where)
+
+    def wrote(self, where: str) -> None:
+        """A write succeeded: if the disk was full (and has not refused one lately), say it is not."""
+        if not self._full:  # the common case: no lock
+            return
+        with self._lock:
+            recovered = self._full and time.monotonic() - self._last_refused >= self.quiet_s
+            if recovered:
+                self._full = False
+        if recovered:
+            self._log.forget(self.KEY)  # the next full disk is news again
+            logger.warning("storage writable again: the database at %s accepts writes", where)
+
+
+storage_alarm = StorageAlarm()
 
 
 def is_storable_id(value: Any) -> bool:
@@ -158,6 +218,17 @@ class BaseDB(ABC):
     @abstractmethod
     def add_or_update_context_msg(self, session_id: str, messages: list[dict[str, Any]]) -> None:
         """Replace the session's saved context with ``messages`` (created the session if missing)."""
+
+    @abstractmethod
+    def finish_unfinished_messages(
+        self, updated_before: float, finish: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> int:
+        """Replace every output message still ``status: "progress"`` whose row was last written before
+        ``updated_before`` (epoch s) with ``finish(message)``, in one transaction. Returns how many.
+
+        For rows a dead process left behind (run once at start-up). Sessions' ``updated_at`` is left
+        alone: recovering a crashed answer is not activity in that session.
+        """
 
     @abstractmethod
     def health_check(self) -> bool:

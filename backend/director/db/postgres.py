@@ -29,6 +29,7 @@ from director.db.base import (
     is_storable_id,
     message_created_at,
     now,
+    storage_alarm,
     to_json,
 )
 
@@ -170,8 +171,10 @@ class PostgresDB(BaseDB):
                 logger.info("PostgreSQL schema ready at %s", self._where)
             return pool
 
-    def _run(self, work: Callable[[Conn], T], timeout: float | None = None) -> T:
+    def _run(self, work: Callable[[Conn], T], timeout: float | None = None, write: bool = False) -> T:
         """Run ``work`` in one transaction: committed when it returns, rolled back if it raises.
+
+        A full disk becomes ``StorageFullError`` (nothing of the transaction was written).
 
         A PostgreSQL restart leaves every pooled connection dead. Rather than the pool's ``check``
         (which backs off a second or more per dead connection), we purge them all at once and retry
@@ -184,7 +187,12 @@ class PostgresDB(BaseDB):
             try:
                 with pool.connection(timeout=timeout) as conn:
                     conn.row_factory = dict_row
-                    return work(conn)
+                    result = work(conn)
+                if write:
+                    storage_alarm.wrote(self._where)
+                return result
+            except psycopg.errors.DiskFull as exc:
+                raise storage_alarm.full(self._where, exc) from exc
             except psycopg.OperationalError as exc:
                 if attempt == 2 or conn is None or not conn.broken:
                     raise
@@ -220,7 +228,7 @@ class PostgresDB(BaseDB):
             )
             return conn.execute("SELECT * FROM sessions WHERE session_id = %s", (session_id,)).fetchone()
 
-        return self._session_row(self._run(work))
+        return self._session_row(self._run(work, write=True))
 
     def get_session(self, session_id: str) -> dict[str, Any] | None:
         if not is_storable_id(session_id):
@@ -249,7 +257,8 @@ class PostgresDB(BaseDB):
             lambda conn: conn.execute(
                 "UPDATE sessions SET title = COALESCE(%s, title), updated_at = %s WHERE session_id = %s",
                 params,
-            )
+            ),
+            write=True,
         )
 
     def delete_session(self, session_id: str) -> bool:
@@ -257,7 +266,7 @@ class PostgresDB(BaseDB):
             return False
         # Conversations and context go with it through ON DELETE CASCADE.
         cursor = self._run(
-            lambda conn: conn.execute("DELETE FROM sessions WHERE session_id = %s", (session_id,))
+            lambda conn: conn.execute("DELETE FROM sessions WHERE session_id = %s", (session_id,)), write=True
         )
         return cursor.rowcount > 0
 
@@ -286,7 +295,7 @@ class PostgresDB(BaseDB):
                 row,
             )
 
-        self._run(work)
+        self._run(work, write=True)
 
     def get_conversations(self, session_id: str) -> list[dict[str, Any]]:
         if not is_storable_id(session_id):
@@ -330,7 +339,27 @@ class PostgresDB(BaseDB):
                 (session_id, ts, messages_json),
             )
 
-        self._run(work)
+        self._run(work, write=True)
+
+    def finish_unfinished_messages(
+        self, updated_before: float, finish: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> int:
+        def work(conn: Conn) -> int:
+            rows = conn.execute(
+                "SELECT session_id, msg_id, message FROM conversations WHERE updated_at < %s "
+                "AND message->>'msg_type' = 'output' AND message->>'status' = 'progress' FOR UPDATE",
+                (updated_before,),
+            ).fetchall()
+            ts = now()
+            for row in rows:
+                conn.execute(
+                    "UPDATE conversations SET message = %s::jsonb, updated_at = %s "
+                    "WHERE session_id = %s AND msg_id = %s",
+                    (to_jsonb_text(finish(row["message"])), ts, row["session_id"], row["msg_id"]),
+                )
+            return len(rows)
+
+        return self._run(work, write=True)
 
     # -- lifecycle -------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import logging
 import queue
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from director.db.base import (
     is_storable_id,
     message_created_at,
     now,
+    storage_alarm,
     to_json,
 )
 
@@ -133,15 +134,26 @@ class SQLiteDB(BaseDB):
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: committed when the block ends, rolled back if it raises."""
+        """One write transaction: committed when the block ends, rolled back if it raises.
+
+        A full disk becomes ``StorageFullError`` (nothing of the transaction was written).
+        """
         with self._connection() as conn:
-            conn.execute("BEGIN IMMEDIATE")
             try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    # SQLite may have rolled back already (it does on SQLITE_FULL).
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_FULL:
+                    raise storage_alarm.full(str(self.path), exc) from exc
                 raise
-            conn.execute("COMMIT")
+        storage_alarm.wrote(str(self.path))
 
     # -- sessions --------------------------------------------------------------------------------
 
@@ -267,6 +279,24 @@ class SQLiteDB(BaseDB):
                 "updated_at = excluded.updated_at, messages = excluded.messages",
                 (session_id, ts, messages_json),
             )
+
+    def finish_unfinished_messages(
+        self, updated_before: float, finish: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> int:
+        with self._transaction() as conn:
+            rows = conn.execute(
+                "SELECT session_id, msg_id, message FROM conversations WHERE updated_at < ? "
+                "AND json_extract(message, '$.msg_type') = 'output' "
+                "AND json_extract(message, '$.status') = 'progress'",
+                (updated_before,),
+            ).fetchall()
+            ts = now()
+            for row in rows:
+                conn.execute(
+                    "UPDATE conversations SET message = ?, updated_at = ? WHERE session_id = ? AND msg_id = ?",
+                    (to_json(finish(json.loads(row["message"]))), ts, row["session_id"], row["msg_id"]),
+                )
+        return len(rows)
 
     # -- lifecycle -------------------------------------------------------------------------------
 

@@ -25,7 +25,9 @@ function normalise(message) {
     status: message.status ?? 'success',
     actions: Array.isArray(message.actions) ? message.actions : [],
     agents: Array.isArray(message.agents) ? message.agents : [],
-    stopped: Boolean(message.stopped),
+    // Older servers sent stopped turns as `success` with `stopped: true`: the same thing.
+    stopped: Boolean(message.stopped) || message.status === 'stopped',
+    stop_reason: message.stop_reason ?? null,
     // What the turn's model calls used (absent from older servers and from input messages).
     usage: message.usage && typeof message.usage === 'object' ? message.usage : null,
     content: Array.isArray(message.content) ? message.content : [],

@@ -31,7 +31,7 @@ from director.entrypoint.api.state import EXTENSION_KEY, ServerState
 from director.entrypoint.api.transport_limits import limit_websocket_messages, transport_max_bytes
 from director.entrypoint.api.turn_runner import TurnRunner
 from director.entrypoint.api.turns import TurnRegistry
-from director.errors import BadPayloadError, NotFoundError
+from director.errors import BadPayloadError, NotFoundError, StorageFullError
 from director.llm.base import BaseLLM
 
 logger = logging.getLogger(__name__)
@@ -213,6 +213,12 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(BadPayloadError)
     def bad_payload(exc: BadPayloadError) -> ResponseReturnValue:
         return jsonify({"code": exc.code, "message": exc.message}), 400
+
+    @app.errorhandler(StorageFullError)
+    def storage_full(exc: StorageFullError) -> ResponseReturnValue:
+        # 507 Insufficient Storage + Retry-After: clients back off instead of retrying at once.
+        body = {"code": exc.code, "message": exc.message, "retry_after": exc.retry_after_s}
+        return jsonify(body), 507, {"Retry-After": str(exc.retry_after_s)}
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ResponseReturnValue:

@@ -37,6 +37,8 @@ class ErrorCode(StrEnum):
     SESSION_BUSY = "session_busy"  # a turn is already running in this session
     UNAUTHORIZED = "unauthorized"
     INTERNAL = "internal_error"
+    STORAGE_FULL = "storage_full"  # the DB's disk is full: nothing was saved; carries retry_after (s)
+    SERVER_STOPPING = "server_stopping"  # SIGTERM arrived: no new turns while running ones are saved
 
 
 class ChatRequest(BaseModel):

@@ -22,6 +22,7 @@ from gunicorn.app.base import BaseApplication
 
 from director.agents.settings import load_agent_settings
 from director.entrypoint.api.capacity import SocketCapacity, socket_limit
+from director.entrypoint.api.recovery import finish_interrupted_answers
 from director.entrypoint.api.settings import ServerSettings, load_server_settings
 from director.errors import ConfigError
 from director.llm.base import BaseLLM
@@ -31,7 +32,10 @@ logger = logging.getLogger("director.server")
 
 # Seconds a stopping worker waits for open connections; `drain` closes websockets well before.
 GRACEFUL_TIMEOUT_S = 10
-# On SIGTERM, running turns get this long to stop at a safe point and save their partial result.
+# On SIGTERM, running turns get this long to stop at a safe point by themselves...
+STOP_GRACE_S = 0.5
+# ...then the ones still running (blocked on a provider) are finished and saved by the drain; all of
+# it within this budget, after which a turn that could not be saved is logged with its session.
 DRAIN_TIMEOUT_S = 3.0
 WORKER_BOOT_ERROR = 3
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -52,6 +56,8 @@ def build_app(settings: ServerSettings, llm: BaseLLM | None = None) -> tuple[Any
 
     app, socketio = create_app(settings=settings, llm=llm)
     state = app.extensions["director"]
+    # Before any request: answers a killed server left "in progress" are marked interrupted.
+    finish_interrupted_answers(state.db)
     llm = state.llm
     state.admission.start_reaper()
     # LiteLLM's import takes 2+ s: do it in the background so /health answers at once.
@@ -59,20 +65,64 @@ def build_app(settings: ServerSettings, llm: BaseLLM | None = None) -> tuple[Any
     return app, socketio
 
 
-def drain(app: Any, socketio: Any, timeout_s: float = DRAIN_TIMEOUT_S) -> None:
-    """Graceful shutdown: stop running turns (their partial results are saved and marked stopped),
-    then close every websocket so gunicorn's worker is not held for its whole graceful timeout."""
+def drain(
+    app: Any, socketio: Any, timeout_s: float = DRAIN_TIMEOUT_S, grace_s: float = STOP_GRACE_S
+) -> list[str]:
+    """Graceful shutdown, in this order: stop the running turns, save their final (stopped) state,
+    and only then close the websockets; the caller closes the DB after this returns.
+
+    Returns the sessions whose turn could not be saved in time (each is logged with its session id).
+    """
     registry = app.extensions["director"].registry
-    stopping = registry.stop_all()
+    deadline = time.monotonic() + timeout_s
+    stopping = registry.stop_all()  # new turns are refused from here on
+    unsaved: list[str] = []
     if stopping:
         logger.info("shutting down: stopping %d running turn(s)", len(stopping))
-    deadline = time.monotonic() + timeout_s
-    while registry.running() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    if registry.running():
-        logger.warning("shutting down with turns still running: %s", registry.running())
+        # Most turns stop at their next safe point and save themselves at once...
+        if registry.wait_idle(min(grace_s, timeout_s)):
+            # ...one waiting for a provider's next chunk may not for seconds: save it from here.
+            _save_stopped_turns(registry.engines(), deadline)
+            # Turns still starting stop at their first check. The threads of turns saved above may
+            # sit in a provider read a while longer: they write nothing more, so they are not waited for.
+            while (unsaved := registry.unfinished()) and time.monotonic() < deadline:
+                time.sleep(0.02)
+        for session_id in unsaved:
+            logger.error("shutting down: the turn of session %s could not be saved in time", session_id)
     time.sleep(0.05)  # let the final `chat` events reach the sockets' send queues
+    # Admission's disconnect: never waits on a client (one half-way through its handshake never reads).
     socketio.server.eio.disconnect()
+    return unsaved
+
+
+def keep_sockets_closed(socketio: Any, every_s: float = 0.2) -> None:
+    """After the drain, until the process exits: close any websocket that still got in (a client
+    reconnecting before gunicorn stopped accepting), or it would hold the worker for its whole
+    graceful timeout. Their namespace is refused anyway (``ChatNamespace.on_connect``)."""
+    while True:
+        time.sleep(every_s)
+        try:
+            socketio.server.eio.disconnect()
+        except Exception:
+            logger.debug("closing late sockets failed", exc_info=True)
+
+
+def _save_stopped_turns(engines: dict[str, Any], deadline: float) -> None:
+    """Save each turn's stopped state in parallel (one slow write must not hold up the others)."""
+
+    def save(session_id: str, engine: Any) -> None:
+        try:
+            engine.stop_and_save()
+        except Exception:
+            logger.exception("shutting down: saving the stopped turn of session %s failed", session_id)
+
+    threads = [
+        threading.Thread(target=save, args=item, name="drain-save", daemon=True) for item in engines.items()
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
 
 
 class DirectorServer(BaseApplication):
@@ -126,6 +176,9 @@ class DirectorServer(BaseApplication):
             sigterm.wait()
             if self._app is not None:
                 drain(self._app, self._socketio)
+                threading.Thread(
+                    target=keep_sockets_closed, args=(self._socketio,), name="late-sockets", daemon=True
+                ).start()
 
         self._drain_thread = threading.Thread(target=drain_on_sigterm, name="drain", daemon=True)
         self._drain_thread.start()

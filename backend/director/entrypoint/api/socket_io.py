@@ -18,7 +18,7 @@ from director.core.session import Emit, new_id
 from director.entrypoint.api.admission import EIO_SID_KEY
 from director.entrypoint.api.payloads import ErrorCode, parse_chat, parse_session_ref
 from director.entrypoint.api.security import token_matches
-from director.errors import BadPayloadError, SessionBusyError
+from director.errors import BadPayloadError, ServerStoppingError, SessionBusyError, StorageFullError
 from director.log_throttle import ThrottledLog
 
 if TYPE_CHECKING:
@@ -79,6 +79,9 @@ class ChatNamespace(Namespace):
         )
 
     def on_connect(self, auth: Any = None) -> None:
+        if self.state.registry.closed:
+            # Shutting down: a socket opened now would hold the worker until gunicorn gives up on it.
+            raise SocketRefusedError(ServerStoppingError().message, {"code": ErrorCode.SERVER_STOPPING.value})
         expected = self.state.settings.auth_token
         # Only the handshake's `auth` payload: a token in the URL would end up in proxy logs and
         # browser history, so `?token=` is not read at all.
@@ -95,22 +98,30 @@ class ChatNamespace(Namespace):
         self.state.admission.admit(request.environ.get(EIO_SID_KEY))
 
     def on_chat(self, payload: Any = None) -> None:
+        sid = request.sid
         try:
             chat = parse_chat(payload, self.state.agent_names, self.state.settings.max_message_chars)
             session_id = chat.session_id or new_id()
             # The claim (atomic busy check) comes first: a client refused as busy must not have
             # joined the room. Joining before the spawn lets the sender see every event, even the echo.
+            # By sid, not through Flask's request context: it runs after the message was stored, and
+            # bench/soak.py once saw that context gone by then (1 chat in 3,371; cause not found).
             self.state.runner.start(
                 chat,
                 session_id,
                 room_emitter(self.io, session_id),
-                before_start=lambda: join_room(session_id),
+                before_start=lambda: self.io.server.enter_room(sid, session_id, namespace=NAMESPACE),
             )
         except BadPayloadError as exc:
             _throttled.info("bad-chat", "rejected chat payload from %s: %s", request.sid, exc.code)
             _send_error(exc.code, exc.message)
         except SessionBusyError as exc:
             _send_error(ErrorCode.SESSION_BUSY.value, exc.message, session_id=exc.session_id)
+        except StorageFullError as exc:
+            # Refused before it started: no session id is handed out for a session that was not stored.
+            _send_error(ErrorCode.STORAGE_FULL.value, exc.message, retry_after=exc.retry_after_s)
+        except ServerStoppingError as exc:
+            _send_error(ErrorCode.SERVER_STOPPING.value, exc.message)
         except Exception:
             logger.exception("chat handler failed")
             _send_error(ErrorCode.INTERNAL.value, "The server could not start this turn. Please try again.")

@@ -9,10 +9,20 @@ from typing import Any
 
 from director.agents.base import BaseAgent
 from director.core.reasoning import EngineLimits, ReasoningEngine
-from director.core.session import ASSISTANT, BlockStatus, Emit, MsgStatus, Session, TextContent, new_id
-from director.db.base import BaseDB
+from director.core.session import (
+    ASSISTANT,
+    BlockStatus,
+    Emit,
+    InputMessage,
+    MsgStatus,
+    Session,
+    TextContent,
+    new_id,
+)
+from director.db.base import BaseDB, DatabaseClosedError
 from director.entrypoint.api.payloads import ChatRequest
 from director.entrypoint.api.turns import TurnRegistry
+from director.errors import StorageFullError
 from director.llm.base import BaseLLM
 
 logger = logging.getLogger(__name__)
@@ -22,6 +32,7 @@ Spawn = Callable[..., Any]
 INTERNAL_ERROR_TEXT = (
     "Something went wrong on the server while answering. The error was logged; please try again."
 )
+NOT_SAVED_TEXT = "This answer could not be saved on the server."
 
 
 class TurnRunner:
@@ -48,35 +59,52 @@ class TurnRunner:
         emit: Emit,
         before_start: Callable[[], None] | None = None,
     ) -> None:
-        """Claim the session (raises ``SessionBusyError``) and run the turn in the background.
+        """Claim the session (raises ``SessionBusyError``), store the user's message, and run the
+        turn in the background.
 
-        ``before_start`` runs once the claim succeeded and before the turn can emit anything.
+        The message is stored here, before the turn is accepted, together with the session row when
+        the session is new (one transaction). When that cannot be done (``StorageFullError``) the turn
+        is refused before it starts: no client is handed the id of a session that was not stored, and
+        nothing half-saved remains. ``before_start`` runs once all that succeeded, before the turn
+        can emit anything.
         """
         self.registry.claim(session_id)
         try:
-            if before_start is not None:
-                before_start()
-            self.spawn(self._run, request, session_id, emit)
-        except BaseException:
-            self.registry.release(session_id)
-            raise
-
-    def _run(self, request: ChatRequest, session_id: str, emit: Emit) -> None:
-        engine: ReasoningEngine | None = None
-        session = Session(self.db, session_id, emit)
-        try:
-            session.create(first_message=request.text)
-            # Agents are per turn: they hold the session they report progress into.
-            agents = [agent_class(session, self.llm) for agent_class in self.agent_classes]
-            engine = ReasoningEngine(session, self.llm, agents, limits=self.limits)
-            self.registry.attach(session_id, engine)
+            session = Session(self.db, session_id, emit)
             input_message = session.new_input_message(
                 [{"type": "text", "text": part} for part in request.text_parts],
                 agents=request.agents,
                 conv_id=request.conv_id,
                 client_msg_id=request.client_msg_id,
             )
-            engine.run(input_message)
+            session.save_message(input_message.model_dump(mode="json"))
+            try:
+                session.create(first_message=request.text)  # titles a new session
+            except StorageFullError:
+                pass  # the title is cosmetic; the message and its session are stored
+            if before_start is not None:
+                before_start()
+            self.spawn(self._run, session, input_message, request)
+        except BaseException:
+            self.registry.release(session_id)
+            raise
+
+    def _run(self, session: Session, input_message: InputMessage, request: ChatRequest) -> None:
+        engine: ReasoningEngine | None = None
+        session_id = session.session_id
+        try:
+            # Agents are per turn: they hold the session they report progress into.
+            agents = [agent_class(session, self.llm) for agent_class in self.agent_classes]
+            engine = ReasoningEngine(session, self.llm, agents, limits=self.limits)
+            self.registry.attach(session_id, engine)
+            engine.run(input_message, input_saved=True)
+        except StorageFullError as exc:
+            # The answer's first save failed (the engine handles later ones itself).
+            self._report_crash(session, engine, request, exc)
+        except DatabaseClosedError:
+            # Only a shutdown that could not wait for this turn closes the DB under it; the drain
+            # already logged the session as not saved in time.
+            logger.warning("turn in session %s ended after the database closed (shutdown)", session_id)
         except Exception:
             # The engine handles its own failures; reaching here is a bug (or the DB went away).
             logger.exception("turn crashed in session %s", session_id)
@@ -84,8 +112,18 @@ class TurnRunner:
         finally:
             self.registry.release(session_id)
 
-    def _report_crash(self, session: Session, engine: ReasoningEngine | None, request: ChatRequest) -> None:
-        """Make sure the client sees a final error message rather than a turn stuck in progress."""
+    def _report_crash(
+        self,
+        session: Session,
+        engine: ReasoningEngine | None,
+        request: ChatRequest,
+        storage_full: StorageFullError | None = None,
+    ) -> None:
+        """Make sure the client sees a final error message rather than a turn stuck in progress.
+
+        Saved when the DB takes it; otherwise sent unsaved, saying so, so the client is never told
+        something the DB does not hold.
+        """
         try:
             output = engine.output_message if engine is not None else None
             if output is None:
@@ -95,15 +133,26 @@ class TurnRunner:
             block = output.assistant_block()
             if block is None:
                 block = output.add_block(TextContent(agent_name=ASSISTANT))
-            output.update_block(block, status=BlockStatus.ERROR, status_message=INTERNAL_ERROR_TEXT)
+            error_text = storage_full.message if storage_full else INTERNAL_ERROR_TEXT
+            data = (
+                {"error_type": storage_full.code, "retry_after": storage_full.retry_after_s}
+                if storage_full
+                else None
+            )
+            output.update_block(block, status=BlockStatus.ERROR, status_message=error_text, data=data)
             if not block.text:
-                output.update_block(block, text=INTERNAL_ERROR_TEXT)
+                output.update_block(block, text=error_text)
             output.status = MsgStatus.ERROR
             try:
-                output.push_update()  # persists and emits
-            except Exception:
-                # Persisting failed too (DB down): still tell the client.
-                logger.exception("could not persist the error message for session %s", session.session_id)
-                session.emit_event("chat", output.model_dump(mode="json"))
+                output.push_update(final=True)  # persists and emits
+            except Exception as exc:
+                # Persisting failed too (DB down or full): tell the client that nothing was saved.
+                if not isinstance(exc, StorageFullError):
+                    logger.exception("could not persist the error message for session %s", session.session_id)
+                if storage_full is None:
+                    output.update_block(
+                        block, status_message=NOT_SAVED_TEXT, text=f"{block.text}\n\n{NOT_SAVED_TEXT}"
+                    )
+                output.send_unsaved()
         except Exception:
             logger.exception("could not report the crash to session %s", session.session_id)

@@ -13,19 +13,26 @@ from __future__ import annotations
 import threading
 from typing import Protocol
 
-from director.errors import SessionBusyError
+from director.core.session import StopReason
+from director.errors import ServerStoppingError, SessionBusyError
 
 
 class Stoppable(Protocol):
-    def stop(self) -> None: ...
+    def stop(self, reason: StopReason = StopReason.USER) -> None: ...
+
+    def stop_and_save(self, reason: StopReason = StopReason.SHUTDOWN) -> bool: ...
+
+    @property
+    def finished(self) -> bool: ...
 
 
 class _Turn:
-    __slots__ = ("engine", "stop_requested")
+    __slots__ = ("engine", "stop_requested", "stop_reason")
 
     def __init__(self) -> None:
         self.engine: Stoppable | None = None
         self.stop_requested = False
+        self.stop_reason = StopReason.USER
 
 
 class TurnRegistry:
@@ -34,10 +41,16 @@ class TurnRegistry:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._turns: dict[str, _Turn] = {}
+        self._closed = False
+        # Signalled whenever a turn is released, so a shutdown waits without polling.
+        self._released = threading.Condition(self._lock)
 
     def claim(self, session_id: str) -> None:
-        """Mark the session busy, or raise ``SessionBusyError`` if a turn is already running."""
+        """Mark the session busy, or raise ``SessionBusyError`` if a turn is already running
+        (``ServerStoppingError`` once the server is shutting down)."""
         with self._lock:
+            if self._closed:
+                raise ServerStoppingError()
             if session_id in self._turns:
                 raise SessionBusyError(session_id)
             self._turns[session_id] = _Turn()
@@ -51,30 +64,58 @@ class TurnRegistry:
             turn.engine = engine
             stop_now = turn.stop_requested
         if stop_now:
-            engine.stop()
+            engine.stop(turn.stop_reason)
 
     def release(self, session_id: str) -> None:
         with self._lock:
             self._turns.pop(session_id, None)
+            self._released.notify_all()
 
-    def stop(self, session_id: str) -> bool:
+    def stop(self, session_id: str, reason: StopReason = StopReason.USER) -> bool:
         """Ask the running turn to stop at its next safe point. False when nothing is running."""
         with self._lock:
             turn = self._turns.get(session_id)
             if turn is None:
                 return False
+            if not turn.stop_requested:
+                turn.stop_reason = reason
             turn.stop_requested = True
             engine = turn.engine
         if engine is not None:
-            engine.stop()
+            engine.stop(reason)
         return True
 
     def stop_all(self) -> list[str]:
-        """Ask every running turn to stop (server shutdown). Returns their session ids."""
+        """Server shutdown: refuse new turns and ask every running one to stop. Returns their session ids."""
+        with self._lock:
+            self._closed = True
         sessions = self.running()
         for session_id in sessions:
-            self.stop(session_id)
+            self.stop(session_id, StopReason.SHUTDOWN)
         return sessions
+
+    @property
+    def closed(self) -> bool:
+        """True once ``stop_all()`` ran: the server is shutting down."""
+        return self._closed
+
+    def wait_idle(self, timeout_s: float) -> list[str]:
+        """Wait until no turn runs, at most ``timeout_s``. Returns the sessions still running."""
+        with self._lock:
+            self._released.wait_for(lambda: not self._turns, timeout=max(0.0, timeout_s))
+            return list(self._turns)
+
+    def unfinished(self) -> list[str]:
+        """Sessions whose turn has not sent its final state yet (its thread may still be running)."""
+        with self._lock:
+            return [
+                sid for sid, turn in self._turns.items() if turn.engine is None or not turn.engine.finished
+            ]
+
+    def engines(self) -> dict[str, Stoppable]:
+        """The running turns' engines by session (turns still starting have none yet)."""
+        with self._lock:
+            return {sid: turn.engine for sid, turn in self._turns.items() if turn.engine is not None}
 
     def is_busy(self, session_id: str) -> bool:
         with self._lock:

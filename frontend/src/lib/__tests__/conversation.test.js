@@ -143,6 +143,27 @@ describe('conversation reducer', () => {
     expect(isTurnRunning(conv)).toBe(false)
   })
 
+  it('shows a stopped turn as stopped, with what was written, not as a failure', () => {
+    const conv = createConversation()
+    applyChat(conv, output())
+    applyDelta(conv, { msg_id: 'out1', delta: 'Half an' })
+    const block = {
+      type: 'text',
+      agent_name: 'assistant',
+      status: 'stopped',
+      status_message: 'Stopped: the server was shutting down',
+      text: 'Half an',
+    }
+    applyChat(conv, output({ status: 'stopped', stopped: true, stop_reason: 'shutdown', content: [block] }))
+    const [message] = conv.messages
+    expect(message.stopped).toBe(true)
+    expect(message.stop_reason).toBe('shutdown')
+    const view = answerView(message)
+    expect(view.text).toBe('Half an')
+    expect(view.error).toBe('')
+    expect(isTurnRunning(conv)).toBe(false)
+  })
+
   it('marks the message the server refused', () => {
     const conv = createConversation()
     addLocalInput(conv, { clientMsgId: 'local2', text: 'again' })
