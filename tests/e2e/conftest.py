@@ -51,6 +51,7 @@ def configured_env(fake: FakeOpenAI, **extra: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def server(built_frontend: None, fake: FakeOpenAI) -> Iterator[ServerProcess]:
     process = start_server(configured_env(fake))
+    process.wait_until_warm()  # tests wait seconds for answers, not for LiteLLM's first import
     try:
         yield process
     finally:

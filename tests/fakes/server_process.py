@@ -114,6 +114,15 @@ class ServerProcess:
             raise ServerStartError(f"{exc}\n--- server log ---\n{self.logs()}") from None
         return self
 
+    def wait_until_warm(self, timeout_s: float = 90.0) -> None:
+        """Wait for the background LiteLLM import to finish, so a test's first turn is not timed
+        against it (it takes 2 s on an idle machine, many more on a loaded one)."""
+        deadline = time.monotonic() + timeout_s
+        while "LLM layer warmed up" not in self.logs() and "LLM warm-up failed" not in self.logs():
+            if time.monotonic() > deadline or not self.alive():
+                raise ServerStartError(f"the LLM layer did not warm up within {timeout_s} s\n{self.logs()}")
+            time.sleep(0.05)
+
     def alive(self) -> bool:
         return self._process is not None and self._process.poll() is None
 

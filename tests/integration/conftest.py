@@ -60,6 +60,7 @@ def fake(module_fake: FakeOpenAI) -> FakeOpenAI:
 @pytest.fixture(scope="module")
 def live_server(module_fake: FakeOpenAI) -> Iterator[ServerProcess]:
     server = start_server(provider_env(module_fake))
+    server.wait_until_warm()
     yield server
     server.cleanup()
 
