@@ -9,12 +9,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from director.constants import LLMType, env_file
+from director.constants import LLMType
 from director.errors import ConfigError
 from director.llm.base import BaseLLM, LLMErrorType, LLMResponse, LLMResponseStatus, StreamEvent
-from director.llm.litellm import PRESET_CONFIGS, LiteLLM, LiteLLMConfig
+from director.llm.config import PRESET_CONFIGS, LiteLLMConfig
+from director.llm.litellm import LiteLLM
+from director.settings import DirectorSettings
 
 __all__ = ["NotConfiguredLLM", "describe_llm", "get_default_llm"]
 
@@ -27,10 +28,8 @@ SETUP_HINT = (
 )
 
 
-class _Selection(BaseSettings):
+class _Selection(DirectorSettings):
     """Just the variables that decide which LLM family to use (env beats ``.env``)."""
-
-    model_config = SettingsConfigDict(env_file_encoding="utf-8", extra="ignore")
 
     default_llm: str | None = None
     litellm_chat_model: str | None = None
@@ -85,8 +84,9 @@ class NotConfiguredLLM(BaseLLM):
 def _build(llm_type: LLMType) -> BaseLLM:
     config = PRESET_CONFIGS[llm_type]()
     if not config.chat_model:
-        prefix = config.env_prefix()
-        return NotConfiguredLLM(f"DEFAULT_LLM is {llm_type.value} but {prefix}CHAT_MODEL is not set.")
+        return NotConfiguredLLM(
+            f"DEFAULT_LLM is {llm_type.value} but {config.env_name('chat_model')} is not set."
+        )
     return LiteLLM(config)
 
 
@@ -99,7 +99,7 @@ def get_default_llm() -> BaseLLM:
     4. else ``NotConfiguredLLM``.
     Raises ``ConfigError`` (naming the variable) for malformed settings.
     """
-    selection = _Selection(_env_file=env_file())
+    selection = _Selection()
     if selection.set("default_llm"):
         value = (selection.default_llm or "").strip().lower()
         valid = [t.value for t in LLMType]
