@@ -102,10 +102,6 @@ class ReasoningEngine:
             except InvalidStateError:  # lost a race with another stop(): already done
                 pass
 
-    @property
-    def stopped(self) -> bool:
-        return self._stop.is_set()
-
     def _check_stop(self) -> None:
         if self._stop.is_set():
             raise _Stopped

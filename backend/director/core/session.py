@@ -186,10 +186,6 @@ class OutputMessage(BaseMessage):
                     return block
         return None
 
-    def snapshot(self) -> dict[str, Any]:
-        with self._lock:
-            return self.model_dump(mode="json")
-
     def push_update(self) -> dict[str, Any]:
         """Persist the whole message and emit it as ``chat``. Returns the payload."""
         with self._lock:
@@ -292,9 +288,6 @@ class Session:
 
     def save_message(self, payload: dict[str, Any]) -> None:
         self.db.add_or_update_msg_to_conv(payload)
-
-    def get_conversations(self) -> list[dict[str, Any]]:
-        return self.db.get_conversations(self.session_id)
 
     def get_context_messages(self) -> list[dict[str, Any]]:
         return list(self.db.get_context_messages(self.session_id) or [])

@@ -5,14 +5,13 @@ Importing this module is cheap: LiteLLM itself is only imported on the first cal
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from pydantic import AliasChoices, Field
 
 from director.constants import LLMType
 from director.errors import ConfigError
-from director.llm.base import BaseLLM, LLMErrorType, LLMResponse, LLMResponseStatus, StreamEvent
+from director.llm.base import BaseLLM, LLMErrorType, LLMResponse, LLMResponseStatus
 from director.llm.config import PRESET_CONFIGS, LiteLLMConfig
 from director.llm.litellm import LiteLLM
 from director.settings import DirectorSettings
@@ -55,13 +54,6 @@ class NotConfiguredLLM(BaseLLM):
     def configured(self) -> bool:
         return False
 
-    def _response(self) -> LLMResponse:
-        return LLMResponse(
-            content=f"{self.reason} {SETUP_HINT}",
-            status=LLMResponseStatus.ERROR,
-            error_type=LLMErrorType.NOT_CONFIGURED,
-        )
-
     def chat_completions(
         self,
         messages: list[dict[str, Any]],
@@ -69,16 +61,12 @@ class NotConfiguredLLM(BaseLLM):
         stop: list[str] | None = None,
         response_format: dict[str, Any] | None = None,
     ) -> LLMResponse:
-        return self._response()
-
-    def chat_completions_stream(
-        self,
-        messages: list[dict[str, Any]],
-        tools: list[dict[str, Any]] | None = None,
-        stop: list[str] | None = None,
-        response_format: dict[str, Any] | None = None,
-    ) -> Iterator[StreamEvent]:
-        yield self._response()
+        # Streaming falls back to BaseLLM's default, which yields this same response.
+        return LLMResponse(
+            content=f"{self.reason} {SETUP_HINT}",
+            status=LLMResponseStatus.ERROR,
+            error_type=LLMErrorType.NOT_CONFIGURED,
+        )
 
 
 def _build(llm_type: LLMType) -> BaseLLM:

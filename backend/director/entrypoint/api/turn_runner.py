@@ -66,8 +66,7 @@ class TurnRunner:
         session = Session(self.db, session_id, emit)
         try:
             session.create(first_message=request.text)
-            # Agents are per turn: they hold the session they report progress into.
-            agents = [agent_class(session, self.llm) for agent_class in self.agent_classes]
+            agents = [agent_class(llm=self.llm) for agent_class in self.agent_classes]
             engine = ReasoningEngine(session, self.llm, agents, limits=self.limits)
             self.registry.attach(session_id, engine)
             input_message = session.new_input_message(
