@@ -24,6 +24,15 @@ logger = logging.getLogger(__name__)
 # (event_name, payload). Built by the socket layer (emit to the session's room on /chat).
 Emit = Callable[[str, dict], None]
 
+
+class ServerEvent(StrEnum):
+    """The events the server sends on ``/chat`` (the protocol is in docs/architecture.md)."""
+
+    CHAT = "chat"  # a whole message: the input once, the output again each time it changes
+    CHAT_DELTA = "chat_delta"  # {session_id, conv_id, msg_id, delta}: answer text as it streams
+    ERROR = "error"  # {code, message}: a client's bad payload or busy session, to that client only
+
+
 # Titles are for lists in the UI; the full first message is in the conversation anyway.
 TITLE_MAX_CHARS = 80
 ASSISTANT = "assistant"
@@ -193,7 +202,7 @@ class OutputMessage(BaseMessage):
             payload = self.model_dump(mode="json")
             if self._session is not None:
                 self._session.save_message(payload)
-                self._session.emit_event("chat", payload)
+                self._session.emit_event(ServerEvent.CHAT, payload)
         return payload
 
 
@@ -283,7 +292,7 @@ class Session:
         """Persist the input message and emit it once so other tabs on this session see it."""
         payload = message.model_dump(mode="json")
         self.save_message(payload)
-        self.emit_event("chat", payload)
+        self.emit_event(ServerEvent.CHAT, payload)
         return payload
 
     def save_message(self, payload: dict[str, Any]) -> None:
@@ -297,7 +306,7 @@ class Session:
 
     def emit_delta(self, output_msg: OutputMessage, delta: str) -> None:
         self.emit_event(
-            "chat_delta",
+            ServerEvent.CHAT_DELTA,
             {
                 "session_id": self.session_id,
                 "conv_id": output_msg.conv_id,
@@ -306,7 +315,7 @@ class Session:
             },
         )
 
-    def emit_event(self, event: str, payload: dict[str, Any]) -> None:
+    def emit_event(self, event: ServerEvent, payload: dict[str, Any]) -> None:
         # A client that went away must not abort the turn: the result is persisted regardless
         # and shows up when the session is reopened.
         try:

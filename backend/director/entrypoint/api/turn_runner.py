@@ -9,7 +9,16 @@ from typing import Any
 
 from director.agents.base import BaseAgent
 from director.core.reasoning import EngineLimits, ReasoningEngine
-from director.core.session import ASSISTANT, BlockStatus, Emit, MsgStatus, Session, TextContent, new_id
+from director.core.session import (
+    ASSISTANT,
+    BlockStatus,
+    Emit,
+    MsgStatus,
+    ServerEvent,
+    Session,
+    TextContent,
+    new_id,
+)
 from director.db.base import BaseDB
 from director.entrypoint.api.payloads import ChatRequest
 from director.entrypoint.api.turns import TurnRegistry
@@ -103,6 +112,6 @@ class TurnRunner:
             except Exception:
                 # Persisting failed too (DB down): still tell the client.
                 logger.exception("could not persist the error message for session %s", session.session_id)
-                session.emit_event("chat", output.model_dump(mode="json"))
+                session.emit_event(ServerEvent.CHAT, output.model_dump(mode="json"))
         except Exception:
             logger.exception("could not report the crash to session %s", session.session_id)
