@@ -14,15 +14,17 @@ from director.errors import ConfigError
 from director.llm.base import BaseLLM, LLMErrorType, LLMResponse, LLMResponseStatus
 from director.llm.config import PRESET_CONFIGS, LiteLLMConfig
 from director.llm.litellm import LiteLLM
+from director.llm.providers import example, quick_start
 from director.settings import DirectorSettings
 
 __all__ = ["NotConfiguredLLM", "describe_llm", "get_default_llm"]
 
+_FIRST = quick_start()
 SETUP_HINT = (
     "Put this in the .env file at the repository root (copy .env.sample), then restart the server: "
     "LITELLM_CHAT_MODEL=<provider/model> and that provider's key, e.g. "
-    "LITELLM_CHAT_MODEL=anthropic/claude-sonnet-4-5 with ANTHROPIC_API_KEY=<your key> "
-    "(or LITELLM_CHAT_MODEL=ollama_chat/llama3.1 for a local Ollama); "
+    f"LITELLM_CHAT_MODEL={_FIRST.model} with {_FIRST.key_name}=<your key> "
+    f"(or LITELLM_CHAT_MODEL={example('ollama').model} for a local Ollama); "
     "or just one of OPENAI_API_KEY, ANTHROPIC_API_KEY, GOOGLEAI_API_KEY / GEMINI_API_KEY."
 )
 

@@ -17,6 +17,7 @@ from pydantic_settings import NoDecode, SettingsConfigDict
 
 from director.constants import EnvPrefix, LLMType
 from director.llm.base import BaseLLMConfig
+from director.llm.providers import preset_model
 from director.llm.redact import register_secret
 
 # The env var each provider's key lives in, by LiteLLM model prefix (used to read it from .env when
@@ -60,7 +61,7 @@ RESERVED_PARAMS = frozenset(
 )
 
 # Shared by the presets, which re-declare these fields with their own defaults or aliases.
-MODEL_DESCRIPTION = "a LiteLLM model string such as anthropic/claude-sonnet-4-5"
+MODEL_DESCRIPTION = f"a LiteLLM model string such as {preset_model(LLMType.ANTHROPIC)}"
 KEY_DESCRIPTION = "the provider's API key"
 
 
@@ -223,31 +224,32 @@ class LiteLLMConfig(BaseLLMConfig):
 
 
 class OpenAIConfig(LiteLLMConfig):
-    """``DEFAULT_LLM=openai``: OPENAI_CHAT_MODEL (default openai/gpt-4o), OPENAI_API_KEY, ..."""
+    """``DEFAULT_LLM=openai``: OPENAI_CHAT_MODEL (default: the OpenAI example in providers.json), OPENAI_API_KEY, ..."""
 
     model_config = SettingsConfigDict(env_prefix=EnvPrefix.OPENAI.value)
     model_prefix: ClassVar[str | None] = "openai"
     llm_type: LLMType = LLMType.OPENAI
-    chat_model: str | None = Field(default="openai/gpt-4o", description=MODEL_DESCRIPTION)
+    chat_model: str | None = Field(default=preset_model(LLMType.OPENAI), description=MODEL_DESCRIPTION)
 
 
 class AnthropicConfig(LiteLLMConfig):
-    """``DEFAULT_LLM=anthropic``: ANTHROPIC_CHAT_MODEL (default anthropic/claude-sonnet-4-5), ANTHROPIC_API_KEY, ..."""
+    """``DEFAULT_LLM=anthropic``: ANTHROPIC_CHAT_MODEL (default: the Anthropic example in providers.json),
+    ANTHROPIC_API_KEY, ..."""
 
     model_config = SettingsConfigDict(env_prefix=EnvPrefix.ANTHROPIC.value)
     model_prefix: ClassVar[str | None] = "anthropic"
     llm_type: LLMType = LLMType.ANTHROPIC
-    chat_model: str | None = Field(default="anthropic/claude-sonnet-4-5", description=MODEL_DESCRIPTION)
+    chat_model: str | None = Field(default=preset_model(LLMType.ANTHROPIC), description=MODEL_DESCRIPTION)
 
 
 class GoogleAIConfig(LiteLLMConfig):
-    """``DEFAULT_LLM=googleai``: GOOGLEAI_CHAT_MODEL (default gemini/gemini-2.5-flash), GOOGLEAI_API_KEY
-    or GEMINI_API_KEY, ..."""
+    """``DEFAULT_LLM=googleai``: GOOGLEAI_CHAT_MODEL (default: the Gemini example in providers.json),
+    GOOGLEAI_API_KEY or GEMINI_API_KEY, ..."""
 
     model_config = SettingsConfigDict(env_prefix=EnvPrefix.GOOGLEAI.value, populate_by_name=True)
     model_prefix: ClassVar[str | None] = "gemini"
     llm_type: LLMType = LLMType.GOOGLEAI
-    chat_model: str | None = Field(default="gemini/gemini-2.5-flash", description=MODEL_DESCRIPTION)
+    chat_model: str | None = Field(default=preset_model(LLMType.GOOGLEAI), description=MODEL_DESCRIPTION)
     api_key: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("api_key", "GOOGLEAI_API_KEY", "GEMINI_API_KEY"),
