@@ -120,6 +120,20 @@ class InputMessage(BaseMessage):
         return "\n\n".join(block.text for block in self.content if block.text)
 
 
+class ChatRequest(BaseModel):
+    """A validated ``chat`` event (the socket layer checks it; the turn runner runs it). ``session_id`` None means "start a new session"."""
+
+    session_id: str | None = None
+    conv_id: str | None = None
+    client_msg_id: str | None = None
+    text_parts: list[str]
+    agents: list[str] = Field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.text_parts)
+
+
 class TurnUsage(BaseModel):
     """What the turn's model calls consumed: the engine's own and those its agents made."""
 

@@ -1,5 +1,6 @@
 """Runs one chat turn per session in a background task. No Flask: the socket layer hands in
-``spawn`` (socketio.start_background_task) and an ``Emit`` bound to the session's room."""
+``spawn`` (socketio.start_background_task) and an ``Emit`` bound to the session's room, and any
+``TurnRegistry`` implementation decides whether the session is free."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from director.core.reasoning import EngineLimits, ReasoningEngine
 from director.core.session import (
     ASSISTANT,
     BlockStatus,
+    ChatRequest,
     Emit,
     MsgStatus,
     ServerEvent,
@@ -19,9 +21,8 @@ from director.core.session import (
     TextContent,
     new_id,
 )
+from director.core.turns import TurnRegistry
 from director.db.base import BaseDB
-from director.entrypoint.api.payloads import ChatRequest
-from director.entrypoint.api.turns import TurnRegistry
 from director.llm.base import BaseLLM
 
 logger = logging.getLogger(__name__)

@@ -5,12 +5,17 @@ Design choice (documented in the README): a second ``chat`` for a busy session i
 UI show answers to messages the user may already have abandoned; rejecting is explicit and the
 user can press Stop.
 
-No Flask here: the socket layer and REST share one ``TurnRegistry``.
+``TurnRegistry`` is the interface the socket layer, REST, the turn runner and the shutdown drain
+use; ``LocalTurnRegistry`` is the in-process implementation (one server process). A cluster-wide
+one (several processes) would keep ``claim`` as a lease in shared storage and deliver ``stop`` to
+the process that runs the turn; ``attach``, ``running`` and ``stop_all`` stay about this process's
+own turns, which only it can stop at a safe point and save. No Flask here.
 """
 
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
 from typing import Protocol
 
 from director.errors import SessionBusyError
@@ -28,8 +33,43 @@ class _Turn:
         self.stop_requested = False
 
 
-class TurnRegistry:
-    """Thread-safe map of session_id -> running turn. ``claim`` is the atomic busy check."""
+class TurnRegistry(ABC):
+    """Which sessions have a turn running. ``claim`` is the atomic busy check. Thread-safe."""
+
+    @abstractmethod
+    def claim(self, session_id: str) -> None:
+        """Mark the session busy, or raise ``SessionBusyError`` if a turn is already running."""
+
+    @abstractmethod
+    def attach(self, session_id: str, engine: Stoppable) -> None:
+        """Register the claimed turn's engine (built after the claim) so ``stop`` can reach it."""
+
+    @abstractmethod
+    def release(self, session_id: str) -> None:
+        """The turn ended: the session is free again."""
+
+    @abstractmethod
+    def stop(self, session_id: str) -> bool:
+        """Ask the session's running turn to stop at its next safe point. False when none runs."""
+
+    @abstractmethod
+    def is_busy(self, session_id: str) -> bool:
+        """Whether a turn runs in the session (anywhere the implementation knows of)."""
+
+    @abstractmethod
+    def running(self) -> list[str]:
+        """The sessions whose turn this process runs (what a shutdown waits for)."""
+
+    def stop_all(self) -> list[str]:
+        """Ask every turn this process runs to stop (server shutdown). Returns their session ids."""
+        sessions = self.running()
+        for session_id in sessions:
+            self.stop(session_id)
+        return sessions
+
+
+class LocalTurnRegistry(TurnRegistry):
+    """In-process map of session_id -> running turn, under one lock."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -68,13 +108,6 @@ class TurnRegistry:
         if engine is not None:
             engine.stop()
         return True
-
-    def stop_all(self) -> list[str]:
-        """Ask every running turn to stop (server shutdown). Returns their session ids."""
-        sessions = self.running()
-        for session_id in sessions:
-            self.stop(session_id)
-        return sessions
 
     def is_busy(self, session_id: str) -> bool:
         with self._lock:
