@@ -16,7 +16,7 @@ $(STAMPS)/python: requirements.txt backend/pyproject.toml
 	$(PY) -m pip install -q --no-deps -e backend
 	@touch $@
 
-$(STAMPS)/frontend: frontend/package.json frontend/package-lock.json $(shell find frontend/src -type f 2>/dev/null) frontend/index.html frontend/vite.config.js
+$(STAMPS)/frontend: frontend/package.json frontend/package-lock.json $(shell find frontend/src -type f 2>/dev/null) frontend/index.html frontend/vite.config.js backend/director/llm/providers.json
 	@mkdir -p $(STAMPS)
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build
 	@touch $@

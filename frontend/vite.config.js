@@ -1,10 +1,14 @@
-import { defineConfig } from 'vite'
+import { fileURLToPath } from 'node:url'
+import { defineConfig, searchForWorkspaceRoot } from 'vite'
 import vue from '@vitejs/plugin-vue'
 
 // The Flask server serves the built app and the API on one port; in `make dev` Vite serves the app with
 // hot reload and forwards every API path (and the websocket) to that server.
 const BACKEND = process.env.DIRECTOR_BACKEND_URL || 'http://127.0.0.1:8000'
 const proxied = ['/agent', '/session', '/config', '/health']
+// The setup panel's provider examples live with the backend (one file for .env.sample, the README and
+// this app); the dev server may read that one file outside frontend/, nothing else there.
+const PROVIDERS_JSON = fileURLToPath(new URL('../backend/director/llm/providers.json', import.meta.url))
 
 export default defineConfig({
   plugins: [vue()],
@@ -12,6 +16,7 @@ export default defineConfig({
     host: '127.0.0.1',
     port: 5173,
     strictPort: true,
+    fs: { allow: [searchForWorkspaceRoot(process.cwd()), PROVIDERS_JSON] },
     proxy: {
       ...Object.fromEntries(proxied.map((path) => [path, { target: BACKEND, changeOrigin: false }])),
       '/socket.io': { target: BACKEND, ws: true, changeOrigin: false },

@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 from director.agents.settings import AgentSettings
-from director.constants import EnvPrefix
-from director.entrypoint.api.settings import ServerSettings, env_name
-from director.llm.litellm import LiteLLMConfig
+from director.entrypoint.api.settings import ServerSettings
+from director.llm.config import LiteLLMConfig
+from director.settings import DirectorSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 # Assignments, commented out or not: "LITELLM_TIMEOUT=60" and "# LITELLM_TIMEOUT=60" both document it.
@@ -25,16 +25,14 @@ def documented() -> set[str]:
     return set(ASSIGNMENT.findall((ROOT / ".env.sample").read_text(encoding="utf-8")))
 
 
+SETTINGS: tuple[type[DirectorSettings], ...] = (LiteLLMConfig, ServerSettings, AgentSettings)
+
+
 def read_by_code() -> set[str]:
-    litellm = {
-        EnvPrefix.LITELLM.value + field.upper()
-        for field in LiteLLMConfig.model_fields
-        if field not in INTERNAL_FIELDS
+    names = {
+        cls.env_name(field) for cls in SETTINGS for field in cls.model_fields if field not in INTERNAL_FIELDS
     }
-    server = {env_name(field) for field in ServerSettings.model_fields}
-    prefix = AgentSettings.model_config.get("env_prefix", "")
-    agents = {prefix + field.upper() for field in AgentSettings.model_fields}
-    return litellm | server | agents | READ_ELSEWHERE
+    return names | READ_ELSEWHERE
 
 
 def test_every_setting_is_documented_in_env_sample() -> None:

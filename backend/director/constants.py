@@ -1,20 +1,13 @@
 """Names shared across the package."""
 
-import os
 from enum import StrEnum
 from pathlib import Path
 
 # backend/director/constants.py -> repo root is three levels up.
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# The default .env; director.settings.env_file() resolves the one to read (DIRECTOR_ENV_FILE).
 ENV_FILE = REPO_ROOT / ".env"
 DATA_DIR = REPO_ROOT / "data"
-
-
-def env_file() -> Path:
-    """The ``.env`` file settings read, resolved when settings are built (not at import) so tests
-    and deployments can point it elsewhere with ``DIRECTOR_ENV_FILE``."""
-    override = os.environ.get("DIRECTOR_ENV_FILE")
-    return Path(override) if override else ENV_FILE
 
 
 class LLMType(StrEnum):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from director.agents.compare_models import CompareModelsAgent, make_model_llm
+from director.agents.compare_models import CompareModelsAgent
 
 from tests.fakes.providers import FAKE_API_KEY, FakeOllama, FakeOpenAI, RecordedRequest, Reply, make_litellm
 
@@ -51,15 +51,12 @@ def test_all_failing_is_an_error_response(fake_openai: FakeOpenAI) -> None:
     assert response.data["rows"][0]["error_type"] == "auth"
 
 
-def test_credentials_never_cross_providers(fake_openai: FakeOpenAI) -> None:
-    default = make_litellm(fake_openai)
-    same = make_model_llm(default, "openai/other")
-    assert same.config.chat_model == "openai/other"
-    assert same.config.api_base == default.config.api_base
-    assert same.config.api_key.get_secret_value() == FAKE_API_KEY
-    other = make_model_llm(default, "anthropic/claude-x")
-    assert other.config.api_key is None and other.config.api_base is None
-    assert default.config.chat_model == "openai/fake-model"  # the default is untouched
+def test_without_a_configured_model_it_explains(fake_openai: FakeOpenAI) -> None:
+    from director.llm import NotConfiguredLLM
+
+    response = CompareModelsAgent(llm=NotConfiguredLLM()).call({"prompt": "x", "models": ["openai/m1"]})
+    assert response.status == "error" and "No language model is configured" in response.message
+    assert fake_openai.requests == []
 
 
 def test_too_many_models(fake_openai: FakeOpenAI, monkeypatch) -> None:

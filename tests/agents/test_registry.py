@@ -17,7 +17,7 @@ def test_registry_ships_the_four_agents_with_valid_tools() -> None:
         json.dumps(tool)
 
 
-def test_build_agents_binds_session_and_llm() -> None:
-    session, llm = object(), object()
-    agents = build_agents(session, llm)  # type: ignore[arg-type]
-    assert all(isinstance(a, BaseAgent) and a.session is session and a.llm is llm for a in agents)
+def test_build_agents_binds_the_llm() -> None:
+    llm = object()
+    agents = build_agents(llm)  # type: ignore[arg-type]
+    assert all(isinstance(a, BaseAgent) and a.llm is llm for a in agents)

@@ -36,7 +36,7 @@ def test_tool_turn_then_follow_up_replays_history(
     session.create("price?")
 
     def turn(text: str):
-        engine = ReasoningEngine(session, llm, build_agents(session, llm), emit, EngineLimits())
+        engine = ReasoningEngine(session, llm, build_agents(llm), emit, EngineLimits())
         return engine.run(session.new_input_message(text))
 
     first = turn("What does gpt-4o cost?")

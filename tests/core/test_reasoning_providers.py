@@ -45,7 +45,7 @@ def fake(request: pytest.FixtureRequest) -> Iterator[FakeProvider]:
 
 def _turn(session: Session, fake: FakeProvider, emit: EmitRecorder, text: str) -> OutputMessage:
     llm = make_litellm(fake)
-    engine = ReasoningEngine(session, llm, build_agents(session, llm), emit, EngineLimits())
+    engine = ReasoningEngine(session, llm, build_agents(llm), emit, EngineLimits())
     return engine.run(session.new_input_message(text))
 
 

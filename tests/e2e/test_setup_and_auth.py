@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from director.constants import LLMType
+from director.llm.providers import example, preset_model, provider_examples, quick_start
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import configured_env
@@ -44,21 +46,27 @@ def test_setup_panel_says_what_to_put_in_env(browser: Browser, unconfigured_serv
         panel = page.get_by_test_id("setup-panel")
         expect(panel).to_be_visible()
         expect(panel.get_by_role("heading", level=1)).to_have_text("Connect a model to start chatting")
+        # The panel shows providers.json's examples, the README's quick-start one first.
+        panel_examples = [p for p in provider_examples() if p.setup_panel]
         snippet = page.get_by_test_id("env-snippet")
-        expect(snippet).to_have_text(
-            "LITELLM_CHAT_MODEL=anthropic/claude-sonnet-4-5\nANTHROPIC_API_KEY=sk-ant-..."
-        )
+        expect(snippet).to_have_text("\n".join(quick_start().lines))
         # No chat box that could only fail.
         expect(page.locator("#composer-input")).to_have_count(0)
         screenshot(page, "setup-panel")
 
         # Keyboard: arrow keys move between the provider tabs.
-        page.get_by_role("tab", name="Anthropic").focus()
+        page.get_by_role("tab", name=panel_examples[0].label).focus()
         page.keyboard.press("ArrowRight")
-        expect(page.get_by_role("tab", name="OpenAI", exact=True)).to_be_focused()
-        expect(snippet).to_contain_text("LITELLM_CHAT_MODEL=openai/gpt-4o-mini")
-        page.get_by_role("tab", name="Ollama (local)").click()
-        expect(snippet).to_contain_text("LITELLM_CHAT_MODEL=ollama_chat/llama3.1")
+        expect(page.get_by_role("tab", name=panel_examples[1].label, exact=True)).to_be_focused()
+        expect(snippet).to_have_text("\n".join(panel_examples[1].lines))
+        # The OpenAI tab shows the same model as .env.sample and the DEFAULT_LLM=openai preset.
+        openai = example("openai")
+        assert openai.model == preset_model(LLMType.OPENAI)
+        page.get_by_role("tab", name=openai.label, exact=True).click()
+        expect(snippet).to_contain_text(f"LITELLM_CHAT_MODEL={openai.model}")
+        page.get_by_role("tab", name=example("ollama").label).click()
+        expect(snippet).to_contain_text(f"LITELLM_CHAT_MODEL={example('ollama').model}")
+        expect(panel.get_by_text("ollama pull")).to_be_visible()
 
         page.set_viewport_size(PHONE)
         expect(panel).to_be_visible()

@@ -601,7 +601,8 @@ def make_litellm(fake: FakeProvider, model: str | None = None, **overrides: Any)
     ``model`` defaults to the fake's own (``openai/fake-model``, ``anthropic/fake-model``,
     ``ollama_chat/fake-model``); a ``litellm_proxy/`` model gets the bare url as api_base.
     """
-    from director.llm.litellm import LiteLLM, LiteLLMConfig
+    from director.llm.config import LiteLLMConfig
+    from director.llm.litellm import LiteLLM
 
     model = model or fake.default_model
     api_base = fake.url if model.startswith("litellm_proxy/") else fake.api_base

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from director.constants import LLMType
 from director.errors import ConfigError
-from director.llm.litellm import AnthropicConfig, GoogleAIConfig, LiteLLMConfig, OpenAIConfig
+from director.llm.config import AnthropicConfig, GoogleAIConfig, LiteLLMConfig, OpenAIConfig
 
 
 def test_defaults_without_any_setting() -> None:
@@ -196,3 +196,55 @@ def test_extra_params_go_to_the_primary_provider_only() -> None:
     )
     assert llm._request_kwargs("ollama_chat/llama3.1", stream=False)["num_ctx"] == 16384
     assert "num_ctx" not in llm._request_kwargs("openai/gpt-4o", stream=False)
+
+
+class TestForModel:
+    """``LiteLLMConfig.for_model``: credentials and provider-specific settings never cross providers."""
+
+    def _config(self) -> LiteLLMConfig:
+        return LiteLLMConfig(
+            _env_file=None,
+            chat_model="openai/fake-model",
+            api_key="sk-openai-own-0001",
+            api_base="http://127.0.0.1:9/v1",
+            extra_params={"seed": 7},
+            extra_headers={"X-Team": "ai"},
+            fallback_models=["anthropic/claude-haiku-4-5"],
+            temperature=0.3,
+        )
+
+    def test_same_provider_keeps_key_base_and_params(self) -> None:
+        base = self._config()
+        same = base.for_model("openai/other")
+        assert same.chat_model == "openai/other" and same.fallback_models == []
+        assert same.api_key.get_secret_value() == "sk-openai-own-0001"
+        assert (same.api_base, same.extra_params) == ("http://127.0.0.1:9/v1", {"seed": 7})
+        assert (same.temperature, same.extra_headers) == (0.3, {"X-Team": "ai"})
+        assert base.chat_model == "openai/fake-model"  # the original is untouched
+
+    def test_other_provider_gets_its_own_key_and_none_of_ours(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-env-0002")
+        other = self._config().for_model("anthropic/claude-x")
+        assert other.api_key.get_secret_value() == "sk-ant-env-0002"
+        assert other.api_base is None and other.extra_params == {}
+        assert other.temperature == 0.3  # provider-neutral settings carry over
+
+    def test_other_provider_key_is_read_from_the_dotenv_the_config_came_from(
+        self, isolated_env: Path
+    ) -> None:
+        isolated_env.write_text(
+            "LITELLM_CHAT_MODEL=openai/fake-model\nANTHROPIC_API_KEY=sk-ant-dotenv-0003\n"
+        )
+        base = LiteLLMConfig(api_key="sk-openai-own-0001")
+        assert base.for_model("anthropic/claude-x").api_key.get_secret_value() == "sk-ant-dotenv-0003"
+        assert base.for_model("groq/llama").api_key is None  # no GROQ_API_KEY anywhere
+
+    def test_adapter_for_model_sends_only_that_providers_settings(self) -> None:
+        from director.llm.litellm import LiteLLM
+
+        other = LiteLLM(self._config()).for_model("anthropic/claude-x")
+        kwargs = other._request_kwargs("anthropic/claude-x", stream=False)
+        assert kwargs["model"] == "anthropic/claude-x"
+        assert "seed" not in kwargs and "api_base" not in kwargs
+        assert kwargs.get("api_key") != "sk-openai-own-0001"
+        assert other.models == ["anthropic/claude-x"]

@@ -9,7 +9,8 @@ import httpx
 import pytest
 from director.llm import litellm as adapter
 from director.llm.base import LLMErrorType, LLMResponse, LLMResponseStatus
-from director.llm.litellm import LiteLLM, LiteLLMConfig, ensure_litellm
+from director.llm.config import LiteLLMConfig
+from director.llm.litellm import LiteLLM, ensure_litellm
 from director.llm.litellm_errors import FALLBACK_ON, RETRYABLE, classify, retry_after, user_message
 from director.llm.redact import MASK, scrub
 

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 from director.llm.base import LLMResponse, TextDelta
+from director.llm.config import LiteLLMConfig
 from director.llm.conversion import StreamAccumulator
-from director.llm.litellm import LiteLLM, LiteLLMConfig, ensure_litellm
+from director.llm.litellm import LiteLLM, ensure_litellm
 
 USAGE = {"prompt_tokens": 8, "completion_tokens": 2, "total_tokens": 10}
 

@@ -12,7 +12,6 @@ from director.agents.summarize import SummarizeAgent
 from director.agents.web_reader import WebReaderAgent
 
 if TYPE_CHECKING:
-    from director.core.session import Session
     from director.llm.base import BaseLLM
 
 AGENTS: list[type[BaseAgent]] = [
@@ -29,6 +28,6 @@ def agent_names() -> list[str]:
     return [agent.name for agent in AGENTS]
 
 
-def build_agents(session: Session | None, llm: BaseLLM | None) -> list[BaseAgent]:
+def build_agents(llm: BaseLLM | None) -> list[BaseAgent]:
     """One instance of every registered agent for a turn."""
-    return [agent_cls(session=session, llm=llm) for agent_cls in AGENTS]
+    return [agent_cls(llm=llm) for agent_cls in AGENTS]

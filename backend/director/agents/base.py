@@ -24,7 +24,6 @@ from director.llm.base import LLMResponse
 from director.llm.redact import protect
 
 if TYPE_CHECKING:
-    from director.core.session import Session
     from director.llm.base import BaseLLM
 
 logger = logging.getLogger(__name__)
@@ -139,16 +138,16 @@ def build_arguments_model(cls_name: str, run: Callable[..., Any]) -> type[BaseMo
 class BaseAgent:
     """Subclass, set ``name`` and ``description``, and implement ``run(...)`` returning ``AgentResponse``.
 
-    Instances are made per turn by the caller with the session and the LLM: ``Agent(session, llm)``.
-    Inside ``run``, call ``self.report("what I'm doing")`` to update this call's block in the UI.
+    Instances are made per turn with the turn's LLM: ``Agent(llm)`` (an agent that calls a model uses it).
+    Inside ``run``, call ``self.report("what I'm doing")`` to update this call's block in the UI; the
+    reasoning engine routes it to the turn through a context variable (``reporting``).
     """
 
     name: ClassVar[str]
     description: ClassVar[str]
     arguments_model: ClassVar[type[BaseModel]]
 
-    def __init__(self, session: Session | None = None, llm: BaseLLM | None = None):
-        self.session = session
+    def __init__(self, llm: BaseLLM | None = None):
         self.llm = llm
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

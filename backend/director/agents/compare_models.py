@@ -1,7 +1,8 @@
 """compare_models: run one prompt on several LiteLLM models at once and tabulate the results.
 
-Each model gets an adapter with the default LLM's settings but its own ``chat_model``. A model that
-fails is a row with its (safe) error message; the comparison itself still succeeds.
+Each model gets an adapter with the default LLM's settings but its own model and that provider's
+credentials (``LiteLLM.for_model``). A model that fails is a row with its (safe) error message; the
+comparison itself still succeeds.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from pydantic import BaseModel, Field
 
 from director.agents.base import AgentResponse, AgentStatus, BaseAgent
 from director.agents.settings import load_agent_settings
-from director.constants import env_file
-from director.llm.base import BaseLLM, LLMResponse
+from director.llm.base import LLMResponse
+from director.llm.litellm import LiteLLM
 from director.llm.redact import protect
 
 logger = logging.getLogger(__name__)
@@ -35,38 +36,14 @@ class ComparisonRow(BaseModel):
     error_type: str | None = None
 
 
-def make_model_llm(default: BaseLLM, model: str) -> BaseLLM:
-    """An adapter like ``default`` but for ``model``.
-
-    Credentials follow the provider: the default's key/base URL are reused only for a model of the
-    same provider, never sent to another one; other providers use their own key (env or ``.env``).
-    """
-    from director.llm.litellm import LiteLLM, LiteLLMConfig, provider_of
-    from director.llm.redact import register_secret
-
-    base = default.config
-    if not isinstance(base, LiteLLMConfig):
-        base = LiteLLMConfig.model_construct(**dict(base))
-    update: dict[str, object] = {"chat_model": model, "fallback_models": []}
-    if provider_of(model) != provider_of(base.chat_model or ""):
-        update.update(api_key=None, api_base=None)
-    config = base.model_copy(update=update)
-    if config.api_key is None:
-        config.api_key = config._provider_key(env_file())
-        if config.api_key is not None:
-            register_secret(config.api_key.get_secret_value())
-    return LiteLLM(config)
-
-
-def allowed_models(llm: BaseLLM) -> list[str]:
+def allowed_models(llm: LiteLLM) -> list[str]:
     """The models an agent may call at the model's request: the configured model and its fallbacks.
 
     Model names in tool arguments can come from a prompt-injected page; an unchecked name such as
     ``ollama/llama3`` makes the server POST to a fixed local port, whatever
     DIRECTOR_ALLOW_PRIVATE_URLS says. (Until per-chat models exist, this is the whole policy.)
     """
-    models = getattr(llm, "models", None) or [llm.config.chat_model]
-    return [m for m in models if m]
+    return [m for m in llm.models if m]
 
 
 def refusal(refused: list[str], allowed: list[str]) -> AgentResponse:
@@ -137,16 +114,17 @@ class CompareModelsAgent(BaseAgent):
                 status=AgentStatus.ERROR,
                 message=f"At most {limit} models can be compared at once (DIRECTOR_COMPARE_MAX_MODELS).",
             )
-        if self.llm is None:
+        if not isinstance(self.llm, LiteLLM):  # None, or NotConfiguredLLM: nothing to take settings from
             return AgentResponse(status=AgentStatus.ERROR, message="No language model is configured.")
         allowed = allowed_models(self.llm)
         if refused := [m for m in models if m not in allowed]:
             return refusal(refused, allowed)
+        llm = self.llm
         self.report(f"Asking {len(models)} models")
 
         def one(model: str) -> ComparisonRow | LLMResponse:
             try:
-                return make_model_llm(self.llm, model).chat_completions([{"role": "user", "content": prompt}])
+                return llm.for_model(model).chat_completions([{"role": "user", "content": prompt}])
             except Exception as exc:  # e.g. a ConfigError for a bad model string: a row, not a failed turn
                 logger.warning("compare_models: %s failed: %r", model, exc)
                 message = (

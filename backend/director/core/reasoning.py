@@ -126,10 +126,6 @@ class ReasoningEngine:
                 pass
 
     @property
-    def stopped(self) -> bool:
-        return self._stop.is_set()
-
-    @property
     def finished(self) -> bool:
         """The turn's final state was sent (and saved, unless the DB refused it): nothing more changes."""
         output = self.output_message

@@ -24,6 +24,15 @@ logger = logging.getLogger(__name__)
 # (event_name, payload). Built by the socket layer (emit to the session's room on /chat).
 Emit = Callable[[str, dict], None]
 
+
+class ServerEvent(StrEnum):
+    """The events the server sends on ``/chat`` (the protocol is in docs/architecture.md)."""
+
+    CHAT = "chat"  # a whole message: the input once, the output again each time it changes
+    CHAT_DELTA = "chat_delta"  # {session_id, conv_id, msg_id, delta}: answer text as it streams
+    ERROR = "error"  # {code, message}: a client's bad payload or busy session, to that client only
+
+
 # Titles are for lists in the UI; the full first message is in the conversation anyway.
 TITLE_MAX_CHARS = 80
 ASSISTANT = "assistant"
@@ -120,6 +129,20 @@ class InputMessage(BaseMessage):
         return "\n\n".join(block.text for block in self.content if block.text)
 
 
+class ChatRequest(BaseModel):
+    """A validated ``chat`` event (the socket layer checks it; the turn runner runs it). ``session_id`` None means "start a new session"."""
+
+    session_id: str | None = None
+    conv_id: str | None = None
+    client_msg_id: str | None = None
+    text_parts: list[str]
+    agents: list[str] = Field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.text_parts)
+
+
 class TurnUsage(BaseModel):
     """What the turn's model calls consumed: the engine's own and those its agents made."""
 
@@ -200,10 +223,6 @@ class OutputMessage(BaseMessage):
                     return block
         return None
 
-    def snapshot(self) -> dict[str, Any]:
-        with self._lock:
-            return self.model_dump(mode="json")
-
     @property
     def sealed(self) -> bool:
         return self._sealed
@@ -232,7 +251,7 @@ class OutputMessage(BaseMessage):
             if self._session is not None:
                 if save:
                     self._session.save_message(payload)
-                self._session.emit_event("chat", payload)
+                self._session.emit_event(ServerEvent.CHAT, payload)
             self._sealed = final
         return payload
 
@@ -348,14 +367,11 @@ class Session:
         payload = message.model_dump(mode="json")
         if not saved:
             self.save_message(payload)
-        self.emit_event("chat", payload)
+        self.emit_event(ServerEvent.CHAT, payload)
         return payload
 
     def save_message(self, payload: dict[str, Any]) -> None:
         self.db.add_or_update_msg_to_conv(payload)
-
-    def get_conversations(self) -> list[dict[str, Any]]:
-        return self.db.get_conversations(self.session_id)
 
     def get_context_messages(self) -> list[dict[str, Any]]:
         return list(self.db.get_context_messages(self.session_id) or [])
@@ -367,7 +383,7 @@ class Session:
         if output_msg.sealed:
             return  # the final message already went out (shutdown finished the turn meanwhile)
         self.emit_event(
-            "chat_delta",
+            ServerEvent.CHAT_DELTA,
             {
                 "session_id": self.session_id,
                 "conv_id": output_msg.conv_id,
@@ -376,7 +392,7 @@ class Session:
             },
         )
 
-    def emit_event(self, event: str, payload: dict[str, Any]) -> None:
+    def emit_event(self, event: ServerEvent, payload: dict[str, Any]) -> None:
         # A client that went away must not abort the turn: the result is persisted regardless
         # and shows up when the session is reopened.
         try:

@@ -5,32 +5,32 @@ Importing this module is cheap: LiteLLM itself is only imported on the first cal
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from director.constants import LLMType, env_file
+from director.constants import LLMType
 from director.errors import ConfigError
-from director.llm.base import BaseLLM, LLMErrorType, LLMResponse, LLMResponseStatus, StreamEvent
-from director.llm.litellm import PRESET_CONFIGS, LiteLLM, LiteLLMConfig
+from director.llm.base import BaseLLM, LLMErrorType, LLMResponse, LLMResponseStatus
+from director.llm.config import PRESET_CONFIGS, LiteLLMConfig
+from director.llm.litellm import LiteLLM
+from director.llm.providers import example, quick_start
+from director.settings import DirectorSettings
 
 __all__ = ["NotConfiguredLLM", "describe_llm", "get_default_llm"]
 
+_FIRST = quick_start()
 SETUP_HINT = (
     "Put this in the .env file at the repository root (copy .env.sample), then restart the server: "
     "LITELLM_CHAT_MODEL=<provider/model> and that provider's key, e.g. "
-    "LITELLM_CHAT_MODEL=anthropic/claude-sonnet-4-5 with ANTHROPIC_API_KEY=<your key> "
-    "(or LITELLM_CHAT_MODEL=ollama_chat/llama3.1 for a local Ollama); "
+    f"LITELLM_CHAT_MODEL={_FIRST.model} with {_FIRST.key_name}=<your key> "
+    f"(or LITELLM_CHAT_MODEL={example('ollama').model} for a local Ollama); "
     "or just one of OPENAI_API_KEY, ANTHROPIC_API_KEY, GOOGLEAI_API_KEY / GEMINI_API_KEY."
 )
 
 
-class _Selection(BaseSettings):
+class _Selection(DirectorSettings):
     """Just the variables that decide which LLM family to use (env beats ``.env``)."""
-
-    model_config = SettingsConfigDict(env_file_encoding="utf-8", extra="ignore")
 
     default_llm: str | None = None
     litellm_chat_model: str | None = None
@@ -56,13 +56,6 @@ class NotConfiguredLLM(BaseLLM):
     def configured(self) -> bool:
         return False
 
-    def _response(self) -> LLMResponse:
-        return LLMResponse(
-            content=f"{self.reason} {SETUP_HINT}",
-            status=LLMResponseStatus.ERROR,
-            error_type=LLMErrorType.NOT_CONFIGURED,
-        )
-
     def chat_completions(
         self,
         messages: list[dict[str, Any]],
@@ -70,23 +63,20 @@ class NotConfiguredLLM(BaseLLM):
         stop: list[str] | None = None,
         response_format: dict[str, Any] | None = None,
     ) -> LLMResponse:
-        return self._response()
-
-    def chat_completions_stream(
-        self,
-        messages: list[dict[str, Any]],
-        tools: list[dict[str, Any]] | None = None,
-        stop: list[str] | None = None,
-        response_format: dict[str, Any] | None = None,
-    ) -> Iterator[StreamEvent]:
-        yield self._response()
+        # Streaming falls back to BaseLLM's default, which yields this same response.
+        return LLMResponse(
+            content=f"{self.reason} {SETUP_HINT}",
+            status=LLMResponseStatus.ERROR,
+            error_type=LLMErrorType.NOT_CONFIGURED,
+        )
 
 
 def _build(llm_type: LLMType) -> BaseLLM:
     config = PRESET_CONFIGS[llm_type]()
     if not config.chat_model:
-        prefix = config.env_prefix()
-        return NotConfiguredLLM(f"DEFAULT_LLM is {llm_type.value} but {prefix}CHAT_MODEL is not set.")
+        return NotConfiguredLLM(
+            f"DEFAULT_LLM is {llm_type.value} but {config.env_name('chat_model')} is not set."
+        )
     return LiteLLM(config)
 
 
@@ -99,7 +89,7 @@ def get_default_llm() -> BaseLLM:
     4. else ``NotConfiguredLLM``.
     Raises ``ConfigError`` (naming the variable) for malformed settings.
     """
-    selection = _Selection(_env_file=env_file())
+    selection = _Selection()
     if selection.set("default_llm"):
         value = (selection.default_llm or "").strip().lower()
         valid = [t.value for t in LLMType]

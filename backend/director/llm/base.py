@@ -17,9 +17,9 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from director.constants import ENV_FILE, LLMType, env_file
+from director.constants import LLMType
+from director.settings import DirectorSettings
 
 
 class LLMResponseStatus(StrEnum):
@@ -124,13 +124,8 @@ class ToolCallDelta(BaseModel):
 StreamEvent = TextDelta | ToolCallDelta | LLMResponse
 
 
-class BaseLLMConfig(BaseSettings):
-    """Settings shared by every LLM family; subclasses set ``env_prefix``.
-
-    Env vars beat the repo's ``.env`` file (pydantic-settings' default order).
-    """
-
-    model_config = SettingsConfigDict(env_file=ENV_FILE, env_file_encoding="utf-8", extra="ignore")
+class BaseLLMConfig(DirectorSettings):
+    """Settings shared by every LLM family; subclasses set ``env_prefix``."""
 
     llm_type: LLMType = LLMType.LITELLM
     chat_model: str | None = None
@@ -145,12 +140,6 @@ class BaseLLMConfig(BaseSettings):
     drop_params: bool = True
     extra_headers: dict[str, str] = Field(default_factory=dict)
     reasoning_effort: Literal["low", "medium", "high"] | None = None
-
-    def __init__(self, **values: Any):
-        # Resolve the .env path per instance (DIRECTOR_ENV_FILE), so tests can isolate it;
-        # an explicit ``_env_file=None`` still disables .env entirely.
-        values.setdefault("_env_file", env_file())
-        super().__init__(**values)
 
 
 class BaseLLM(ABC):

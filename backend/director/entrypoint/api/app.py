@@ -18,6 +18,8 @@ from werkzeug.exceptions import HTTPException, NotFound
 from director.agents.base import BaseAgent
 from director.constants import REPO_ROOT
 from director.core.reasoning import EngineLimits
+from director.core.turn_runner import TurnRunner
+from director.core.turns import LocalTurnRegistry
 from director.db.base import BaseDB
 from director.entrypoint.api import wire_json
 from director.entrypoint.api.admission import Admission
@@ -29,8 +31,6 @@ from director.entrypoint.api.settings import ServerSettings, load_server_setting
 from director.entrypoint.api.socket_io import NAMESPACE, ChatNamespace
 from director.entrypoint.api.state import EXTENSION_KEY, ServerState
 from director.entrypoint.api.transport_limits import limit_websocket_messages, transport_max_bytes
-from director.entrypoint.api.turn_runner import TurnRunner
-from director.entrypoint.api.turns import TurnRegistry
 from director.errors import BadPayloadError, NotFoundError, StorageFullError
 from director.llm.base import BaseLLM
 
@@ -115,7 +115,7 @@ def create_app(
     )
     admission = Admission(socket_limit(settings.threads))
     admission.install(socketio.server.eio)
-    registry = TurnRegistry()
+    registry = LocalTurnRegistry()
     limits = EngineLimits(max_steps=settings.max_steps, agent_timeout_s=settings.agent_timeout)
     runner = TurnRunner(db, llm, agent_classes, limits, registry, spawn=socketio.start_background_task)
     state = ServerState(

@@ -27,6 +27,7 @@ from urllib.parse import parse_qs
 
 from engineio.payload import Payload
 
+from director.core.session import ServerEvent
 from director.entrypoint.api.payloads import ErrorCode
 from director.log_throttle import ThrottledLog
 
@@ -121,7 +122,7 @@ def install_packet_guard(sio: Any, namespace: str) -> None:
         if sid is None:
             return  # not connected to the namespace: nobody to answer
         sio.emit(
-            "error",
+            ServerEvent.ERROR,
             {
                 "code": ErrorCode.INVALID_PAYLOAD.value,
                 "message": "The server could not read that packet. Send events as "

@@ -13,8 +13,7 @@ from collections.abc import Collection
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
-
+from director.core.session import ChatRequest
 from director.entrypoint.api.wire_json import UndecodablePayload
 from director.errors import BadPayloadError
 from director.text import clean_text
@@ -39,20 +38,6 @@ class ErrorCode(StrEnum):
     INTERNAL = "internal_error"
     STORAGE_FULL = "storage_full"  # the DB's disk is full: nothing was saved; carries retry_after (s)
     SERVER_STOPPING = "server_stopping"  # SIGTERM arrived: no new turns while running ones are saved
-
-
-class ChatRequest(BaseModel):
-    """A validated ``chat`` event. ``session_id`` None means "start a new session"."""
-
-    session_id: str | None = None
-    conv_id: str | None = None
-    client_msg_id: str | None = None
-    text_parts: list[str]
-    agents: list[str] = Field(default_factory=list)
-
-    @property
-    def text(self) -> str:
-        return "\n\n".join(self.text_parts)
 
 
 def _as_object(payload: Any) -> dict[str, Any]:

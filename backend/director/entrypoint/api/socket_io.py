@@ -14,7 +14,7 @@ from flask import request
 from flask_socketio import ConnectionRefusedError as SocketRefusedError
 from flask_socketio import Namespace, emit, join_room
 
-from director.core.session import Emit, new_id
+from director.core.session import Emit, ServerEvent, new_id
 from director.entrypoint.api.admission import EIO_SID_KEY
 from director.entrypoint.api.payloads import ErrorCode, parse_chat, parse_session_ref
 from director.entrypoint.api.security import token_matches
@@ -42,7 +42,7 @@ def room_emitter(socketio: SocketIO, session_id: str) -> Emit:
 
 
 def _send_error(code: str, message: str, **extra: Any) -> None:
-    emit("error", {"code": code, "message": message, **extra})
+    emit(ServerEvent.ERROR, {"code": code, "message": message, **extra})
 
 
 # What clients may send on /chat; connect/disconnect come from Socket.IO itself.
@@ -72,7 +72,7 @@ class ChatNamespace(Namespace):
     def _refuse(self, sid: str, message: str) -> None:
         _throttled.info("bad-event", "refused a malformed socket event from %s", sid)
         self.io.emit(
-            "error",
+            ServerEvent.ERROR,
             {"code": ErrorCode.INVALID_PAYLOAD.value, "message": message},
             to=sid,
             namespace=self.namespace,

@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from director.agents.base import BaseAgent
+from director.core.turn_runner import TurnRunner
+from director.core.turns import TurnRegistry
 from director.db.base import BaseDB
 from director.entrypoint.api.admission import Admission
 from director.entrypoint.api.security import OriginPolicy
 from director.entrypoint.api.settings import ServerSettings
-from director.entrypoint.api.turn_runner import TurnRunner
-from director.entrypoint.api.turns import TurnRegistry
 from director.llm.base import BaseLLM
 
 EXTENSION_KEY = "director"

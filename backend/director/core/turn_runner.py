@@ -1,5 +1,6 @@
 """Runs one chat turn per session in a background task. No Flask: the socket layer hands in
-``spawn`` (socketio.start_background_task) and an ``Emit`` bound to the session's room."""
+``spawn`` (socketio.start_background_task) and an ``Emit`` bound to the session's room, and any
+``TurnRegistry`` implementation decides whether the session is free."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from director.core.reasoning import EngineLimits, ReasoningEngine
 from director.core.session import (
     ASSISTANT,
     BlockStatus,
+    ChatRequest,
     Emit,
     InputMessage,
     MsgStatus,
@@ -19,9 +21,8 @@ from director.core.session import (
     TextContent,
     new_id,
 )
+from director.core.turns import TurnRegistry
 from director.db.base import BaseDB, DatabaseClosedError
-from director.entrypoint.api.payloads import ChatRequest
-from director.entrypoint.api.turns import TurnRegistry
 from director.errors import StorageFullError
 from director.llm.base import BaseLLM
 
@@ -93,8 +94,7 @@ class TurnRunner:
         engine: ReasoningEngine | None = None
         session_id = session.session_id
         try:
-            # Agents are per turn: they hold the session they report progress into.
-            agents = [agent_class(session, self.llm) for agent_class in self.agent_classes]
+            agents = [agent_class(llm=self.llm) for agent_class in self.agent_classes]
             engine = ReasoningEngine(session, self.llm, agents, limits=self.limits)
             self.registry.attach(session_id, engine)
             engine.run(input_message, input_saved=True)

@@ -5,12 +5,17 @@ Design choice (documented in the README): a second ``chat`` for a busy session i
 UI show answers to messages the user may already have abandoned; rejecting is explicit and the
 user can press Stop.
 
-No Flask here: the socket layer and REST share one ``TurnRegistry``.
+``TurnRegistry`` is the interface the socket layer, REST, the turn runner and the shutdown drain
+use; ``LocalTurnRegistry`` is the in-process implementation (one server process). A cluster-wide
+one (several processes) would keep ``claim`` as a lease in shared storage and deliver ``stop`` to
+the process that runs the turn; ``attach``, ``running`` and ``stop_all`` stay about this process's
+own turns, which only it can stop at a safe point and save. No Flask here.
 """
 
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
 from typing import Protocol
 
 from director.core.session import StopReason
@@ -35,8 +40,58 @@ class _Turn:
         self.stop_reason = StopReason.USER
 
 
-class TurnRegistry:
-    """Thread-safe map of session_id -> running turn. ``claim`` is the atomic busy check."""
+class TurnRegistry(ABC):
+    """Which sessions have a turn running. ``claim`` is the atomic busy check. Thread-safe."""
+
+    @abstractmethod
+    def claim(self, session_id: str) -> None:
+        """Mark the session busy, or raise ``SessionBusyError`` if a turn is already running."""
+
+    @abstractmethod
+    def attach(self, session_id: str, engine: Stoppable) -> None:
+        """Register the claimed turn's engine (built after the claim) so ``stop`` can reach it."""
+
+    @abstractmethod
+    def release(self, session_id: str) -> None:
+        """The turn ended: the session is free again."""
+
+    @abstractmethod
+    def stop(self, session_id: str, reason: StopReason = StopReason.USER) -> bool:
+        """Ask the session's running turn to stop at its next safe point. False when none runs."""
+
+    @abstractmethod
+    def is_busy(self, session_id: str) -> bool:
+        """Whether a turn runs in the session (anywhere the implementation knows of)."""
+
+    @abstractmethod
+    def running(self) -> list[str]:
+        """The sessions whose turn this process runs (what a shutdown waits for)."""
+
+    @abstractmethod
+    def stop_all(self) -> list[str]:
+        """Server shutdown: refuse new turns here and ask every turn this process runs to stop.
+        Returns their session ids."""
+
+    @property
+    @abstractmethod
+    def closed(self) -> bool:
+        """True once ``stop_all()`` ran: this process is shutting down."""
+
+    @abstractmethod
+    def wait_idle(self, timeout_s: float) -> list[str]:
+        """Wait until this process runs no turn, at most ``timeout_s``. Returns those still running."""
+
+    @abstractmethod
+    def unfinished(self) -> list[str]:
+        """This process's turns that have not sent their final state yet."""
+
+    @abstractmethod
+    def engines(self) -> dict[str, Stoppable]:
+        """This process's running turns' engines by session (turns still starting have none yet)."""
+
+
+class LocalTurnRegistry(TurnRegistry):
+    """In-process map of session_id -> running turn, under one lock."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

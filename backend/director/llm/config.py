@@ -1,0 +1,265 @@
+"""Settings of the LiteLLM adapter (``LITELLM_*``) and its provider presets (``OPENAI_*``,
+``ANTHROPIC_*``, ``GOOGLEAI_*``), and which credentials go with which model.
+
+Each field's type, bounds and ``description`` are what a start-up error says it accepts
+(see ``director.settings``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Annotated, Any, ClassVar
+
+from dotenv import dotenv_values
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from director.constants import EnvPrefix, LLMType
+from director.llm.base import BaseLLMConfig
+from director.llm.providers import preset_model
+from director.llm.redact import register_secret
+
+# The env var each provider's key lives in, by LiteLLM model prefix (used to read it from .env when
+# the real environment lacks it, and to name it in error messages).
+PROVIDER_KEY_VARS: dict[str, list[str]] = {
+    "openai": ["OPENAI_API_KEY"],
+    "anthropic": ["ANTHROPIC_API_KEY"],
+    "gemini": ["GEMINI_API_KEY", "GOOGLEAI_API_KEY"],
+    "groq": ["GROQ_API_KEY"],
+    "mistral": ["MISTRAL_API_KEY"],
+    "deepseek": ["DEEPSEEK_API_KEY"],
+    "openrouter": ["OPENROUTER_API_KEY"],
+    "xai": ["XAI_API_KEY"],
+    "cohere": ["COHERE_API_KEY"],
+    "together_ai": ["TOGETHERAI_API_KEY"],
+    "azure": ["AZURE_API_KEY"],
+    "litellm_proxy": ["LITELLM_PROXY_API_KEY"],
+}
+
+# Parameters Director sets itself (or that carry secrets): LITELLM_EXTRA_PARAMS may not override them.
+RESERVED_PARAMS = frozenset(
+    {
+        "model",
+        "messages",
+        "tools",
+        "tool_choice",
+        "stream",
+        "stream_options",
+        "stop",
+        "response_format",
+        "api_key",
+        "api_base",
+        "base_url",
+        "timeout",
+        "num_retries",
+        "max_retries",
+        "drop_params",
+        "extra_headers",
+        "fallbacks",
+    }
+)
+
+# Shared by the presets, which re-declare these fields with their own defaults or aliases.
+MODEL_DESCRIPTION = f"a LiteLLM model string such as {preset_model(LLMType.ANTHROPIC)}"
+KEY_DESCRIPTION = "the provider's API key"
+
+
+def provider_of(model: str) -> str:
+    """LiteLLM's provider for a model string (the prefix; a guess for bare names)."""
+    if "/" in model:
+        return model.split("/", 1)[0]
+    name = model.lower()
+    if name.startswith("claude"):
+        return "anthropic"
+    if name.startswith("gemini"):
+        return "gemini"
+    return "openai"
+
+
+class LiteLLMConfig(BaseLLMConfig):
+    """Settings for the LiteLLM adapter (env prefix ``LITELLM_``; also read from the repo's ``.env``)."""
+
+    model_config = SettingsConfigDict(env_prefix=EnvPrefix.LITELLM.value)
+
+    # Presets put their provider in front of a bare model name ("gpt-4o" -> "openai/gpt-4o").
+    model_prefix: ClassVar[str | None] = None
+
+    llm_type: LLMType = LLMType.LITELLM
+    chat_model: str | None = Field(default=None, description=MODEL_DESCRIPTION)
+    api_key: SecretStr | None = Field(default=None, description=KEY_DESCRIPTION)
+    api_base: str | None = Field(default=None, description="a URL such as http://localhost:4000")
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    max_tokens: int | None = Field(default=None, ge=1)
+    timeout: float = Field(default=120.0, gt=0, le=3600, description="seconds")
+    num_retries: int = Field(default=2, ge=0, le=10)
+    # NoDecode: parsed by our validators below (comma list / JSON) so errors name the variable.
+    fallback_models: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="comma-separated LiteLLM model strings"
+    )
+    extra_headers: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict, description='a JSON object of strings, e.g. {"X-Team": "ai"}'
+    )
+    # Provider-specific knobs LiteLLM passes on (Ollama's num_ctx, seed, top_k...), for the primary
+    # model's provider only: another provider behind a fallback may reject them.
+    extra_params: Annotated[dict[str, Any], NoDecode] = Field(
+        default_factory=dict,
+        description=(
+            'a JSON object of extra completion parameters, e.g. {"num_ctx": 16384} for Ollama or {"seed": 7}, '
+            "without the ones Director sets itself (" + ", ".join(sorted(RESERVED_PARAMS)) + ")"
+        ),
+    )
+    # Our backoff: base * 2**attempt seconds (or the provider's Retry-After), never above retry_max_wait.
+    retry_backoff: float = Field(default=0.5, ge=0, le=60, description="seconds")
+    retry_max_wait: float = Field(default=20.0, ge=0, le=600, description="seconds")
+
+    def __init__(self, **values: Any):
+        super().__init__(**values)
+        self._use_provider_key()
+
+    @classmethod
+    def env_prefix(cls) -> str:
+        return cls.model_config.get("env_prefix", "")
+
+    @field_validator("chat_model", "api_base", "reasoning_effort", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            return value or None
+        return value
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _blank_key_is_unset(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None  # an empty key is never forwarded: LiteLLM then uses the provider's env var
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("reasoning_effort", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("chat_model", mode="after")
+    @classmethod
+    def _prefix_model(cls, value: str | None) -> str | None:
+        if value and cls.model_prefix and "/" not in value:
+            return f"{cls.model_prefix}/{value}"
+        return value
+
+    @field_validator("fallback_models", mode="before")
+    @classmethod
+    def _split_models(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [m.strip() for m in value.split(",") if m.strip()]
+        return value
+
+    @field_validator("extra_params", mode="before")
+    @classmethod
+    def _parse_params(cls, value: Any) -> Any:
+        value = cls._parse_headers(value)
+        if isinstance(value, dict) and RESERVED_PARAMS & set(value):
+            raise ValueError("sets a parameter Director sets itself")
+        return value
+
+    @field_validator("extra_headers", mode="before")
+    @classmethod
+    def _parse_headers(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if not value.strip():
+                return {}
+            try:
+                value = json.loads(value)
+            except ValueError as exc:
+                raise ValueError("not valid JSON") from exc
+            if not isinstance(value, dict):
+                raise ValueError("not a JSON object")
+        return value
+
+    def for_model(self, model: str) -> LiteLLMConfig:
+        """These settings for ``model`` alone (no fallbacks); this object is left as it is.
+
+        The key, base URL and extra parameters were written for the configured model's provider:
+        ``model`` keeps them only if it has the same provider. Otherwise they are never sent to it,
+        and it uses its own provider's key (from the environment or ``.env``).
+        """
+        update: dict[str, Any] = {"chat_model": model, "fallback_models": []}
+        if provider_of(model) != provider_of(self.chat_model or ""):
+            update.update(api_key=None, api_base=None, extra_params={})
+        config = self.model_copy(update=update)
+        config._use_provider_key()
+        return config
+
+    def _use_provider_key(self) -> None:
+        if self.api_key is None:
+            self.api_key = self.provider_key()
+        if self.api_key is not None:
+            register_secret(self.api_key.get_secret_value())
+
+    def provider_key(self) -> SecretStr | None:
+        """The chat model's provider key from the environment or, failing that, from ``.env``.
+
+        LiteLLM only looks at ``os.environ``; a key a user put in ``.env`` would otherwise be ignored.
+        """
+        if not self.chat_model:
+            return None
+        names = PROVIDER_KEY_VARS.get(provider_of(self.chat_model), [])
+        for name in names:
+            if os.environ.get(name, "").strip():
+                return SecretStr(os.environ[name].strip())
+        if self._env_path is not None and self._env_path.is_file():
+            file_values = {k.upper(): v for k, v in dotenv_values(self._env_path).items() if v}
+            for name in names:
+                if file_values.get(name, "").strip():
+                    return SecretStr(file_values[name].strip())
+        return None
+
+    def key_variables(self, model: str | None = None) -> list[str]:
+        """The env vars a user should check when ``model``'s key is rejected."""
+        own = [f"{self.env_prefix()}API_KEY"]
+        provider_vars = PROVIDER_KEY_VARS.get(provider_of(model or self.chat_model or ""), [])
+        return list(dict.fromkeys(own + provider_vars))
+
+
+class OpenAIConfig(LiteLLMConfig):
+    """``DEFAULT_LLM=openai``: OPENAI_CHAT_MODEL (default: the OpenAI example in providers.json), OPENAI_API_KEY, ..."""
+
+    model_config = SettingsConfigDict(env_prefix=EnvPrefix.OPENAI.value)
+    model_prefix: ClassVar[str | None] = "openai"
+    llm_type: LLMType = LLMType.OPENAI
+    chat_model: str | None = Field(default=preset_model(LLMType.OPENAI), description=MODEL_DESCRIPTION)
+
+
+class AnthropicConfig(LiteLLMConfig):
+    """``DEFAULT_LLM=anthropic``: ANTHROPIC_CHAT_MODEL (default: the Anthropic example in providers.json),
+    ANTHROPIC_API_KEY, ..."""
+
+    model_config = SettingsConfigDict(env_prefix=EnvPrefix.ANTHROPIC.value)
+    model_prefix: ClassVar[str | None] = "anthropic"
+    llm_type: LLMType = LLMType.ANTHROPIC
+    chat_model: str | None = Field(default=preset_model(LLMType.ANTHROPIC), description=MODEL_DESCRIPTION)
+
+
+class GoogleAIConfig(LiteLLMConfig):
+    """``DEFAULT_LLM=googleai``: GOOGLEAI_CHAT_MODEL (default: the Gemini example in providers.json),
+    GOOGLEAI_API_KEY or GEMINI_API_KEY, ..."""
+
+    model_config = SettingsConfigDict(env_prefix=EnvPrefix.GOOGLEAI.value, populate_by_name=True)
+    model_prefix: ClassVar[str | None] = "gemini"
+    llm_type: LLMType = LLMType.GOOGLEAI
+    chat_model: str | None = Field(default=preset_model(LLMType.GOOGLEAI), description=MODEL_DESCRIPTION)
+    api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("api_key", "GOOGLEAI_API_KEY", "GEMINI_API_KEY"),
+        description=KEY_DESCRIPTION,
+    )
+
+
+PRESET_CONFIGS: dict[LLMType, type[LiteLLMConfig]] = {
+    LLMType.LITELLM: LiteLLMConfig,
+    LLMType.OPENAI: OpenAIConfig,
+    LLMType.ANTHROPIC: AnthropicConfig,
+    LLMType.GOOGLEAI: GoogleAIConfig,
+}
