@@ -99,6 +99,15 @@ def test_pending_requests_share_a_pool_with_a_cap_per_address() -> None:
     assert admission.pending_requests == 1
 
 
+def test_the_local_address_is_not_capped_per_address() -> None:
+    # A browser on this machine and a reverse proxy on this machine both connect from 127.0.0.1: a cap
+    # per address there would cap every user at once. (Tests and benches attack from 127.0.0.2+.)
+    admission = Admission(limit=64)
+    local = [admission.enter({"REMOTE_ADDR": "127.0.0.1"}, None) for _ in range(10)]
+    assert all(local) and admission.pending_requests == 10
+    assert [admission.enter({"REMOTE_ADDR": "127.0.0.2"}, None) for _ in range(5)][-1] is False
+
+
 def test_a_full_pool_evicts_the_oldest_unadmitted_request_for_a_newcomer() -> None:
     clock = Clock()
     admission, eio = installed(clock, limit=32)  # a pool of 8, 4 per address

@@ -48,6 +48,10 @@ TICKET_KEY = "director.ticket"
 # receives the answer), hence the floors.
 MIN_PENDING = 8
 MIN_PER_ADDRESS = 4
+# Addresses that stand for many clients, not one: a local browser and a reverse proxy on this machine
+# both connect from here, so a cap per address would be a cap on everyone. The pool, the deadline and
+# the eviction still apply; a proxy exposed to the internet limits its own clients (README, Security).
+SHARED_ADDRESSES = frozenset({"127.0.0.1", "::1"})
 
 
 def pending_limit(limit: int) -> int:
@@ -171,7 +175,7 @@ class Admission:
         address = environ.get("REMOTE_ADDR") or "?"
         evicted = None
         with self._lock:
-            if self._by_address[address] >= self.per_address_limit:
+            if address not in SHARED_ADDRESSES and self._by_address[address] >= self.per_address_limit:
                 return False
             if self.pending_requests >= self.pending_limit:
                 evicted = min((t for t in self._tickets if t.pending), key=lambda t: t.started, default=None)
