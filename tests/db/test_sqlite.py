@@ -86,7 +86,7 @@ def test_idle_connections_stay_bounded_under_many_threads(tmp_path: Path) -> Non
         thread.join(timeout=30)
     try:
         assert len(db.get_conversations("s1")) == 16
-        assert db._idle.qsize() <= 4
+        assert db._engine.pool.checkedin() <= 4
     finally:
         db.close()
-    assert db._idle.qsize() == 0
+    assert db._engine.pool.checkedin() == 0
