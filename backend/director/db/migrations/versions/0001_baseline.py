@@ -31,7 +31,9 @@ def upgrade() -> None:
     if "sessions" not in existing:
         op.create_table(
             "sessions",
-            sa.Column("session_id", sa.Text, primary_key=True),
+            # nullable=True reproduces the pre-migration DDL (no NOT NULL on SQLite's text keys, which
+            # PostgreSQL adds by itself); ids are checked non-empty before any write anyway.
+            sa.Column("session_id", sa.Text, primary_key=True, nullable=True),
             sa.Column("title", StoredText),
             sa.Column("created_at", Timestamp, nullable=False),
             sa.Column("updated_at", Timestamp, nullable=False),
@@ -73,6 +75,7 @@ def upgrade() -> None:
                 sa.Text,
                 sa.ForeignKey("sessions.session_id", ondelete="CASCADE"),
                 primary_key=True,
+                nullable=True,
             ),
             sa.Column("updated_at", Timestamp, nullable=False),
             sa.Column("messages", JSONDocument, nullable=False),
