@@ -117,18 +117,6 @@ def version_of(backend: str, storage: str) -> str | None:
         return conn.execute(query).fetchone()[0]
 
 
-def run_sql(backend: str, storage: str, statement: str) -> None:
-    if backend == "sqlite":
-        conn = sqlite3.connect(storage)
-        try:
-            conn.executescript(statement)
-        finally:
-            conn.close()
-    else:
-        with psycopg.connect(storage, autocommit=True) as conn:
-            conn.execute(statement)
-
-
 def schema_of(backend: str, storage: str) -> dict[str, list[tuple]]:
     """Columns (name, type, not null, default, key), keys and indexes; the version table left out."""
     if backend == "sqlite":
@@ -228,11 +216,11 @@ def test_a_fresh_database_gets_the_same_schema_as_an_adopted_one(
     assert any("CASCADE" in str(key) for key in keys)
 
 
-def test_a_database_newer_than_the_code_stops_with_one_clear_line(backend: str, storage: str) -> None:
-    db = open_db(backend, storage)
+def test_a_database_newer_than_the_code_stops_with_one_clear_line(
+    backend: str, storage: str, db: BaseDB, raw_sql: Callable[[str], None]
+) -> None:
     db.create_session("s1", title="kept")
-    db.close()
-    run_sql(backend, storage, "UPDATE alembic_version SET version_num = '9999'")
+    raw_sql("UPDATE alembic_version SET version_num = '9999'")
 
     with pytest.raises(ConfigError) as info:
         open_db(backend, storage)

@@ -22,6 +22,14 @@ depends_on = None
 logger = logging.getLogger("director.db.migrations")
 
 
+def _session_key(**key: bool) -> sa.Column:
+    return sa.Column("session_id", sa.Text, sa.ForeignKey("sessions.session_id", ondelete="CASCADE"), **key)
+
+
+def _times(*names: str) -> list[sa.Column]:
+    return [sa.Column(name, Timestamp, nullable=False) for name in names]
+
+
 def upgrade() -> None:
     bind = op.get_bind()
     existing = set(sa.inspect(bind).get_table_names())
@@ -35,8 +43,7 @@ def upgrade() -> None:
             # PostgreSQL adds by itself); ids are checked non-empty before any write anyway.
             sa.Column("session_id", sa.Text, primary_key=True, nullable=True),
             sa.Column("title", StoredText),
-            sa.Column("created_at", Timestamp, nullable=False),
-            sa.Column("updated_at", Timestamp, nullable=False),
+            *_times("created_at", "updated_at"),
             sa.Column("metadata", JSONDocument, nullable=False, server_default="{}"),
         )
     indexes = {index["name"] for index in sa.inspect(bind).get_indexes("sessions")}
@@ -53,16 +60,10 @@ def upgrade() -> None:
         op.create_table(
             "conversations",
             *seq,
-            sa.Column(
-                "session_id",
-                sa.Text,
-                sa.ForeignKey("sessions.session_id", ondelete="CASCADE"),
-                nullable=False,
-            ),
+            _session_key(nullable=False),
             sa.Column("msg_id", sa.Text, nullable=False),
             sa.Column("conv_id", sa.Text),
-            sa.Column("created_at", Timestamp, nullable=False),
-            sa.Column("updated_at", Timestamp, nullable=False),
+            *_times("created_at", "updated_at"),
             sa.Column("message", JSONDocument, nullable=False),
             sa.PrimaryKeyConstraint("session_id", "msg_id"),
         )
@@ -70,14 +71,8 @@ def upgrade() -> None:
     if "context_messages" not in existing:
         op.create_table(
             "context_messages",
-            sa.Column(
-                "session_id",
-                sa.Text,
-                sa.ForeignKey("sessions.session_id", ondelete="CASCADE"),
-                primary_key=True,
-                nullable=True,
-            ),
-            sa.Column("updated_at", Timestamp, nullable=False),
+            _session_key(primary_key=True, nullable=True),
+            *_times("updated_at"),
             sa.Column("messages", JSONDocument, nullable=False),
         )
 
