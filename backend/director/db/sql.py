@@ -149,10 +149,10 @@ class SQLDB(BaseDB):
         """
         if self._closed:
             raise DatabaseClosedError(f"{self!r} is closed")
-        if not self._schema_ready:
-            self.prepare()
         for attempt in (1, 2):
             try:
+                if not self._schema_ready:
+                    self.prepare()
                 if write:
                     with self._writer.begin() as conn:
                         return work(conn)
