@@ -7,8 +7,9 @@ Core, which also takes care of placeholders (``?`` vs ``%s``). What is left diff
 - ordering tie-breaks: which column keeps insertion order (``insertion_order``);
 - upserts: each dialect's own ``INSERT ... ON CONFLICT`` construct (``insert``), same API in both;
 - JSON columns: JSONB on PostgreSQL, JSON text in a TEXT column on SQLite (``db/schema.py``);
-- connections: SQLite's pragmas and ``BEGIN IMMEDIATE``, PostgreSQL's retry after a restart
-  (``db/sqlite.py`` and ``SQLDB._run``).
+- write transactions: SQLite's ``BEGIN IMMEDIATE`` (``begin_write``);
+- connections: SQLite's pool and pragmas (``db/sqlite.py``), PostgreSQL's pool and retry after a
+  restart (``db/postgres.py``, ``SQLDB._run``).
 """
 
 from __future__ import annotations
@@ -70,3 +71,13 @@ def insertion_order(dialect: str, table: Table) -> ColumnElement[Any]:
 def insert(dialect: str, table: Table) -> Any:
     """The dialect's INSERT with ``on_conflict_do_update`` / ``on_conflict_do_nothing`` (same API)."""
     return (sqlite.insert if dialect == SQLITE else postgresql.insert)(table)
+
+
+def begin_write(dialect: str) -> str | None:
+    """What opens a write transaction, when the driver's implicit BEGIN is not the right one.
+
+    SQLite: ``BEGIN IMMEDIATE`` takes the write lock up front, so two writers queue on busy_timeout
+    instead of one failing with "database is locked" mid-transaction (its driver runs in autocommit
+    mode, see ``db/sqlite.py``). PostgreSQL: psycopg's implicit BEGIN.
+    """
+    return "BEGIN IMMEDIATE" if dialect == SQLITE else None

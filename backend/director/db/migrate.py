@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy import Connection, inspect, text
 
 from director.db.dialects import POSTGRESQL, SQLITE
 from director.errors import ConfigError
@@ -38,30 +38,29 @@ def current_revision(conn: Connection) -> str | None:
     return conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
 
 
-def migrate(engine: Engine, where: str) -> None:
-    """Bring the database at ``engine`` to the newest schema, all in one transaction.
+def migrate(conn: Connection, where: str) -> None:
+    """Bring the database behind ``conn`` to the newest schema, inside the caller's write transaction.
 
-    ``engine`` must open write transactions (on SQLite, ``BEGIN IMMEDIATE``: concurrent start-ups
-    queue instead of racing). PostgreSQL runs DDL transactionally, so a failed step leaves nothing.
+    On SQLite that transaction began with ``BEGIN IMMEDIATE``, so concurrent start-ups queue instead of
+    racing. PostgreSQL runs DDL transactionally, so a failed step leaves nothing.
     """
     revisions = known_revisions()
     head = revisions[-1]
-    with engine.begin() as conn:
-        if conn.dialect.name == POSTGRESQL:
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-        current = current_revision(conn)
-        if current == head:
-            return
-        if current is not None and current not in revisions:
-            setting = _LOCATION_SETTING.get(conn.dialect.name, "DB_TYPE")
-            raise ConfigError(
-                setting,
-                f"a database at schema version {head} or older",
-                f"The database at {where} has schema version {current}, newer than this Director "
-                f"(which knows up to {head}): upgrade Director, or set {setting} to another database.",
-            )
-        _upgrade(conn)
-        logger.info("database at %s migrated from schema version %s to %s", where, current or "none", head)
+    if conn.dialect.name == POSTGRESQL:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+    current = current_revision(conn)
+    if current == head:
+        return
+    if current is not None and current not in revisions:
+        setting = _LOCATION_SETTING.get(conn.dialect.name, "DB_TYPE")
+        raise ConfigError(
+            setting,
+            f"a database at schema version {head} or older",
+            f"The database at {where} has schema version {current}, newer than this Director "
+            f"(which knows up to {head}): upgrade Director, or set {setting} to another database.",
+        )
+    _upgrade(conn)
+    logger.info("database at %s migrated from schema version %s to %s", where, current or "none", head)
 
 
 def _upgrade(conn: Connection) -> None:

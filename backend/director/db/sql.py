@@ -1,19 +1,20 @@
 """``SQLDB``: every statement and the row mapping, written once (SQLAlchemy Core) for both backends.
 
 ``SQLiteDB`` and ``PostgresDB`` only build the engine (connections, pooling, pragmas). What still
-differs between the two dialects is named in ``db/dialects.py``. Errors raised to callers are the
-driver's own (``sqlite3`` / ``psycopg``), as before this layer existed.
+differs between the two dialects is named in ``db/dialects.py``. Statements run on pooled DBAPI
+connections (see ``db/prepared.py`` for why); errors raised to callers are the driver's own
+(``sqlite3`` / ``psycopg``), as before this layer existed.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Row, bindparam, delete, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Connection, Engine, bindparam, delete, select, update
 
 from director.db import dialects
 from director.db.base import (
@@ -30,74 +31,82 @@ from director.db.base import (
     to_json,
 )
 from director.db.migrate import migrate
+from director.db.prepared import Prepared
 from director.db.schema import context_messages, conversations, sessions
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# An execution option the SQLite engine reads to open a write transaction with BEGIN IMMEDIATE.
-WRITE = "director_write"
-
 
 class _Statements:
-    """Built once per engine: the dialect picks the upsert construct and the insertion-order column."""
+    """Built once per engine: the dialect compiles each, picks the upsert construct and tie-break."""
 
-    def __init__(self, dialect: str):
+    def __init__(self, engine: Engine):
+        dialect = engine.dialect
+        name = dialect.name
         sid = sessions.c.session_id
-        insert_session = dialects.insert(dialect, sessions)
-        self.create_session = insert_session.on_conflict_do_nothing(index_elements=[sid])
+        insert_session = dialects.insert(name, sessions)
+        self.create_session = Prepared(insert_session.on_conflict_do_nothing(index_elements=[sid]), dialect)
         # Creating the session row in the same statement as the bump means a message is never
         # dropped (or refused by the foreign key) because its session row was not written first.
-        self.touch_session = insert_session.on_conflict_do_update(
-            index_elements=[sid], set_={"updated_at": insert_session.excluded.updated_at}
+        self.touch_session = Prepared(
+            insert_session.on_conflict_do_update(
+                index_elements=[sid], set_={"updated_at": insert_session.excluded.updated_at}
+            ),
+            dialect,
         )
-        self.get_session = select(sessions).where(sid == bindparam("sid"))
-        self.get_sessions = select(sessions).order_by(
-            sessions.c.updated_at.desc(), sessions.c.created_at.desc(), sid
+        self.get_session = Prepared(select(sessions).where(sid == bindparam("sid")), dialect)
+        self.get_sessions = Prepared(
+            select(sessions).order_by(sessions.c.updated_at.desc(), sessions.c.created_at.desc(), sid),
+            dialect,
         )
-        self.update_session = update(sessions).where(sid == bindparam("sid"))
+        bump = update(sessions).where(sid == bindparam("sid"))
+        self.bump_session = Prepared(bump.values(updated_at=bindparam("ts")), dialect)
+        self.rename_session = Prepared(
+            bump.values(
+                updated_at=bindparam("ts"), title=bindparam("new_title", type_=sessions.c.title.type)
+            ),
+            dialect,
+        )
         # Conversations and context go with the session through ON DELETE CASCADE.
-        self.delete_session = delete(sessions).where(sid == bindparam("sid"))
+        self.delete_session = Prepared(delete(sessions).where(sid == bindparam("sid")), dialect)
 
         conv = conversations.c
-        insert_message = dialects.insert(dialect, conversations)
-        self.upsert_message = insert_message.on_conflict_do_update(
-            index_elements=[conv.session_id, conv.msg_id],
-            set_={
-                "conv_id": insert_message.excluded.conv_id,
-                "updated_at": insert_message.excluded.updated_at,
-                "message": insert_message.excluded.message,
-            },
+        insert_message = dialects.insert(name, conversations)
+        self.upsert_message = Prepared(
+            insert_message.on_conflict_do_update(
+                index_elements=[conv.session_id, conv.msg_id],
+                set_={
+                    "conv_id": insert_message.excluded.conv_id,
+                    "updated_at": insert_message.excluded.updated_at,
+                    "message": insert_message.excluded.message,
+                },
+            ),
+            dialect,
         )
         # Equal creation times keep insertion order; an upsert keeps the row's original position.
-        self.get_conversations = (
+        self.get_conversations = Prepared(
             select(conv.message)
             .where(conv.session_id == bindparam("sid"))
-            .order_by(conv.created_at, dialects.insertion_order(dialect, conversations))
+            .order_by(conv.created_at, dialects.insertion_order(name, conversations)),
+            dialect,
         )
 
         ctx = context_messages.c
-        insert_context = dialects.insert(dialect, context_messages)
-        self.upsert_context = insert_context.on_conflict_do_update(
-            index_elements=[ctx.session_id],
-            set_={
-                "updated_at": insert_context.excluded.updated_at,
-                "messages": insert_context.excluded.messages,
-            },
+        insert_context = dialects.insert(name, context_messages)
+        self.upsert_context = Prepared(
+            insert_context.on_conflict_do_update(
+                index_elements=[ctx.session_id],
+                set_={
+                    "updated_at": insert_context.excluded.updated_at,
+                    "messages": insert_context.excluded.messages,
+                },
+            ),
+            dialect,
         )
-        self.get_context = select(ctx.messages).where(ctx.session_id == bindparam("sid"))
-        self.health = select(sid).limit(1)
-
-
-def _session_row(row: Row[Any]) -> dict[str, Any]:
-    return {
-        "session_id": row.session_id,
-        "title": row.title,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-        "metadata": row.metadata,
-    }
+        self.get_context = Prepared(select(ctx.messages).where(ctx.session_id == bindparam("sid")), dialect)
+        self.health = Prepared(select(sid).limit(1), dialect)
 
 
 def _new_session(session_id: str, ts: float, title: str | None = None, metadata_json: str = "{}") -> dict:
@@ -115,9 +124,10 @@ class SQLDB(BaseDB):
 
     def __init__(self, engine: Engine, where: str):
         self._engine = engine
-        self._writer = engine.execution_options(**{WRITE: True})
+        self._dialect = engine.dialect
+        self._begin_write = dialects.begin_write(engine.dialect.name)
         self._where = where
-        self._sql = _Statements(engine.dialect.name)
+        self._sql = _Statements(engine)
         self._schema_ready = False
         self._closed = False
         self._lock = threading.Lock()
@@ -136,35 +146,58 @@ class SQLDB(BaseDB):
             if self._closed:
                 raise DatabaseClosedError(f"{self!r} is closed")
             if not self._schema_ready:
-                migrate(self._writer, self._where)
+                with self._migration_transaction() as conn:
+                    migrate(conn, self._where)
                 self._schema_ready = True
 
-    def _run(self, work: Callable[[Connection], T], *, write: bool = False) -> T:
-        """Run ``work`` in one transaction (writes) or one connection (reads).
+    @contextmanager
+    def _migration_transaction(self) -> Iterator[Connection]:
+        """A SQLAlchemy connection (what Alembic runs on) in one write transaction."""
+        with self._engine.connect() as conn:
+            if self._begin_write:
+                conn.exec_driver_sql(self._begin_write)
+            yield conn
+            conn.commit()
 
-        A PostgreSQL restart leaves every pooled connection dead. SQLAlchemy then invalidates the whole
-        pool at once (no per-connection back-off), and the work is retried once: only when the
-        connection broke, so nothing was committed, and every write here is an idempotent upsert,
+    def _run(self, work: Callable[[Any], T], *, write: bool = False) -> T:
+        """Run ``work(cursor)`` in one transaction: committed when it returns, rolled back if it raises.
+
+        A PostgreSQL restart leaves every pooled connection dead. On the first one found dead, the whole
+        pool is replaced at once (no per-connection back-off) and the work is retried once: only when
+        the connection broke, so nothing was committed, and every write here is an idempotent upsert,
         update or delete anyway.
         """
         if self._closed:
             raise DatabaseClosedError(f"{self!r} is closed")
         for attempt in (1, 2):
-            try:
-                if not self._schema_ready:
+            if not self._schema_ready:
+                try:
                     self.prepare()
+                except Exception as exc:
+                    raise getattr(exc, "orig", None) or exc from exc  # the driver's error, as below
+            conn = self._engine.raw_connection()  # pooled; close() gives it back
+            try:
+                cursor = conn.cursor()
+                if write and self._begin_write:
+                    cursor.execute(self._begin_write)
+                result = work(cursor)
                 if write:
-                    with self._writer.begin() as conn:
-                        return work(conn)
-                with self._engine.connect() as conn:
-                    return work(conn)
-            except DBAPIError as exc:
-                if attempt == 1 and exc.connection_invalidated:
-                    logger.warning("connection to %s was lost (%s); retrying once", self._where, exc.orig)
-                    continue
-                if exc.orig is None:
-                    raise
-                raise exc.orig from exc
+                    conn.commit()
+                return result
+            except BaseException as exc:
+                if isinstance(exc, self._dialect.loaded_dbapi.Error) and self._dialect.is_disconnect(
+                    exc, conn.dbapi_connection, None
+                ):
+                    conn.invalidate(exc)
+                    self._engine.dispose()  # the other pooled connections died with it
+                    if attempt == 1:
+                        logger.warning("connection to %s was lost (%s); retrying once", self._where, exc)
+                        continue
+                else:
+                    conn.rollback()
+                raise
+            finally:
+                conn.close()
         raise AssertionError("unreachable")
 
     # -- sessions --------------------------------------------------------------------------------
@@ -176,38 +209,37 @@ class SQLDB(BaseDB):
         check_title(title)
         row = _new_session(session_id, now(), title, to_json(check_metadata(metadata)))
 
-        def work(conn: Connection) -> Row[Any]:
-            conn.execute(self._sql.create_session, row)
-            return conn.execute(self._sql.get_session, {"sid": session_id}).one()
+        def work(cursor: Any) -> dict[str, Any] | None:
+            self._sql.create_session.run(cursor, row)
+            return self._sql.get_session.first(cursor, {"sid": session_id})
 
-        return _session_row(self._run(work, write=True))
+        session = self._run(work, write=True)
+        assert session is not None  # just written, in the same transaction
+        return session
 
     def get_session(self, session_id: str) -> dict[str, Any] | None:
         if not is_storable_id(session_id):
             return None  # could never have been stored; PostgreSQL would reject it in a query
-        row = self._run(lambda conn: conn.execute(self._sql.get_session, {"sid": session_id}).first())
-        return _session_row(row) if row else None
+        return self._run(lambda cursor: self._sql.get_session.first(cursor, {"sid": session_id}))
 
     def get_sessions(self) -> list[dict[str, Any]]:
-        rows = self._run(lambda conn: conn.execute(self._sql.get_sessions).all())
-        return [_session_row(row) for row in rows]
+        return self._run(lambda cursor: self._sql.get_sessions.all(cursor))
 
     def update_session(self, session_id: str, title: str | None = None) -> None:
         check_title(title)
         if not is_storable_id(session_id):
             return
-        values: dict[str, Any] = {"sid": session_id, "updated_at": now()}
-        if title is not None:
-            values["title"] = title
-        self._run(lambda conn: conn.execute(self._sql.update_session, values), write=True)
+        values = {"sid": session_id, "ts": now(), "new_title": title}
+        statement = self._sql.bump_session if title is None else self._sql.rename_session
+        self._run(lambda cursor: statement.run(cursor, values), write=True)
 
     def delete_session(self, session_id: str) -> bool:
         if not is_storable_id(session_id):
             return False
-        result = self._run(
-            lambda conn: conn.execute(self._sql.delete_session, {"sid": session_id}), write=True
+        cursor = self._run(
+            lambda cursor: self._sql.delete_session.run(cursor, {"sid": session_id}), write=True
         )
-        return result.rowcount > 0
+        return cursor.rowcount > 0
 
     # -- conversation ----------------------------------------------------------------------------
 
@@ -224,34 +256,33 @@ class SQLDB(BaseDB):
             "message": to_json(message),
         }
 
-        def work(conn: Connection) -> None:
-            conn.execute(self._sql.touch_session, _new_session(session_id, ts))
-            conn.execute(self._sql.upsert_message, row)
+        def work(cursor: Any) -> None:
+            self._sql.touch_session.run(cursor, _new_session(session_id, ts))
+            self._sql.upsert_message.run(cursor, row)
 
         self._run(work, write=True)
 
     def get_conversations(self, session_id: str) -> list[dict[str, Any]]:
         if not is_storable_id(session_id):
             return []
-        return self._run(
-            lambda conn: list(conn.execute(self._sql.get_conversations, {"sid": session_id}).scalars())
-        )
+        rows = self._run(lambda cursor: self._sql.get_conversations.all(cursor, {"sid": session_id}))
+        return [row["message"] for row in rows]
 
     # -- context ---------------------------------------------------------------------------------
 
     def get_context_messages(self, session_id: str) -> list[dict[str, Any]]:
         if not is_storable_id(session_id):
             return []
-        messages = self._run(lambda conn: conn.execute(self._sql.get_context, {"sid": session_id}).scalar())
-        return messages if messages is not None else []
+        row = self._run(lambda cursor: self._sql.get_context.first(cursor, {"sid": session_id}))
+        return row["messages"] if row else []
 
     def add_or_update_context_msg(self, session_id: str, messages: list[dict[str, Any]]) -> None:
         check_session_id(session_id)
         row = {"session_id": session_id, "updated_at": now(), "messages": to_json(check_context(messages))}
 
-        def work(conn: Connection) -> None:
-            conn.execute(self._sql.create_session, _new_session(session_id, row["updated_at"]))
-            conn.execute(self._sql.upsert_context, row)
+        def work(cursor: Any) -> None:
+            self._sql.create_session.run(cursor, _new_session(session_id, row["updated_at"]))
+            self._sql.upsert_context.run(cursor, row)
 
         self._run(work, write=True)
 
@@ -259,7 +290,7 @@ class SQLDB(BaseDB):
 
     def health_check(self) -> bool:
         try:
-            self._run(lambda conn: conn.execute(self._sql.health).all())
+            self._run(lambda cursor: self._sql.health.all(cursor))
             return True
         except Exception as exc:
             # Driver messages name host, port and user but never the password.

@@ -12,11 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import URL, Connection, create_engine, event
+from sqlalchemy import URL, create_engine, event
 from sqlalchemy.pool import QueuePool
 
 from director.db.base import DBType
-from director.db.sql import SQLDB, WRITE
+from director.db.sql import SQLDB
 
 
 class SQLiteDB(SQLDB):
@@ -27,6 +27,7 @@ class SQLiteDB(SQLDB):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             URL.create("sqlite", database=str(self.path)),
+            paramstyle="named",  # :name placeholders, so statements take the same dicts as psycopg's
             poolclass=QueuePool,
             pool_size=max_idle_connections,
             max_overflow=-1,  # never make a caller wait for a connection; keep only the pool_size idle
@@ -39,7 +40,8 @@ class SQLiteDB(SQLDB):
 
         @event.listens_for(engine, "connect")
         def _configure(dbapi_conn: Any, _record: Any) -> None:
-            # We issue BEGIN ourselves (below): the driver's own implicit BEGIN would be DEFERRED.
+            # Autocommit: reads take no transaction; writes are begun with BEGIN IMMEDIATE by SQLDB
+            # (dialects.begin_write), where the driver's own implicit BEGIN would be DEFERRED.
             dbapi_conn.isolation_level = None
             for pragma in (
                 f"busy_timeout = {busy_timeout_ms}",
@@ -50,11 +52,6 @@ class SQLiteDB(SQLDB):
                 "foreign_keys = ON",
             ):
                 dbapi_conn.execute(f"PRAGMA {pragma}")
-
-        @event.listens_for(engine, "begin")
-        def _begin(conn: Connection) -> None:
-            if conn.get_execution_options().get(WRITE):
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         super().__init__(engine, str(self.path))
         # Migrate eagerly: it is cheap, and a bad path should fail at start-up, not mid-turn.
