@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, bindparam, delete, select, update
+from sqlalchemy.exc import DBAPIError
 
 from director.db import dialects
 from director.db.base import (
@@ -173,8 +174,10 @@ class SQLDB(BaseDB):
             if not self._schema_ready:
                 try:
                     self.prepare()
-                except Exception as exc:
-                    raise getattr(exc, "orig", None) or exc from exc  # the driver's error, as below
+                except DBAPIError as exc:
+                    if exc.orig is None:
+                        raise
+                    raise exc.orig from exc  # the driver's own error, as from the statements below
             conn = self._engine.raw_connection()  # pooled; close() gives it back
             try:
                 cursor = conn.cursor()
@@ -194,7 +197,11 @@ class SQLDB(BaseDB):
                         logger.warning("connection to %s was lost (%s); retrying once", self._where, exc)
                         continue
                 else:
-                    conn.rollback()
+                    try:
+                        conn.rollback()
+                    except Exception:
+                        # The original error is the one worth raising; the pool resets or drops it.
+                        logger.warning("rollback on %s failed", self._where, exc_info=True)
                 raise
             finally:
                 conn.close()
