@@ -1,7 +1,8 @@
 """Every difference between SQLite and PostgreSQL, named, in one place.
 
 Statements, schema and row mapping are written once (``db/sql.py``, ``db/schema.py``) with SQLAlchemy
-Core, which also takes care of placeholders (``?`` vs ``%s``). What is left differs by nature:
+Core, which compiles each statement with the dialect's placeholders (SQLite's engine is set to the
+``named`` style, so both drivers take the same dict of values). What is left differs by nature:
 
 - text scrubbing: what a text or JSON value may not contain (``scrub_text``, ``scrub_json_text``);
 - ordering tie-breaks: which column keeps insertion order (``insertion_order``);
