@@ -31,7 +31,7 @@ class SQLiteDB(SQLDB):
             poolclass=QueuePool,
             pool_size=max_idle_connections,
             max_overflow=-1,  # never make a caller wait for a connection; keep only the pool_size idle
-            pool_use_lifo=True,  # the warmest connection first, so idle extras age out
+            pool_use_lifo=True,  # the most recently used connection first: its page cache is warm
             # check_same_thread=False: a pooled connection is used by one thread at a time, but not
             # always the thread that opened it.
             connect_args={"timeout": busy_timeout_s, "check_same_thread": False},
