@@ -11,7 +11,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 REPO = Path(__file__).resolve().parents[1]
-DEV_TOOLS = {"pytest", "pytest-timeout", "pytest-xdist", "playwright", "ruff"}
+DEV_TOOLS = {"pytest", "pytest-timeout", "pytest-xdist", "playwright", "ruff", "hypothesis"}
 
 
 def pins(name: str) -> dict[str, str]:
