@@ -1,14 +1,25 @@
 #!/usr/bin/env bash
 # What `make run` / `make test` need before they set anything up: one line per missing piece, saying
-# what to install, and exit 1 - in well under a second, instead of failing after the venv is built.
+# what to install, and exit 1 - at once, instead of failing after the venv is built. Runs on every
+# `make run`, so it stays cheap: one Python start (the venv's when there is one), one `node --version`.
 problems=()
 
-py_version=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+python=python3
+[[ -x .venv/bin/python ]] && python=.venv/bin/python
+# "<major.minor> <3.11 or newer: 1/0> <venv module usable: 1/0>"
+read -r py_version py_new_enough py_has_venv < <("$python" -c '
+import sys
+try:
+    import ensurepip, venv
+    has_venv = 1
+except ImportError:
+    has_venv = 0
+print("%d.%d" % sys.version_info[:2], int(sys.version_info >= (3, 11)), has_venv)' 2>/dev/null)
 if [[ -z $py_version ]]; then
     problems+=("Python 3.11 or newer is required and python3 was not found: install it (e.g. apt install python3 python3-venv).")
-elif ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+elif [[ $py_new_enough != 1 ]]; then
     problems+=("Python 3.11 or newer is required, python3 is $py_version: install a newer Python 3 (e.g. apt install python3).")
-elif [[ ! -x .venv/bin/python ]] && ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+elif [[ $python == python3 && $py_has_venv != 1 ]]; then
     problems+=("Python's venv module is missing (python3 -m venv fails): install it (e.g. apt install python3-venv).")
 fi
 

@@ -18,11 +18,12 @@ def fake_tool(bin_dir: Path, name: str, script: str) -> None:
 
 
 def check(bin_dir: Path) -> subprocess.CompletedProcess[str]:
-    # Only the fake tools are on PATH (bash is run by its full path), as on a machine without them.
+    # Only the fake tools are on PATH (bash is run by its full path), as on a machine without them;
+    # run from a checkout with no .venv yet (the script prefers the venv's Python once there is one).
     return subprocess.run(
         ["/bin/bash", str(REPO / "scripts" / "check-prereqs.sh")],
         env={"PATH": str(bin_dir)},
-        cwd=REPO,
+        cwd=bin_dir,
         capture_output=True,
         text=True,
         timeout=30,
@@ -63,9 +64,9 @@ def test_old_node_and_missing_npm_are_each_one_line(bin_dir: Path) -> None:
 
 
 def test_old_or_missing_python_says_what_to_install(bin_dir: Path) -> None:
-    # A Python 3.10: prints its version, and fails the "3.11 or newer" check.
+    # A Python 3.10 (with its venv module).
     (bin_dir / "python3").unlink()
-    fake_tool(bin_dir, "python3", 'case "$2" in *"sys.exit"*) exit 1;; *) echo 3.10;; esac')
+    fake_tool(bin_dir, "python3", "echo 3.10 0 1")
     done = check(bin_dir)
     assert done.returncode == 1
     assert done.stderr.splitlines() == [
@@ -73,3 +74,5 @@ def test_old_or_missing_python_says_what_to_install(bin_dir: Path) -> None:
     ]
     (bin_dir / "python3").unlink()
     assert "python3 was not found" in check(bin_dir).stderr
+    fake_tool(bin_dir, "python3", "echo 3.12 1 0")  # Debian without python3-venv
+    assert "install it (e.g. apt install python3-venv)" in check(bin_dir).stderr
