@@ -229,8 +229,9 @@ def configure_logging(level: str = "info") -> None:
     for handler in root.handlers:
         if not any(isinstance(existing, RedactingFilter) for existing in handler.filters):
             handler.addFilter(RedactingFilter())
-    # LiteLLM and HTTP client debug output can include request bodies; keep them at warning.
-    for noisy in ("LiteLLM", "litellm", "httpx", "httpcore", "openai"):
+    # LiteLLM and HTTP client debug output can include request bodies; keep them at warning. Alembic
+    # narrates each migration step (director.db.migrate says the one line that matters).
+    for noisy in ("LiteLLM", "litellm", "httpx", "httpcore", "openai", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
