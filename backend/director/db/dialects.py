@@ -9,6 +9,8 @@ Core, which compiles each statement with the dialect's placeholders (SQLite's en
 - upserts: each dialect's own ``INSERT ... ON CONFLICT`` construct (``insert``), same API in both;
 - JSON columns: JSONB on PostgreSQL, JSON text in a TEXT column on SQLite (``db/schema.py``);
 - write transactions: SQLite's ``BEGIN IMMEDIATE`` (``begin_write``);
+- reading a field of a JSON column in SQL: ``json_extract`` vs ``->>`` (``json_text_field``);
+- a full disk: SQLite's ``SQLITE_FULL``, PostgreSQL's SQLSTATE 53100 (``is_disk_full``);
 - connections: SQLite's pool and pragmas (``db/sqlite.py``), PostgreSQL's pool and retry after a
   restart (``db/postgres.py``, ``SQLDB._run``).
 """
@@ -16,9 +18,10 @@ Core, which compiles each statement with the dialect's placeholders (SQLite's en
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, literal_column
+from sqlalchemy import ColumnElement, Table, Text, func, literal, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 
 SQLITE = "sqlite"
@@ -82,3 +85,23 @@ def begin_write(dialect: str) -> str | None:
     mode, see ``db/sqlite.py``). PostgreSQL: psycopg's implicit BEGIN.
     """
     return "BEGIN IMMEDIATE" if dialect == SQLITE else None
+
+
+def json_text_field(dialect: str, column: ColumnElement[Any], key: str) -> ColumnElement[str]:
+    """A top-level field of a JSON column, as text, for use in SQL (e.g. in WHERE)."""
+    if dialect == SQLITE:
+        return func.json_extract(column, f"$.{key}", type_=Text)
+    return column.op("->>", return_type=Text)(literal(key, Text))
+
+
+# PostgreSQL's SQLSTATE for "disk_full"; SQLite reports SQLITE_FULL as the primary result code.
+_PG_DISK_FULL = "53100"
+
+
+def is_disk_full(dialect: str, exc: BaseException) -> bool:
+    if dialect == SQLITE:
+        return (
+            isinstance(exc, sqlite3.Error)
+            and getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL
+        )
+    return getattr(exc, "sqlstate", None) == _PG_DISK_FULL

@@ -29,6 +29,7 @@ from director.db.base import (
     is_storable_id,
     message_created_at,
     now,
+    storage_alarm,
     to_json,
 )
 from director.db.migrate import migrate
@@ -106,6 +107,24 @@ class _Statements:
             ),
             dialect,
         )
+        # Output messages a dead process left "in progress" (the start-up repair); FOR UPDATE on
+        # PostgreSQL (SQLite's write transaction already holds the only write lock).
+        self.unfinished = Prepared(
+            select(conv.session_id, conv.msg_id, conv.message)
+            .where(
+                conv.updated_at < bindparam("before"),
+                dialects.json_text_field(name, conv.message, "msg_type") == "output",
+                dialects.json_text_field(name, conv.message, "status") == "progress",
+            )
+            .with_for_update(),
+            dialect,
+        )
+        self.rewrite_message = Prepared(
+            update(conversations)
+            .where(conv.session_id == bindparam("sid"), conv.msg_id == bindparam("mid"))
+            .values(message=bindparam("new_message", type_=conv.message.type), updated_at=bindparam("ts")),
+            dialect,
+        )
         self.get_context = Prepared(select(ctx.messages).where(ctx.session_id == bindparam("sid")), dialect)
         self.health = Prepared(select(sid).limit(1), dialect)
 
@@ -163,6 +182,9 @@ class SQLDB(BaseDB):
     def _run(self, work: Callable[[Any], T], *, write: bool = False) -> T:
         """Run ``work(cursor)`` in one transaction: committed when it returns, rolled back if it raises.
 
+        A full disk becomes ``StorageFullError`` (nothing of the transaction was written), reported to
+        the operator by ``storage_alarm``; a write that succeeds tells the alarm the disk has room again.
+
         A PostgreSQL restart leaves every pooled connection dead. On the first one found dead, the whole
         pool is replaced at once (no per-connection back-off) and the work is retried once: only when
         the connection broke, so nothing was committed, and every write here is an idempotent upsert,
@@ -187,6 +209,8 @@ class SQLDB(BaseDB):
                 # Reads too: psycopg opened a transaction for them, and ending it here is cheaper
                 # than the pool's reset on check-in (SQLite's reads took none: a no-op there).
                 conn.commit()
+                if write:
+                    storage_alarm.wrote(self._where)
                 return result
             except BaseException as exc:
                 if isinstance(exc, self._dialect.loaded_dbapi.Error) and self._dialect.is_disconnect(
@@ -199,10 +223,12 @@ class SQLDB(BaseDB):
                         continue
                 else:
                     try:
-                        conn.rollback()
+                        conn.rollback()  # SQLite may have rolled back already (it does on SQLITE_FULL)
                     except Exception:
                         # The original error is the one worth raising; the pool resets or drops it.
                         logger.warning("rollback on %s failed", self._where, exc_info=True)
+                    if write and dialects.is_disk_full(self._dialect.name, exc):
+                        raise storage_alarm.full(self._where, exc) from exc
                 raise
             finally:
                 conn.close()
@@ -293,6 +319,21 @@ class SQLDB(BaseDB):
             self._sql.upsert_context.run(cursor, row)
 
         self._run(work, write=True)
+
+    def finish_unfinished_messages(
+        self, updated_before: float, finish: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> int:
+        def work(cursor: Any) -> int:
+            rows = self._sql.unfinished.all(cursor, {"before": updated_before})
+            ts = now()
+            for row in rows:
+                values = {"sid": row["session_id"], "mid": row["msg_id"], "ts": ts}
+                self._sql.rewrite_message.run(
+                    cursor, {**values, "new_message": to_json(finish(row["message"]))}
+                )
+            return len(rows)
+
+        return self._run(work, write=True)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
