@@ -3,19 +3,26 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 STAMPS := .stamps
 
-.PHONY: install system-deps run dev test test-py test-js lint bench clean
+.PHONY: install prereqs system-deps run dev test test-py test-js lint bench clean
 
 install: $(STAMPS)/python $(STAMPS)/frontend
 
-# The venv is rebuilt only when requirements.txt or the backend's pyproject changes.
-$(STAMPS)/python: requirements.txt backend/pyproject.toml
+# Python 3.11+ and Node 20+ with npm, checked before anything is set up: one line each on what to install.
+prereqs:
+	@bash scripts/check-prereqs.sh
+
+# The venv is rebuilt only when a requirements file or the backend's pyproject changes. A development
+# checkout gets the test and lint tools too (requirements-dev.txt); a deployment can install only
+# requirements.txt, what the server runs.
+$(STAMPS)/python: requirements.txt requirements-dev.txt backend/pyproject.toml | prereqs
 	@mkdir -p $(STAMPS)
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q -r requirements-dev.txt
 	$(PY) -m pip install -q --no-deps -e backend
 	@touch $@
 
+$(STAMPS)/frontend: | prereqs
 $(STAMPS)/frontend: frontend/package.json frontend/package-lock.json $(shell find frontend/src -type f 2>/dev/null) frontend/index.html frontend/vite.config.js backend/director/llm/providers.json
 	@mkdir -p $(STAMPS)
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build

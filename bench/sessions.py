@@ -1,4 +1,4 @@
-"""Session-server benchmarks (prints figures; not a test). Run: .venv/bin/python bench/sessions.py [a] [c] [d]
+"""Session-server benchmarks (prints figures; not a test). Run: .venv/bin/python bench/sessions.py [a] [c] [d] [e]
 
 (a) 100 concurrent sessions, one streamed turn each, over 100 real Socket.IO clients against a real
     server subprocess, the fake OpenAI provider answering after 0.5 s;
@@ -11,7 +11,9 @@
     median of 60 turns (target <= 15 ms); the provider's time is measured inside the fake. Printed
     both including and excluding bare LiteLLM's own client time for the same two calls, measured
     side by side in the same run;
-(d) server start to /health answering, median of 5 (target <= 1.5 s).
+(d) server start to /health answering, median of 5 (target <= 1.5 s), each on a new database (what a
+    first start pays: the schema is created);
+(e) the same on the database an earlier start made (what every later start pays).
 """
 
 from __future__ import annotations
@@ -368,6 +370,28 @@ def bench_engine_in_process() -> float:
     return result
 
 
+def bench_restart(fake: FakeOpenAI) -> tuple[float, list[float]]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**server_env(fake), "SQLITE_DB_PATH": str(Path(tmp) / "director.db")}
+        start_server(env).cleanup()  # creates the database
+        times = []
+        for _ in range(STARTUPS):
+            server = start_server(env)
+            times.append(server.startup_s or 0.0)
+            server.cleanup()
+    return statistics.median(times), times
+
+
+def run_e(fake: FakeOpenAI) -> None:
+    median, samples = bench_restart(fake)
+    print(
+        f"(e) server start on an existing database to /health answering: median {median:.3f} s of {STARTUPS} "
+        f"({', '.join(f'{s:.2f}' for s in samples)})"
+    )
+
+
 def run_d(fake: FakeOpenAI) -> None:
     median, samples = bench_startup(fake)
     print(
@@ -377,7 +401,7 @@ def run_d(fake: FakeOpenAI) -> None:
 
 
 def main() -> int:
-    parts = set(sys.argv[1:]) or {"a", "c", "d"}
+    parts = set(sys.argv[1:]) or {"a", "c", "d", "e"}
     fake = TimedFakeOpenAI()
     try:
         if parts & {"a", "c"}:
@@ -392,6 +416,8 @@ def main() -> int:
                 server.cleanup()
         if "d" in parts:
             run_d(fake)
+        if "e" in parts:
+            run_e(fake)
     finally:
         fake.close()
     return 0

@@ -100,3 +100,18 @@ def raw_sql(backend: str, storage: str, db: BaseDB) -> Callable[[str], None]:
                 conn.execute(statement)
 
     return run
+
+
+@pytest.fixture
+def postgres_or_sqlite_twin(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A second, empty storage of the same backend (to compare two databases)."""
+    if backend == "sqlite":
+        return str(tmp_path / "twin" / "director.db")
+    return request.getfixturevalue("postgres_dsn_twin")
+
+
+@pytest.fixture
+def postgres_dsn_twin(postgres_database: str) -> Iterator[str]:
+    dsn = create_schema(postgres_database)
+    yield dsn
+    drop_schema(dsn)

@@ -554,3 +554,67 @@ def test_health_check_and_close(db: BaseDB) -> None:
         db.get_sessions()
     with pytest.raises(DatabaseClosedError):
         db.add_or_update_msg_to_conv(input_message("s1", "m1", "too late"))
+
+
+# -- odd unicode in every text column ----------------------------------------------------------------
+
+RTL_AND_EMOJI = "RTL \u202eעברית العربية\u202c · emoji 😀👩‍👩‍👧 · e\u0301"
+
+# (text, stored on SQLite, stored on PostgreSQL). Neither driver can encode a lone surrogate, and
+# PostgreSQL text cannot hold NUL: those become U+FFFD. Everything else is kept exactly.
+ODD_TITLES = [
+    ("\ud800", "\ufffd", "\ufffd"),
+    (
+        "lone low \udfff and high \ud83d here",
+        "lone low \ufffd and high \ufffd here",
+        "lone low \ufffd and high \ufffd here",
+    ),
+    ("nul\x00inside", "nul\x00inside", "nul\ufffdinside"),
+    (RTL_AND_EMOJI, RTL_AND_EMOJI, RTL_AND_EMOJI),
+]
+
+
+@pytest.mark.parametrize(("title", "on_sqlite", "on_postgres"), ODD_TITLES)
+def test_odd_unicode_titles_are_stored_on_create_and_update(
+    backend: str, db: BaseDB, title: str, on_sqlite: str, on_postgres: str
+) -> None:
+    # A chat's first message becomes its title: it must never make the session fail to save.
+    expected = on_sqlite if backend == "sqlite" else on_postgres
+    assert db.create_session("s1", title=title)["title"] == expected
+    assert db.get_session("s1")["title"] == expected
+    db.create_session("s2")
+    db.update_session("s2", title=title)
+    assert [s["title"] for s in db.get_sessions()] == [expected, expected]
+
+
+@pytest.mark.parametrize(("text", "on_sqlite", "on_postgres"), ODD_TITLES)
+def test_odd_unicode_in_metadata_messages_and_context(
+    backend: str, db: BaseDB, text: str, on_sqlite: str, on_postgres: str
+) -> None:
+    # JSON columns: SQLite keeps every string as written (escaped JSON text); PostgreSQL's JSONB
+    # gets the same replacements as its text columns, in values and keys alike.
+    expected = text if backend == "sqlite" else on_postgres
+    db.create_session("s1", metadata={"note": text, text: "as a key"})
+    assert db.get_session("s1")["metadata"] == {"note": expected, expected: "as a key"}
+
+    message = input_message("s1", "m1", text)
+    db.add_or_update_msg_to_conv(message)
+    stored = db.get_conversations("s1")
+    assert stored[0]["content"][0]["text"] == expected
+    assert stored == [{**message, "content": [{**message["content"][0], "text": expected}]}]
+
+    db.add_or_update_context_msg("s1", [{"role": "user", "content": text}])
+    assert db.get_context_messages("s1") == [{"role": "user", "content": expected}]
+
+
+def test_ids_with_rtl_and_emoji_are_keys_like_any_other(db: BaseDB) -> None:
+    session_id, msg_id, conv_id = f"s-{RTL_AND_EMOJI}", f"m-{RTL_AND_EMOJI}", f"c-{RTL_AND_EMOJI}"
+    db.create_session(session_id, title=RTL_AND_EMOJI)
+    message = {**input_message(session_id, msg_id, "hi"), "conv_id": conv_id}
+    db.add_or_update_msg_to_conv(message)
+    db.add_or_update_context_msg(session_id, [{"role": "user", "content": "hi"}])
+    assert db.get_session(session_id)["title"] == RTL_AND_EMOJI
+    assert db.get_conversations(session_id) == [message]
+    assert db.get_context_messages(session_id) == [{"role": "user", "content": "hi"}]
+    assert db.delete_session(session_id) is True
+    assert db.get_sessions() == []

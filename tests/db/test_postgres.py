@@ -8,6 +8,7 @@ import psycopg
 import pytest
 from director.db import load_db
 from director.db.postgres import PostgresDB
+from director.entrypoint.api.settings import ServerSettings
 from psycopg.conninfo import conninfo_to_dict
 
 pytestmark = pytest.mark.postgres
@@ -66,14 +67,16 @@ def test_many_processes_first_use_at_once(postgres_dsn: str) -> None:
 
 def test_load_db_from_postgres_settings(postgres_dsn: str) -> None:
     params = conninfo_to_dict(postgres_dsn)
-    db = load_db(
-        "postgres",
+    settings = ServerSettings(
+        _env_file=None,
+        db_type="postgres",
         postgres_host=params["host"],
         postgres_port=int(params["port"]),
         postgres_user=params["user"],
         postgres_password="ignored-by-trust-auth",
         postgres_db=params["dbname"],
     )
+    db = load_db(settings)
     try:
         assert db.health_check() is True
         db.add_or_update_msg_to_conv({"session_id": "s1", "msg_id": "m1", "content": ["ok"]})
@@ -83,9 +86,13 @@ def test_load_db_from_postgres_settings(postgres_dsn: str) -> None:
 
 
 def test_recovers_when_the_server_drops_its_connections(postgres_dsn: str) -> None:
-    db = PostgresDB(postgres_dsn, pool_min_size=2)
+    db = PostgresDB(postgres_dsn)
     try:
         db.create_session("s1", title="before")
+        # Two pooled connections, so the retry must cope with more than one dead one at a time.
+        with db._engine.connect(), db._engine.connect():
+            pass
+        assert db._engine.pool.checkedin() == 2
         # What a PostgreSQL restart or failover does to pooled connections.
         with psycopg.connect(postgres_dsn, autocommit=True) as admin:
             killed = admin.execute(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from director.db.sqlite import SQLiteDB
+from sqlalchemy import event
 
 
 def _msg(msg_id: str) -> dict:
@@ -86,7 +87,30 @@ def test_idle_connections_stay_bounded_under_many_threads(tmp_path: Path) -> Non
         thread.join(timeout=30)
     try:
         assert len(db.get_conversations("s1")) == 16
-        assert db._idle.qsize() <= 4
+        assert db._engine.pool.checkedin() <= 4
     finally:
         db.close()
-    assert db._idle.qsize() == 0
+    assert db._engine.pool.checkedin() == 0
+
+
+def test_writes_take_the_lock_up_front_and_reads_take_none(sqlite_db: SQLiteDB) -> None:
+    """BEGIN IMMEDIATE for each write transaction (writers queue on busy_timeout instead of failing
+    mid-transaction); reads run in autocommit, so they never hold a transaction open."""
+    statements: list[str] = []
+
+    @event.listens_for(sqlite_db._engine, "connect")
+    def _trace(dbapi_conn, _record) -> None:
+        dbapi_conn.set_trace_callback(statements.append)
+
+    sqlite_db._engine.dispose()  # the next connections are new, and traced
+    sqlite_db.add_or_update_msg_to_conv(_msg("m1"))
+    write = [s.split()[0] for s in statements]
+    statements.clear()
+    sqlite_db.get_conversations("s1")
+    sqlite_db.get_session("s1")
+    read = [s.split()[0] for s in statements]
+    assert write == ["BEGIN", "INSERT", "INSERT", "COMMIT"]
+    assert read == ["SELECT", "SELECT"]
+    statements.clear()
+    sqlite_db.add_or_update_context_msg("s1", [])
+    assert statements[0] == "BEGIN IMMEDIATE" and statements[-1] == "COMMIT"

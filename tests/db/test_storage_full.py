@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 from director.db import base as db_base
-from director.db import postgres as pg_module
-from director.db import sqlite as sqlite_module
+from director.db import sql as sql_module
 from director.db.base import BaseDB, StorageAlarm
 from director.db.postgres import PostgresDB
 from director.db.sqlite import SQLiteDB
@@ -33,7 +32,7 @@ BIG = "x" * 2_000_000  # bigger than any free space a filled tmpfs (or SQLite's 
 def alarm(monkeypatch: pytest.MonkeyPatch) -> StorageAlarm:
     """A fresh rate limiter, so another test's report does not hide this test's."""
     fresh = StorageAlarm(quiet_s=0.0)
-    for module in (db_base, sqlite_module, pg_module):
+    for module in (db_base, sql_module):
         monkeypatch.setattr(module, "storage_alarm", fresh)
     return fresh
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import time
@@ -208,24 +209,45 @@ def test_postgres_backed_server(fake_openai: FakeOpenAI, servers, postgres_dsn):
     assert config["db_type"] == "postgres" and config["db_configured"] is True
 
 
-def test_bad_setting_fails_at_startup_naming_the_variable(tmp_path):
-    env = {
+def start_expecting_failure(tmp_path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the server as `make run` does, with only ``env`` set, and return how it ended."""
+    base = {
         "PATH": "/usr/bin:/bin",
         "HOME": str(tmp_path),
         "DIRECTOR_ENV_FILE": str(tmp_path / "none.env"),
         "SERVER_PORT": str(free_port()),
-        "DIRECTOR_MAX_STEPS": "many",
     }
-    done = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "director.entrypoint.api.server"],
-        env=env,
+        env={**base, **env},
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=30,
     )
+
+
+def test_bad_setting_fails_at_startup_naming_the_variable(tmp_path):
+    done = start_expecting_failure(tmp_path, DIRECTOR_MAX_STEPS="many")
     assert done.returncode != 0
     assert "DIRECTOR_MAX_STEPS" in done.stderr
+
+
+def test_database_newer_than_the_code_stops_startup_with_one_line(tmp_path):
+    from director.db.sqlite import SQLiteDB
+
+    path = tmp_path / "director.db"
+    SQLiteDB(path).close()
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    conn.close()
+    done = start_expecting_failure(tmp_path, SQLITE_DB_PATH=str(path))
+    assert done.returncode == 2, done.stderr
+    errors = [line for line in done.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1, done.stderr
+    assert "schema version 9999, newer than this Director" in errors[0]
+    assert "Traceback" not in done.stderr
 
 
 def connect_when_free(url: str, within_s: float = 10.0) -> LiveClient:

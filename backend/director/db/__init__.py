@@ -1,8 +1,9 @@
-"""Persistence: pick a backend from settings with ``load_db()``."""
+"""Persistence: pick a backend from the settings with ``load_db(settings)``."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
 from pydantic import SecretStr
 
@@ -12,26 +13,29 @@ from director.errors import ConfigError
 
 DEFAULT_SQLITE_DB_PATH = DATA_DIR / "director.db"
 
-__all__ = ["BaseDB", "DBType", "DatabaseClosedError", "DEFAULT_SQLITE_DB_PATH", "load_db"]
+__all__ = ["BaseDB", "DBSettings", "DBType", "DatabaseClosedError", "DEFAULT_SQLITE_DB_PATH", "load_db"]
 
 
-def load_db(
-    db_type: DBType | str = DBType.SQLITE,
-    *,
-    sqlite_db_path: str | Path | None = None,
-    postgres_dsn: str | None = None,
-    postgres_host: str | None = None,
-    postgres_port: int | None = None,
-    postgres_user: str | None = None,
-    postgres_password: str | SecretStr | None = None,
-    postgres_db: str | None = None,
-) -> BaseDB:
-    """Build the backend named by ``DB_TYPE``; keyword names mirror the settings' env variables.
+class DBSettings(Protocol):
+    """The settings ``load_db`` reads (``ServerSettings`` has them; the DB layer does not import it)."""
 
-    PostgreSQL does not connect here (first use does), so a server can start before its DB is up.
+    db_type: DBType
+    sqlite_db_path: Path
+    postgres_host: str
+    postgres_port: int
+    postgres_user: str
+    postgres_password: SecretStr | None
+    postgres_db: str
+
+
+def load_db(settings: DBSettings) -> BaseDB:
+    """Build the backend named by ``DB_TYPE``, its schema migrated (PostgreSQL: on first use).
+
+    PostgreSQL does not connect here, so a server can start before its DB is up.
+    Raises ``ConfigError`` for an unusable SQLite path or a database made by a newer Director.
     """
     try:
-        kind = DBType(db_type.lower() if isinstance(db_type, str) else db_type)
+        kind = DBType(settings.db_type)
     except ValueError:
         raise ConfigError("DB_TYPE", " or ".join(t.value for t in DBType)) from None
 
@@ -39,25 +43,26 @@ def load_db(
         # Imported here so each backend's driver loads only when chosen.
         import sqlite3
 
+        from sqlalchemy.exc import DBAPIError
+
         from director.db.sqlite import SQLiteDB
 
-        path = Path(sqlite_db_path or DEFAULT_SQLITE_DB_PATH)
+        path = Path(settings.sqlite_db_path)
         try:
             return SQLiteDB(path)
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, sqlite3.Error, DBAPIError) as exc:
             raise ConfigError(
                 "SQLITE_DB_PATH", "a writable file path", f"SQLITE_DB_PATH={path} cannot be opened: {exc}"
             ) from exc
 
     from director.db.postgres import PostgresDB
 
-    if not postgres_dsn and not postgres_host:
+    if not settings.postgres_host:
         raise ConfigError("POSTGRES_HOST", "a host name when DB_TYPE=postgres")
     return PostgresDB(
-        postgres_dsn,
-        host=postgres_host,
-        port=postgres_port,
-        user=postgres_user,
-        password=postgres_password,
-        dbname=postgres_db,
+        host=settings.postgres_host,
+        port=settings.postgres_port,
+        user=settings.postgres_user,
+        password=settings.postgres_password,
+        dbname=settings.postgres_db,
     )

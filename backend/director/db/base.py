@@ -178,6 +178,10 @@ class BaseDB(ABC):
 
     db_type: DBType
 
+    def prepare(self) -> None:  # noqa: B027 (optional hook: a backend without a schema has nothing to do)
+        """Bring the schema up to date now (otherwise done on first use). ``ConfigError`` when the
+        database was made by a newer version. Called once by the server at start-up."""
+
     @abstractmethod
     def create_session(
         self, session_id: str, title: str | None = None, metadata: dict[str, Any] | None = None

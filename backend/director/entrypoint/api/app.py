@@ -67,16 +67,7 @@ def _default_llm() -> BaseLLM:
 def _default_db(settings: ServerSettings) -> BaseDB:
     from director.db import load_db
 
-    password = settings.postgres_password.get_secret_value() if settings.postgres_password else None
-    return load_db(
-        settings.db_type.value,
-        sqlite_db_path=str(settings.sqlite_db_path),
-        postgres_host=settings.postgres_host,
-        postgres_port=settings.postgres_port,
-        postgres_user=settings.postgres_user,
-        postgres_password=password,
-        postgres_db=settings.postgres_db,
-    )
+    return load_db(settings)
 
 
 def _default_agents() -> list[type[BaseAgent]]:

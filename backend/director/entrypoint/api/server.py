@@ -229,8 +229,9 @@ def configure_logging(level: str = "info") -> None:
     for handler in root.handlers:
         if not any(isinstance(existing, RedactingFilter) for existing in handler.filters):
             handler.addFilter(RedactingFilter())
-    # LiteLLM and HTTP client debug output can include request bodies; keep them at warning.
-    for noisy in ("LiteLLM", "litellm", "httpx", "httpcore", "openai"):
+    # LiteLLM and HTTP client debug output can include request bodies; keep them at warning. Alembic
+    # narrates each migration step (director.db.migrate says the one line that matters).
+    for noisy in ("LiteLLM", "litellm", "httpx", "httpcore", "openai", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -253,12 +254,34 @@ def main() -> int:
     except ConfigError as exc:
         logger.error("Configuration error: %s", exc.message)
         return 2
+    try:
+        prepare_db(settings)
+    except ConfigError as exc:
+        logger.error("Configuration error: %s", exc.message)
+        return 2
     if problem := bind_problem(settings.host, settings.port):
         # gunicorn would retry for five seconds, logging two lines a second, then give up.
         logger.error("Cannot listen on %s:%d: %s", settings.host, settings.port, problem)
         return 2
     DirectorServer(settings, llm).run()
     return 0
+
+
+def prepare_db(settings: ServerSettings) -> None:
+    """Migrate the database once, in the master, before the worker serves; a database made by a newer
+    Director stops start-up here (``ConfigError``). An unreachable PostgreSQL does not: the server
+    starts anyway and the schema is brought up to date on first use, as /health reports meanwhile."""
+    from director.db import load_db
+
+    db = load_db(settings)
+    try:
+        db.prepare()
+    except ConfigError:
+        raise
+    except Exception as exc:
+        logger.warning("%s is not reachable yet (%s); its schema is brought up to date on first use", db, exc)
+    finally:
+        db.close()
 
 
 def bind_problem(host: str, port: int) -> str | None:

@@ -1,0 +1,89 @@
+"""The schema, once, for both dialects (what migrations build and every statement refers to).
+
+Column types carry the per-dialect storage rules (``db/dialects.py``), so no statement has to:
+``StoredText`` scrubs what the column cannot hold; ``JSONDocument`` takes JSON text made before the
+transaction (so a value that is not JSON fails with nothing written) and gives back the parsed value.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Column, Double, ForeignKey, Index, MetaData, Table, Text, TypeDecorator
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.sqlite import REAL
+from sqlalchemy.engine import Dialect
+
+from director.db.dialects import POSTGRESQL, scrub_json_text, scrub_text
+
+
+class StoredText(TypeDecorator[str]):
+    """TEXT whose values are scrubbed of what the dialect cannot store (see ``scrub_text``)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return scrub_text(dialect.name, value) if value is not None else None
+
+
+class JSONDocument(TypeDecorator[Any]):
+    """JSONB on PostgreSQL, JSON text in TEXT on SQLite. Binds JSON text, returns the parsed value.
+
+    On PostgreSQL the engine's JSON (de)serialisers are identities (``db/postgres.py``): psycopg
+    sends and returns the text as is, and parsing happens here, the same for both dialects.
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == POSTGRESQL:
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(Text())
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return scrub_json_text(dialect.name, value) if value is not None else None
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return json.loads(value) if value is not None else None
+
+
+# Epoch seconds: DOUBLE PRECISION on PostgreSQL, REAL (the same 8-byte float) on SQLite.
+Timestamp = Double().with_variant(REAL(), "sqlite")
+
+
+metadata = MetaData()
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("session_id", Text, primary_key=True),
+    Column("title", StoredText),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    Column("metadata", JSONDocument, nullable=False, server_default="{}"),
+)
+Index("sessions_updated_at", sessions.c.updated_at)
+
+# PostgreSQL's copy also has ``seq BIGINT GENERATED ALWAYS AS IDENTITY`` (its insertion order, see
+# ``dialects.insertion_order``); SQLite uses its rowid. The baseline migration adds it there only.
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("session_id", Text, ForeignKey("sessions.session_id", ondelete="CASCADE"), primary_key=True),
+    Column("msg_id", Text, primary_key=True),
+    Column("conv_id", Text),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    Column("message", JSONDocument, nullable=False),
+)
+
+context_messages = Table(
+    "context_messages",
+    metadata,
+    Column("session_id", Text, ForeignKey("sessions.session_id", ondelete="CASCADE"), primary_key=True),
+    Column("updated_at", Timestamp, nullable=False),
+    Column("messages", JSONDocument, nullable=False),
+)

@@ -1,0 +1,352 @@
+"""``SQLDB``: every statement and the row mapping, written once (SQLAlchemy Core) for both backends.
+
+``SQLiteDB`` and ``PostgresDB`` only build the engine (connections, pooling, pragmas). What still
+differs between the two dialects is named in ``db/dialects.py``. Statements run on pooled DBAPI
+connections (see ``db/prepared.py`` for why); errors raised to callers are the driver's own
+(``sqlite3`` / ``psycopg``), as before this layer existed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, bindparam, delete, select, update
+from sqlalchemy.exc import DBAPIError
+
+from director.db import dialects
+from director.db.base import (
+    BaseDB,
+    DatabaseClosedError,
+    check_context,
+    check_message,
+    check_metadata,
+    check_session_id,
+    check_title,
+    is_storable_id,
+    message_created_at,
+    now,
+    storage_alarm,
+    to_json,
+)
+from director.db.migrate import migrate
+from director.db.prepared import Prepared
+from director.db.schema import context_messages, conversations, sessions
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class _Statements:
+    """Built once per engine: the dialect compiles each, picks the upsert construct and tie-break."""
+
+    def __init__(self, engine: Engine):
+        dialect = engine.dialect
+        name = dialect.name
+        sid = sessions.c.session_id
+        insert_session = dialects.insert(name, sessions)
+        self.create_session = Prepared(insert_session.on_conflict_do_nothing(index_elements=[sid]), dialect)
+        # Creating the session row in the same statement as the bump means a message is never
+        # dropped (or refused by the foreign key) because its session row was not written first.
+        self.touch_session = Prepared(
+            insert_session.on_conflict_do_update(
+                index_elements=[sid], set_={"updated_at": insert_session.excluded.updated_at}
+            ),
+            dialect,
+        )
+        self.get_session = Prepared(select(sessions).where(sid == bindparam("sid")), dialect)
+        self.get_sessions = Prepared(
+            select(sessions).order_by(sessions.c.updated_at.desc(), sessions.c.created_at.desc(), sid),
+            dialect,
+        )
+        bump = update(sessions).where(sid == bindparam("sid"))
+        self.bump_session = Prepared(bump.values(updated_at=bindparam("ts")), dialect)
+        self.rename_session = Prepared(
+            bump.values(
+                updated_at=bindparam("ts"), title=bindparam("new_title", type_=sessions.c.title.type)
+            ),
+            dialect,
+        )
+        # Conversations and context go with the session through ON DELETE CASCADE.
+        self.delete_session = Prepared(delete(sessions).where(sid == bindparam("sid")), dialect)
+
+        conv = conversations.c
+        insert_message = dialects.insert(name, conversations)
+        self.upsert_message = Prepared(
+            insert_message.on_conflict_do_update(
+                index_elements=[conv.session_id, conv.msg_id],
+                set_={
+                    "conv_id": insert_message.excluded.conv_id,
+                    "updated_at": insert_message.excluded.updated_at,
+                    "message": insert_message.excluded.message,
+                },
+            ),
+            dialect,
+        )
+        # Equal creation times keep insertion order; an upsert keeps the row's original position.
+        self.get_conversations = Prepared(
+            select(conv.message)
+            .where(conv.session_id == bindparam("sid"))
+            .order_by(conv.created_at, dialects.insertion_order(name, conversations)),
+            dialect,
+        )
+
+        ctx = context_messages.c
+        insert_context = dialects.insert(name, context_messages)
+        self.upsert_context = Prepared(
+            insert_context.on_conflict_do_update(
+                index_elements=[ctx.session_id],
+                set_={
+                    "updated_at": insert_context.excluded.updated_at,
+                    "messages": insert_context.excluded.messages,
+                },
+            ),
+            dialect,
+        )
+        # Output messages a dead process left "in progress" (the start-up repair); FOR UPDATE on
+        # PostgreSQL (SQLite's write transaction already holds the only write lock).
+        self.unfinished = Prepared(
+            select(conv.session_id, conv.msg_id, conv.message)
+            .where(
+                conv.updated_at < bindparam("before"),
+                dialects.json_text_field(name, conv.message, "msg_type") == "output",
+                dialects.json_text_field(name, conv.message, "status") == "progress",
+            )
+            .with_for_update(),
+            dialect,
+        )
+        self.rewrite_message = Prepared(
+            update(conversations)
+            .where(conv.session_id == bindparam("sid"), conv.msg_id == bindparam("mid"))
+            .values(message=bindparam("new_message", type_=conv.message.type), updated_at=bindparam("ts")),
+            dialect,
+        )
+        self.get_context = Prepared(select(ctx.messages).where(ctx.session_id == bindparam("sid")), dialect)
+        self.health = Prepared(select(sid).limit(1), dialect)
+
+
+def _new_session(session_id: str, ts: float, title: str | None = None, metadata_json: str = "{}") -> dict:
+    return {
+        "session_id": session_id,
+        "title": title,
+        "created_at": ts,
+        "updated_at": ts,
+        "metadata": metadata_json,
+    }
+
+
+class SQLDB(BaseDB):
+    """The BaseDB contract over a SQLAlchemy engine. Subclasses build the engine and name ``where``."""
+
+    def __init__(self, engine: Engine, where: str):
+        self._engine = engine
+        self._dialect = engine.dialect
+        self._begin_write = dialects.begin_write(engine.dialect.name)
+        self._where = where
+        self._sql = _Statements(engine)
+        self._schema_ready = False
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._where!r})"
+
+    # -- connections -----------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Bring the schema up to date (once per handle; migrations run once per database).
+
+        Raises ``ConfigError`` when the database was made by a newer Director.
+        """
+        with self._lock:
+            if self._closed:
+                raise DatabaseClosedError(f"{self!r} is closed")
+            if not self._schema_ready:
+                with self._migration_transaction() as conn:
+                    migrate(conn, self._where)
+                self._schema_ready = True
+
+    @contextmanager
+    def _migration_transaction(self) -> Iterator[Connection]:
+        """A SQLAlchemy connection (what Alembic runs on) in one write transaction."""
+        with self._engine.connect() as conn:
+            if self._begin_write:
+                conn.exec_driver_sql(self._begin_write)
+            yield conn
+            conn.commit()
+
+    def _run(self, work: Callable[[Any], T], *, write: bool = False) -> T:
+        """Run ``work(cursor)`` in one transaction: committed when it returns, rolled back if it raises.
+
+        A full disk becomes ``StorageFullError`` (nothing of the transaction was written), reported to
+        the operator by ``storage_alarm``; a write that succeeds tells the alarm the disk has room again.
+
+        A PostgreSQL restart leaves every pooled connection dead. On the first one found dead, the whole
+        pool is replaced at once (no per-connection back-off) and the work is retried once: only when
+        the connection broke, so nothing was committed, and every write here is an idempotent upsert,
+        update or delete anyway.
+        """
+        if self._closed:
+            raise DatabaseClosedError(f"{self!r} is closed")
+        for attempt in (1, 2):
+            if not self._schema_ready:
+                try:
+                    self.prepare()
+                except DBAPIError as exc:
+                    if exc.orig is None:
+                        raise
+                    raise exc.orig from exc  # the driver's own error, as from the statements below
+            conn = self._engine.raw_connection()  # pooled; close() gives it back
+            try:
+                cursor = conn.cursor()
+                if write and self._begin_write:
+                    cursor.execute(self._begin_write)
+                result = work(cursor)
+                # Reads too: psycopg opened a transaction for them, and ending it here is cheaper
+                # than the pool's reset on check-in (SQLite's reads took none: a no-op there).
+                conn.commit()
+                if write:
+                    storage_alarm.wrote(self._where)
+                return result
+            except BaseException as exc:
+                if isinstance(exc, self._dialect.loaded_dbapi.Error) and self._dialect.is_disconnect(
+                    exc, conn.dbapi_connection, None
+                ):
+                    conn.invalidate(exc)
+                    self._engine.dispose()  # the other pooled connections died with it
+                    if attempt == 1:
+                        logger.warning("connection to %s was lost (%s); retrying once", self._where, exc)
+                        continue
+                else:
+                    try:
+                        conn.rollback()  # SQLite may have rolled back already (it does on SQLITE_FULL)
+                    except Exception:
+                        # The original error is the one worth raising; the pool resets or drops it.
+                        logger.warning("rollback on %s failed", self._where, exc_info=True)
+                    if write and dialects.is_disk_full(self._dialect.name, exc):
+                        raise storage_alarm.full(self._where, exc) from exc
+                raise
+            finally:
+                conn.close()
+        raise AssertionError("unreachable")
+
+    # -- sessions --------------------------------------------------------------------------------
+
+    def create_session(
+        self, session_id: str, title: str | None = None, metadata: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        check_session_id(session_id)
+        check_title(title)
+        row = _new_session(session_id, now(), title, to_json(check_metadata(metadata)))
+
+        def work(cursor: Any) -> dict[str, Any] | None:
+            self._sql.create_session.run(cursor, row)
+            return self._sql.get_session.first(cursor, {"sid": session_id})
+
+        session = self._run(work, write=True)
+        assert session is not None  # just written, in the same transaction
+        return session
+
+    def get_session(self, session_id: str) -> dict[str, Any] | None:
+        if not is_storable_id(session_id):
+            return None  # could never have been stored; PostgreSQL would reject it in a query
+        return self._run(lambda cursor: self._sql.get_session.first(cursor, {"sid": session_id}))
+
+    def get_sessions(self) -> list[dict[str, Any]]:
+        return self._run(lambda cursor: self._sql.get_sessions.all(cursor))
+
+    def update_session(self, session_id: str, title: str | None = None) -> None:
+        check_title(title)
+        if not is_storable_id(session_id):
+            return
+        values = {"sid": session_id, "ts": now(), "new_title": title}
+        statement = self._sql.bump_session if title is None else self._sql.rename_session
+        self._run(lambda cursor: statement.run(cursor, values), write=True)
+
+    def delete_session(self, session_id: str) -> bool:
+        if not is_storable_id(session_id):
+            return False
+        cursor = self._run(
+            lambda cursor: self._sql.delete_session.run(cursor, {"sid": session_id}), write=True
+        )
+        return cursor.rowcount > 0
+
+    # -- conversation ----------------------------------------------------------------------------
+
+    def add_or_update_msg_to_conv(self, message: dict[str, Any]) -> None:
+        check_message(message)
+        ts = now()
+        session_id = message["session_id"]
+        row = {
+            "session_id": session_id,
+            "msg_id": message["msg_id"],
+            "conv_id": message.get("conv_id"),
+            "created_at": message_created_at(message, ts),
+            "updated_at": ts,
+            "message": to_json(message),
+        }
+
+        def work(cursor: Any) -> None:
+            self._sql.touch_session.run(cursor, _new_session(session_id, ts))
+            self._sql.upsert_message.run(cursor, row)
+
+        self._run(work, write=True)
+
+    def get_conversations(self, session_id: str) -> list[dict[str, Any]]:
+        if not is_storable_id(session_id):
+            return []
+        rows = self._run(lambda cursor: self._sql.get_conversations.all(cursor, {"sid": session_id}))
+        return [row["message"] for row in rows]
+
+    # -- context ---------------------------------------------------------------------------------
+
+    def get_context_messages(self, session_id: str) -> list[dict[str, Any]]:
+        if not is_storable_id(session_id):
+            return []
+        row = self._run(lambda cursor: self._sql.get_context.first(cursor, {"sid": session_id}))
+        return row["messages"] if row else []
+
+    def add_or_update_context_msg(self, session_id: str, messages: list[dict[str, Any]]) -> None:
+        check_session_id(session_id)
+        row = {"session_id": session_id, "updated_at": now(), "messages": to_json(check_context(messages))}
+
+        def work(cursor: Any) -> None:
+            self._sql.create_session.run(cursor, _new_session(session_id, row["updated_at"]))
+            self._sql.upsert_context.run(cursor, row)
+
+        self._run(work, write=True)
+
+    def finish_unfinished_messages(
+        self, updated_before: float, finish: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> int:
+        def work(cursor: Any) -> int:
+            rows = self._sql.unfinished.all(cursor, {"before": updated_before})
+            ts = now()
+            for row in rows:
+                values = {"sid": row["session_id"], "mid": row["msg_id"], "ts": ts}
+                self._sql.rewrite_message.run(
+                    cursor, {**values, "new_message": to_json(finish(row["message"]))}
+                )
+            return len(rows)
+
+        return self._run(work, write=True)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def health_check(self) -> bool:
+        try:
+            self._run(lambda cursor: self._sql.health.all(cursor))
+            return True
+        except Exception as exc:
+            # Driver messages name host, port and user but never the password.
+            logger.warning("%s health check failed: %s", self, exc)
+            return False
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+        self._engine.dispose()
