@@ -1,0 +1,136 @@
+"""axe-core (WCAG 2.1 A/AA) over every view of the UI, light and dark: zero violations.
+
+The views are the ones of the audit in issue 15: empty chat, a turn with an expanded agent step and
+markdown, a sidebar with 10 chats, the @mention list, the delete dialog, the token dialog, the setup
+panel, the phone layout and the phone drawer. Each is checked in both colour schemes (emulated
+``prefers-color-scheme``), on the same page state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.conftest import configured_env
+from tests.e2e.harness import PHONE, UI, axe_violations, new_page
+from tests.fakes.providers import FakeOpenAI, Reply
+from tests.fakes.server_process import ServerProcess, start_server
+
+pytestmark = pytest.mark.e2e
+
+# Twelve models: the pricing step's headline and JSON are long, as in the audit.
+MODELS = [
+    "gpt-4o-mini",
+    "gpt-4o",
+    "gpt-4.1",
+    "gpt-4.1-mini",
+    "o3-mini",
+    "claude-sonnet-4-5",
+    "claude-3-5-haiku-20241022",
+    "gemini/gemini-2.5-flash",
+    "gemini/gemini-2.5-pro",
+    "mistral/mistral-large-latest",
+    "groq/llama-3.1-8b-instant",
+    "deepseek/deepseek-chat",
+]
+ANSWER = (
+    "## Prices\n\n**gpt-4o-mini** is the cheapest; see the table.\n\n"
+    "| model | note |\n|---|---|\n| gpt-4o-mini | cheap |\n\n"
+    "```python\nprint('a very long line that overflows the code block sideways, " + "x" * 160 + "')\n```\n"
+)
+
+
+def assert_clean(page: Page, view: str) -> None:
+    """No violation in the light scheme, then none in the dark one (same state)."""
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        violations = axe_violations(page)
+        assert violations == [], f"{view} ({scheme}):\n" + "\n".join(violations)
+    page.emulate_media(color_scheme="light")
+
+
+def test_chat_views_have_no_axe_violations(ui: UI, fake: FakeOpenAI) -> None:
+    page = ui.page
+    ui.open()
+    expect(page.get_by_role("heading", name="What can I help you with?")).to_be_visible()
+    assert_clean(page, "empty chat")
+
+    # Ten chats in the sidebar; the last one ran an agent and answered with markdown and code.
+    fake.responder = lambda request: Reply(text="A short answer.")
+    for n in range(9):
+        ui.send(f"Question number {n + 1}")
+        expect(ui.answer()).to_have_text("A short answer.")
+        page.keyboard.press("Control+k")
+    fake.script(Reply(tool_calls=[("pricing", {"models": MODELS})]), Reply(text=ANSWER))
+    ui.send("Compare the prices of twelve models")
+    expect(ui.answer().locator("table")).to_be_visible()
+    expect(ui.sessions).to_have_count(10)
+    step = ui.assistant().locator('.step[data-agent="pricing"]')
+    expect(step).to_have_attribute("data-status", "success")
+    step.locator("button.step-head").click()
+    expect(step.locator(".json-view")).to_be_visible()
+    assert_clean(page, "chat with an expanded step, markdown and 10 chats")
+
+    ui.box.click()
+    ui.box.press_sequentially("@")
+    expect(page.get_by_role("listbox", name="Agents")).to_be_visible()
+    assert_clean(page, "@mention list")
+    ui.box.press("Escape")
+    ui.box.fill("")
+
+    ui.sessions.first.hover()
+    page.locator('nav[aria-label="Chat history"] li').first.get_by_role("button", name="Delete chat").click()
+    dialog = page.get_by_role("dialog", name="Delete this chat?")
+    expect(dialog).to_be_visible()
+    assert_clean(page, "delete dialog")
+    dialog.get_by_role("button", name="Cancel").click()
+
+    page.set_viewport_size(PHONE)
+    expect(page.get_by_role("button", name="Show chats")).to_be_visible()
+    assert_clean(page, "phone")
+    page.get_by_role("button", name="Show chats").click()
+    sidebar = page.locator("#sidebar")
+    expect(sidebar).to_have_css("transform", "none")
+    assert_clean(page, "phone drawer")
+
+
+@pytest.fixture(scope="module")
+def unconfigured_server(built_frontend: None) -> Iterator[ServerProcess]:
+    process = start_server({})
+    try:
+        yield process
+    finally:
+        process.cleanup()
+
+
+def test_setup_panel_has_no_axe_violations(browser: Browser, unconfigured_server: ServerProcess) -> None:
+    context, page, watch = new_page(browser, unconfigured_server.url)
+    try:
+        page.goto("/")
+        expect(page.get_by_test_id("setup-panel")).to_be_visible()
+        assert_clean(page, "setup panel")
+        assert watch.errors == []
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def token_server(built_frontend: None, fake: FakeOpenAI) -> Iterator[ServerProcess]:
+    process = start_server(configured_env(fake, DIRECTOR_AUTH_TOKEN="axe-token-1234"))
+    try:
+        yield process
+    finally:
+        process.cleanup()
+
+
+def test_token_dialog_has_no_axe_violations(browser: Browser, token_server: ServerProcess) -> None:
+    context, page, watch = new_page(browser, token_server.url)
+    try:
+        page.goto("/")
+        expect(page.get_by_role("dialog", name="This server needs an access token")).to_be_visible()
+        assert_clean(page, "token dialog")
+        assert watch.errors == []
+    finally:
+        context.close()
