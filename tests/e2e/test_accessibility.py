@@ -8,6 +8,7 @@ panel, the phone layout and the phone drawer. Each is checked in both colour sch
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -42,10 +43,21 @@ ANSWER = (
 )
 
 
+def settle(page: Page) -> None:
+    """Wait for CSS transitions to end: axe measures colours as they are, mid-fade included."""
+    deadline = time.monotonic() + 5
+    while page.evaluate(
+        "() => document.getAnimations().some((a) => a instanceof CSSTransition && a.playState === 'running')"
+    ):
+        assert time.monotonic() < deadline, "CSS transitions never ended"
+        time.sleep(0.05)
+
+
 def assert_clean(page: Page, view: str) -> None:
     """No violation in the light scheme, then none in the dark one (same state)."""
     for scheme in ("light", "dark"):
         page.emulate_media(color_scheme=scheme)
+        settle(page)
         violations = axe_violations(page)
         assert violations == [], f"{view} ({scheme}):\n" + "\n".join(violations)
     page.emulate_media(color_scheme="light")
