@@ -132,6 +132,17 @@ def test_step_code_and_copy_by_keyboard(ui: UI, fake: FakeOpenAI) -> None:
     page.keyboard.press("Tab")
     expect(json_view).to_be_focused()
     assert json_view.evaluate(RING_CLIPPED_BY) == []
+    # Each model's record starts folded (named by its first field); Enter unfolds it.
+    folded = json_view.locator("details:not([open]) > summary")
+    expect(folded.first).to_contain_text('"model": "gpt-4o-mini"')
+    assert folded.count() >= 10  # the models LiteLLM's map knows
+    for _ in range(folded.count()):
+        keyboard_focus(page, folded.first)
+        page.keyboard.press("Enter")
+    expect(folded).to_have_count(0)
+    # Now taller than its box: it scrolls from the keyboard.
+    assert json_view.evaluate("el => el.scrollHeight > el.clientHeight")
+    json_view.focus()
     page.keyboard.press("End")
     expect(json_view).not_to_have_js_property("scrollTop", 0)
 
@@ -239,10 +250,30 @@ def test_mention_with_arrows_keeps_the_highlighted_option_in_view(
         context.close()
 
 
-def test_phone_drawer_traps_focus_and_makes_the_chat_inert(browser: Browser, server: ServerProcess) -> None:
+def assert_tap_targets(buttons: Locator) -> None:
+    for button in buttons.all():
+        if not button.is_visible():
+            continue
+        size = button.bounding_box()
+        name = button.get_attribute("aria-label") or button.inner_text()
+        assert size and size["height"] >= 44 and size["width"] >= 44, f"{name!r} is {size}"
+
+
+def test_phone_drawer_traps_focus_and_makes_the_chat_inert(
+    browser: Browser, server: ServerProcess, fake: FakeOpenAI
+) -> None:
+    fake.script(
+        Reply(tool_calls=[("pricing", {"models": ["gpt-4o-mini"]})]),
+        Reply(text="Cheap.\n\n```python\nprint(1)\n```"),
+    )
     context, page, watch = new_page(browser, server.url, viewport=PHONE)
     try:
-        UI(page, watch).open()
+        ui = UI(page, watch).open()
+        ui.send("Price of gpt-4o-mini")
+        expect(ui.answer()).to_contain_text("Cheap.")
+        # Every button of the chat is a 44 px target on a phone ("Show activity" was 23 px).
+        expect(page.get_by_role("button", name=re.compile("Show activity"))).to_be_visible()
+        assert_tap_targets(page.locator("main").get_by_role("button"))
         toggle = page.get_by_role("button", name="Show chats")
         main = page.locator("main#main")
         keyboard_focus(page, toggle)
@@ -261,9 +292,8 @@ def test_phone_drawer_traps_focus_and_makes_the_chat_inert(browser: Browser, ser
         # Phone polish: no "Ctrl K" hint, and tap targets of at least 44 px.
         toggle.click()
         expect(sidebar.locator(".new-chat kbd")).to_be_hidden()
-        for button in sidebar.get_by_role("button").all():
-            size = button.bounding_box()
-            assert size and size["height"] >= 44 and size["width"] >= 44, button.get_attribute("aria-label")
+        expect(sidebar).to_have_css("transform", "none")
+        assert_tap_targets(sidebar.get_by_role("button"))
         assert watch.errors == []
     finally:
         context.close()

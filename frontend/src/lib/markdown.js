@@ -110,17 +110,3 @@ export function renderMarkdown(text, { breaks = false, remoteImages = false } = 
   if (!text) return ''
   return purifier.sanitize((breaks ? mdTyped : md).render(String(text), { remoteImages }), PURIFY_OPTIONS)
 }
-
-/** Pretty JSON for an agent's returned data, highlighted and sanitised like the rest. */
-export function renderJson(data) {
-  let textual
-  try {
-    textual = JSON.stringify(data, null, 2)
-  } catch {
-    textual = String(data)
-  }
-  return purifier.sanitize(
-    `<pre><code class="hljs language-json">${hljs.highlight(textual ?? 'null', { language: 'json' }).value}</code></pre>`,
-    PURIFY_OPTIONS,
-  )
-}
