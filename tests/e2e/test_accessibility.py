@@ -9,15 +9,13 @@ panel, the phone layout and the phone drawer. Each is checked in both colour sch
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import configured_env
 from tests.e2e.harness import PHONE, UI, axe_violations, new_page
 from tests.fakes.providers import FakeOpenAI, Reply
-from tests.fakes.server_process import ServerProcess, start_server
+from tests.fakes.server_process import ServerProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -108,41 +106,19 @@ def test_chat_views_have_no_axe_violations(ui: UI, fake: FakeOpenAI) -> None:
     assert_clean(page, "phone drawer")
 
 
-@pytest.fixture(scope="module")
-def unconfigured_server(built_frontend: None) -> Iterator[ServerProcess]:
-    process = start_server({})
-    try:
-        yield process
-    finally:
-        process.cleanup()
-
-
-def test_setup_panel_has_no_axe_violations(browser: Browser, unconfigured_server: ServerProcess) -> None:
-    context, page, watch = new_page(browser, unconfigured_server.url)
+@pytest.mark.parametrize("which", ["setup panel", "token dialog"])
+def test_screens_before_chatting_have_no_axe_violations(
+    which: str, browser: Browser, unconfigured_server: ServerProcess, token_server: ServerProcess
+) -> None:
+    server = unconfigured_server if which == "setup panel" else token_server
+    context, page, watch = new_page(browser, server.url)
     try:
         page.goto("/")
-        expect(page.get_by_test_id("setup-panel")).to_be_visible()
-        assert_clean(page, "setup panel")
-        assert watch.errors == []
-    finally:
-        context.close()
-
-
-@pytest.fixture(scope="module")
-def token_server(built_frontend: None, fake: FakeOpenAI) -> Iterator[ServerProcess]:
-    process = start_server(configured_env(fake, DIRECTOR_AUTH_TOKEN="axe-token-1234"))
-    try:
-        yield process
-    finally:
-        process.cleanup()
-
-
-def test_token_dialog_has_no_axe_violations(browser: Browser, token_server: ServerProcess) -> None:
-    context, page, watch = new_page(browser, token_server.url)
-    try:
-        page.goto("/")
-        expect(page.get_by_role("dialog", name="This server needs an access token")).to_be_visible()
-        assert_clean(page, "token dialog")
+        if which == "setup panel":
+            expect(page.get_by_test_id("setup-panel")).to_be_visible()
+        else:
+            expect(page.get_by_role("dialog", name="This server needs an access token")).to_be_visible()
+        assert_clean(page, which)
         assert watch.errors == []
     finally:
         context.close()
