@@ -13,7 +13,7 @@ import time
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.harness import PHONE, UI, axe_violations, new_page
+from tests.e2e.harness import PHONE, UI, axe_violations, new_page, screenshot
 from tests.fakes.providers import FakeOpenAI, Reply
 from tests.fakes.server_process import ServerProcess
 
@@ -37,8 +37,11 @@ MODELS = [
 ANSWER = (
     "## Prices\n\n**gpt-4o-mini** is the cheapest; see the table.\n\n"
     "| model | note |\n|---|---|\n| gpt-4o-mini | cheap |\n\n"
-    "```python\nprint('a very long line that overflows the code block sideways, " + "x" * 160 + "')\n```\n"
+    "```python\nprint('a very long line that overflows the code block sideways, " + "x" * 160 + "')\n```\n\n"
+    "![a chart](https://images.example/chart.png)\n"
 )
+# A long paste: it folds behind "Show more".
+PASTED = "Compare the prices of these models:\n" + "\n".join(f"- {model}" for model in MODELS * 2)
 
 
 def settle(page: Page) -> None:
@@ -74,14 +77,23 @@ def test_chat_views_have_no_axe_violations(ui: UI, fake: FakeOpenAI) -> None:
         expect(ui.answer()).to_have_text("A short answer.")
         page.keyboard.press("Control+k")
     fake.script(Reply(tool_calls=[("pricing", {"models": MODELS})]), Reply(text=ANSWER))
-    ui.send("Compare the prices of twelve models")
+    ui.send(PASTED)
     expect(ui.answer().locator("table")).to_be_visible()
+    expect(ui.answer().locator(".remote-image")).to_be_visible()
+    more = page.locator('[data-role="user"]').last.locator("button.more")
+    expect(more).to_have_text("Show more")
+    expect(more).to_have_attribute("aria-expanded", "false")
     expect(ui.sessions).to_have_count(10)
     step = ui.assistant().locator('.step[data-agent="pricing"]')
     expect(step).to_have_attribute("data-status", "success")
     step.locator("button.step-head").click()
     expect(step.locator(".json-view")).to_be_visible()
+    screenshot(page, "a11y-step-expanded")
     assert_clean(page, "chat with an expanded step, markdown and 10 chats")
+    more.click()
+    expect(more).to_have_attribute("aria-expanded", "true")
+    expect(more).to_have_text("Show less")
+    assert_clean(page, "a long message unfolded")
 
     ui.box.click()
     ui.box.press_sequentially("@")

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.e2e.harness import PHONE, UI, GatedReply, new_page
+from tests.e2e.harness import PHONE, UI, GatedReply, new_page, screenshot
 from tests.e2e.test_accessibility import MODELS
 from tests.e2e.test_chat import wait_for_log
 from tests.fakes.providers import FakeOpenAI, Reply
@@ -16,7 +16,9 @@ from tests.fakes.server_process import ServerProcess
 pytestmark = pytest.mark.e2e
 
 # The focus ring as drawn (outline + offset around the border box) must lie inside every ancestor
-# that clips its overflow; otherwise part of it (or all of it) is cut away.
+# that clips its overflow; otherwise part of it (or all of it) is cut away. A vertical scroller (the
+# thread) may hide a tall element's top or bottom for a while, scrolling shows it: only its sides
+# count; an overflow:hidden box cuts for good, all four sides count.
 RING_CLIPPED_BY = """(el) => {
     const style = getComputedStyle(el)
     const grow = parseFloat(style.outlineWidth) + parseFloat(style.outlineOffset)
@@ -27,9 +29,10 @@ RING_CLIPPED_BY = """(el) => {
         const s = getComputedStyle(a)
         if (s.overflowX === 'visible' && s.overflowY === 'visible') continue
         const b = a.getBoundingClientRect()
-        if (ring.left < b.left || ring.top < b.top || ring.right > b.right || ring.bottom > b.bottom) {
-            clippers.push(a.className || a.tagName)
-        }
+        const sides = ring.left < b.left || ring.right > b.right
+        const scrollsY = ['auto', 'scroll'].includes(s.overflowY)
+        const ends = !scrollsY && (ring.top < b.top || ring.bottom > b.bottom)
+        if (sides || ends) clippers.push(a.className || a.tagName)
     }
     return clippers
 }"""
@@ -140,6 +143,8 @@ def test_step_code_and_copy_by_keyboard(ui: UI, fake: FakeOpenAI) -> None:
         keyboard_focus(page, folded.first)
         page.keyboard.press("Enter")
     expect(folded).to_have_count(0)
+    json_view.scroll_into_view_if_needed()
+    screenshot(page, "json-viewer")
     # Now taller than its box: it scrolls from the keyboard.
     assert json_view.evaluate("el => el.scrollHeight > el.clientHeight")
     json_view.focus()
