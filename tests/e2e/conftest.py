@@ -77,3 +77,27 @@ def ui(browser: Browser, server: ServerProcess) -> Iterator[UI]:
     # Every flow must run without a console error, an uncaught exception or a dialog.
     assert watch.errors == []
     assert watch.dialogs == []
+
+
+# The screens before chatting: no model configured at all, and a server that requires a token.
+TOKEN = "e2e-secret-token-4242"
+
+
+@pytest.fixture(scope="module")
+def unconfigured_server(built_frontend: None) -> Iterator[ServerProcess]:
+    process = start_server({})  # no LITELLM_CHAT_MODEL at all
+    try:
+        yield process
+    finally:
+        process.cleanup()
+
+
+@pytest.fixture(scope="module")
+def token_server(built_frontend: None, fake: FakeOpenAI) -> Iterator[ServerProcess]:
+    process = start_server(configured_env(fake, DIRECTOR_AUTH_TOKEN=TOKEN))
+    try:
+        yield process
+    finally:
+        logs = process.logs()
+        process.cleanup()
+        assert TOKEN not in logs

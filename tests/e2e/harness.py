@@ -30,6 +30,13 @@ from tests.fakes.providers import Reply
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FRONTEND = REPO_ROOT / "frontend"
 DIST_INDEX = FRONTEND / "dist" / "index.html"
+# axe-core, pinned in frontend/package.json (a devDependency: it never ships in dist).
+AXE_JS = FRONTEND / "node_modules" / "axe-core" / "axe.min.js"
+# The app's CSP allows scripts from 'self' only (no inline script, so no add_script_tag(path=...)).
+# The test serves axe at a same-origin URL that only Playwright answers, for this page only: the
+# CSP the app ships stays as it is.
+AXE_URL = "/__e2e__/axe.min.js"
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = os.environ.get("DIRECTOR_E2E_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -168,6 +175,25 @@ class GatedReply(Reply):
         # Bounded, so a failing test never leaves the fake's thread hanging forever.
         self._gate.wait(timeout=30)
         yield from chunks[1:]
+
+
+def axe_violations(page: Page) -> list[str]:
+    """WCAG 2.1 A/AA violations axe-core finds on the page as it is now, one line per node."""
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.route(
+            f"**{AXE_URL}",
+            lambda route: route.fulfill(path=AXE_JS, content_type="text/javascript"),
+        )
+        page.add_script_tag(url=AXE_URL)
+    violations = page.evaluate(
+        """async (tags) => {
+            const result = await window.axe.run(document, { runOnly: { type: 'tag', values: tags } })
+            return result.violations.flatMap((v) =>
+                v.nodes.map((n) => `${v.id} (${v.impact}): ${n.target.join(' ')}: ${n.failureSummary}`))
+        }""",
+        WCAG_21_AA,
+    )
+    return list(violations)
 
 
 def start_playwright() -> tuple[Playwright, Browser]:

@@ -231,7 +231,9 @@ def test_sessions_switch_reload_and_delete(ui: UI, fake: FakeOpenAI) -> None:
 
     # A reload shows the whole history from the server.
     ui.page.reload()
-    expect(ui.page.locator('[data-role="user"]')).to_have_text(["Tell me about apples"])
+    expect(ui.page.locator('[data-role="user"] [data-testid="user-text"]')).to_have_text(
+        ["Tell me about apples"]
+    )
     expect(ui.answer()).to_have_text("Answer about apples.")
 
     # Back goes to the previous chat.

@@ -114,7 +114,7 @@ def test_reload_during_a_running_turn_picks_it_up(ui: UI, fake: FakeOpenAI) -> N
     ui.page.reload()
     expect(ui.page.locator('.layout[data-connected="true"]')).to_be_attached()
     # The turn is still running on the server: the page says so and offers Stop, not Send.
-    expect(ui.page.locator('[data-role="user"]')).to_have_text(["A slow question"])
+    expect(ui.page.locator('[data-role="user"] [data-testid="user-text"]')).to_have_text(["A slow question"])
     expect(ui.assistant()).to_have_attribute("data-status", "progress")
     expect(ui.page.get_by_role("button", name="Stop")).to_be_visible()
     reply.release()

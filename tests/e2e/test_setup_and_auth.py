@@ -2,41 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from director.constants import LLMType
 from director.llm.providers import example, preset_model, provider_examples, quick_start
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.conftest import configured_env
+from tests.e2e.conftest import TOKEN
 from tests.e2e.harness import PHONE, new_page, screenshot
 from tests.fakes.providers import FakeOpenAI, Reply
-from tests.fakes.server_process import ServerProcess, start_server
+from tests.fakes.server_process import ServerProcess
 
 pytestmark = pytest.mark.e2e
-
-TOKEN = "e2e-secret-token-4242"
-
-
-@pytest.fixture(scope="module")
-def unconfigured_server(built_frontend: None) -> Iterator[ServerProcess]:
-    process = start_server({})  # no LITELLM_CHAT_MODEL at all
-    try:
-        yield process
-    finally:
-        process.cleanup()
-
-
-@pytest.fixture(scope="module")
-def token_server(built_frontend: None, fake: FakeOpenAI) -> Iterator[ServerProcess]:
-    process = start_server(configured_env(fake, DIRECTOR_AUTH_TOKEN=TOKEN))
-    try:
-        yield process
-    finally:
-        logs = process.logs()
-        process.cleanup()
-        assert TOKEN not in logs
 
 
 def test_setup_panel_says_what_to_put_in_env(browser: Browser, unconfigured_server: ServerProcess) -> None:

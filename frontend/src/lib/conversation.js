@@ -50,6 +50,7 @@ export function addLocalInput(conv, { clientMsgId, text, agents = [], sessionId 
       client_msg_id: clientMsgId,
       content: [{ type: 'text', text }],
       agents,
+      created_at: Date.now() / 1000,
     }),
     local: true,
     status: 'progress',

@@ -23,6 +23,8 @@ hljs.registerAliases(['html', 'svg'], { languageName: 'xml' })
 hljs.registerAliases(['yml'], { languageName: 'yaml' })
 
 const md = new MarkdownIt({ html: false, linkify: true, breaks: false, typographer: false })
+// What people type (and paste) keeps its line breaks; otherwise it is the same markdown.
+const mdTyped = new MarkdownIt({ html: false, linkify: true, breaks: true, typographer: false })
 
 function highlight(code, lang) {
   if (lang && hljs.getLanguage(lang)) {
@@ -41,7 +43,8 @@ md.renderer.rules.fence = (tokens, idx) => {
   return (
     `<div class="code-block"><div class="code-head"><span class="code-lang">${label}</span>` +
     `<button type="button" class="copy-btn" aria-label="Copy code">Copy</button></div>` +
-    `<pre><code class="hljs${safeLang ? ` language-${safeLang}` : ''}">${highlight(token.content, lang)}</code></pre></div>`
+    // tabindex: a code block wider than the column scrolls sideways, which must work by keyboard too.
+    `<pre tabindex="0"><code class="hljs${safeLang ? ` language-${safeLang}` : ''}">${highlight(token.content, lang)}</code></pre></div>`
   )
 }
 
@@ -79,6 +82,10 @@ md.renderer.rules.image = (tokens, idx, options, env, self) => {
   )
 }
 
+// Typed text renders with the same fences and image policy.
+mdTyped.renderer.rules.fence = md.renderer.rules.fence
+mdTyped.renderer.rules.image = md.renderer.rules.image
+
 const purifier = DOMPurify(typeof window !== 'undefined' ? window : undefined)
 purifier.addHook('afterSanitizeAttributes', (node) => {
   // Links from a model open in a new tab and never get access to this window.
@@ -95,24 +102,11 @@ const PURIFY_OPTIONS = {
 }
 
 /**
- * Render untrusted markdown to sanitised HTML. ``remoteImages``: show images from other sites inline
- * (the server's DIRECTOR_ALLOW_REMOTE_IMAGES); otherwise they are links that name the host.
+ * Render untrusted markdown to sanitised HTML. ``breaks``: single newlines are line breaks (typed
+ * text). ``remoteImages``: show images from other sites inline (the server's
+ * DIRECTOR_ALLOW_REMOTE_IMAGES); otherwise they are links that name the host.
  */
-export function renderMarkdown(text, { remoteImages = false } = {}) {
+export function renderMarkdown(text, { breaks = false, remoteImages = false } = {}) {
   if (!text) return ''
-  return purifier.sanitize(md.render(String(text), { remoteImages }), PURIFY_OPTIONS)
-}
-
-/** Pretty JSON for an agent's returned data, highlighted and sanitised like the rest. */
-export function renderJson(data) {
-  let textual
-  try {
-    textual = JSON.stringify(data, null, 2)
-  } catch {
-    textual = String(data)
-  }
-  return purifier.sanitize(
-    `<pre><code class="hljs language-json">${hljs.highlight(textual ?? 'null', { language: 'json' }).value}</code></pre>`,
-    PURIFY_OPTIONS,
-  )
+  return purifier.sanitize((breaks ? mdTyped : md).render(String(text), { remoteImages }), PURIFY_OPTIONS)
 }

@@ -13,3 +13,16 @@ export function relativeTime(epochSeconds, now = Date.now()) {
   if (days < 7) return date.toLocaleDateString(undefined, { weekday: 'short' })
   return date.toLocaleDateString(undefined, { day: 'numeric', month: 'short' })
 }
+
+/** A message's time: "14:05" today, "12 Mar, 14:05" before; `full` for its tooltip. */
+export function messageTime(epochSeconds, now = Date.now()) {
+  if (!epochSeconds) return null
+  const date = new Date(epochSeconds * 1000)
+  const clock = date.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })
+  const sameDay = new Date(now).toDateString() === date.toDateString()
+  return {
+    short: sameDay ? clock : `${date.toLocaleDateString(undefined, { day: 'numeric', month: 'short' })}, ${clock}`,
+    full: date.toLocaleString(undefined, { dateStyle: 'full', timeStyle: 'short' }),
+    iso: date.toISOString(),
+  }
+}

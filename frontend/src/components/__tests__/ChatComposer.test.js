@@ -67,3 +67,45 @@ describe('ChatComposer', () => {
     expect(wrapper.find('[data-testid="send-wait"]').exists()).toBe(false)
   })
 })
+
+describe('ChatComposer keyboard', () => {
+  it('keeps focus in the box after Send and Stop', async () => {
+    const wrapper = mount(ChatComposer, { props: { agents: AGENTS }, attachTo: document.body })
+    const textarea = wrapper.get('textarea')
+    await type(textarea, 'hello')
+    const send = wrapper.get('button[aria-label="Send message"]')
+    send.element.focus()
+    await wrapper.get('form').trigger('submit')
+    expect(document.activeElement).toBe(textarea.element)
+    await wrapper.setProps({ running: true })
+    wrapper.get('button[aria-label="Stop"]').element.focus()
+    await wrapper.get('button[aria-label="Stop"]').trigger('click')
+    expect(document.activeElement).toBe(textarea.element)
+    wrapper.unmount()
+  })
+
+  it('turns PageUp and PageDown into thread scrolling', async () => {
+    const wrapper = mount(ChatComposer, { props: { agents: AGENTS } })
+    await wrapper.get('textarea').trigger('keydown', { key: 'PageUp' })
+    await wrapper.get('textarea').trigger('keydown', { key: 'PageDown' })
+    expect(wrapper.emitted('page')).toEqual([[-1], [1]])
+  })
+
+  it('on a touch screen Enter adds a line and only the button (or Ctrl+Enter) sends', async () => {
+    const original = window.matchMedia
+    window.matchMedia = (query) => ({ matches: query === '(pointer: coarse)' })
+    try {
+      const wrapper = mount(ChatComposer, { props: { agents: AGENTS } })
+      const textarea = wrapper.get('textarea')
+      await type(textarea, 'from a phone')
+      const enter = await textarea.trigger('keydown', { key: 'Enter' })
+      expect(enter).toBeUndefined()
+      expect(wrapper.emitted('send')).toBeUndefined()
+      expect(wrapper.find('.hint').exists()).toBe(false)
+      await textarea.trigger('keydown', { key: 'Enter', ctrlKey: true })
+      expect(wrapper.emitted('send')).toHaveLength(1)
+    } finally {
+      window.matchMedia = original
+    }
+  })
+})

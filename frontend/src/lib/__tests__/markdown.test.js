@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { remoteImageHost, renderJson, renderMarkdown } from '../markdown.js'
+import { remoteImageHost, renderMarkdown } from '../markdown.js'
 
 function dom(html) {
   const root = document.createElement('div')
@@ -57,15 +57,6 @@ describe('renderMarkdown', () => {
   it('returns an empty string for empty input', () => {
     expect(renderMarkdown('')).toBe('')
     expect(renderMarkdown(null)).toBe('')
-  })
-})
-
-describe('renderJson', () => {
-  it('pretty-prints data and escapes strings that look like HTML', () => {
-    const root = dom(renderJson({ model: 'gpt', note: '<img src=x onerror=alert(1)>' }))
-    expect(root.querySelector('img')).toBeNull()
-    const text = root.querySelector('pre code').textContent
-    expect(JSON.parse(text)).toEqual({ model: 'gpt', note: '<img src=x onerror=alert(1)>' })
   })
 })
 
