@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 STAMPS := .stamps
 
-.PHONY: install prereqs system-deps run dev test test-py test-js lint bench clean
+.PHONY: install prereqs system-deps run cluster dev test test-py test-js lint bench clean
 
 install: $(STAMPS)/python $(STAMPS)/frontend
 
@@ -28,12 +28,18 @@ $(STAMPS)/frontend: frontend/package.json frontend/package-lock.json $(shell fin
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build
 	@touch $@
 
-# System packages the test tiers drive for real: Chromium (UI) and PostgreSQL (DB). Needs root or sudo.
+# System packages the test tiers and `make cluster` drive for real: Chromium (UI), PostgreSQL (DB),
+# redis-server and nginx (the cluster). Needs root or sudo.
 system-deps:
 	@bash scripts/system-deps.sh
 
 run: install
 	$(PY) -m director.entrypoint.api.server
+
+# Redis, PostgreSQL, CLUSTER_WORKERS servers (default: one per core) and nginx on SERVER_PORT.
+# Ctrl+C stops them all. See README "Deploying for a team".
+cluster: install system-deps
+	$(PY) -m director.entrypoint.cluster
 
 dev: install
 	@echo "Backend on :8000, Vite dev server on :5173 (hot reload, proxied to the backend)"
@@ -62,4 +68,4 @@ bench: install
 	for f in bench/*.py; do $(PY) $$f || exit 1; done
 
 clean:
-	rm -rf .venv $(STAMPS) frontend/node_modules frontend/dist test-artifacts
+	rm -rf .venv $(STAMPS) frontend/node_modules frontend/dist test-artifacts .cluster

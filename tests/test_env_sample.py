@@ -8,6 +8,7 @@ from pathlib import Path
 
 from director.agents.settings import AgentSettings
 from director.entrypoint.api.settings import ServerSettings
+from director.entrypoint.cluster.settings import ClusterSettings
 from director.llm.config import LiteLLMConfig
 from director.settings import DirectorSettings
 
@@ -15,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Assignments, commented out or not: "LITELLM_TIMEOUT=60" and "# LITELLM_TIMEOUT=60" both document it.
 ASSIGNMENT = re.compile(r"^#?\s*([A-Z][A-Z0-9_]*)=", re.MULTILINE)
 # Names that are Director's own (provider keys such as OPENAI_API_KEY are LiteLLM's business).
-OURS = re.compile(r"^(LITELLM_|DIRECTOR_|SERVER_|DB_TYPE$|SQLITE_|POSTGRES_|DEFAULT_LLM$)")
+OURS = re.compile(r"^(LITELLM_|DIRECTOR_|SERVER_|CLUSTER_|DB_TYPE$|SQLITE_|POSTGRES_|DEFAULT_LLM$)")
 # Read by something other than the settings classes below.
 READ_ELSEWHERE = {"DEFAULT_LLM", "DIRECTOR_ENV_FILE"}
 INTERNAL_FIELDS = {"llm_type"}  # set by the presets, not by users
@@ -25,7 +26,7 @@ def documented() -> set[str]:
     return set(ASSIGNMENT.findall((ROOT / ".env.sample").read_text(encoding="utf-8")))
 
 
-SETTINGS: tuple[type[DirectorSettings], ...] = (LiteLLMConfig, ServerSettings, AgentSettings)
+SETTINGS: tuple[type[DirectorSettings], ...] = (LiteLLMConfig, ServerSettings, AgentSettings, ClusterSettings)
 
 
 def read_by_code() -> set[str]:

@@ -193,3 +193,49 @@ def test_free_port_starts(monkeypatch, no_gunicorn):
         port = probe.getsockname()[1]
     monkeypatch.setenv("SERVER_PORT", str(port))
     assert main() == 0 and len(no_gunicorn) == 1
+
+
+@pytest.mark.parametrize("value", ["http://queue.test:6379", "queue.test:6379", "redis:/nothing"])
+def test_message_queue_must_be_a_redis_url_and_its_value_is_not_echoed(monkeypatch, value):
+    monkeypatch.setenv("DIRECTOR_MESSAGE_QUEUE", value)
+    with pytest.raises(ConfigError) as info:
+        load_server_settings(_env_file=None)
+    assert info.value.variable == "DIRECTOR_MESSAGE_QUEUE"
+    assert value not in info.value.message  # a URL may carry a password
+
+
+def test_blank_message_queue_means_a_single_process(monkeypatch):
+    monkeypatch.setenv("DIRECTOR_MESSAGE_QUEUE", " ")
+    assert load_server_settings(_env_file=None).message_queue is None
+
+
+def test_unreachable_message_queue_fails_with_one_line_and_no_password(monkeypatch, caplog, no_gunicorn):
+    from tests.fakes.server_process import free_port
+
+    url = f"redis://:hunter2-queue-secret@127.0.0.1:{free_port()}/0"  # nothing listens there
+    monkeypatch.setenv("DIRECTOR_MESSAGE_QUEUE", url)
+    assert main() == 2
+    assert no_gunicorn == []
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and errors[0].startswith("DIRECTOR_MESSAGE_QUEUE")
+    assert "cannot reach Redis" in errors[0] and "hunter2-queue-secret" not in caplog.text
+
+
+def test_reachable_message_queue_starts(monkeypatch, no_gunicorn):
+    from tests.fakes.redis_server import start_redis_server
+
+    redis = start_redis_server()
+    try:
+        monkeypatch.setenv("DIRECTOR_MESSAGE_QUEUE", redis.url)
+        assert main() == 0 and no_gunicorn[0].settings.message_queue_url == redis.url
+    finally:
+        redis.cleanup()
+
+
+def test_without_a_message_queue_the_server_is_a_single_process(make_server):
+    """`make run` stays what it was: Socket.IO's in-memory manager, no Redis client, no listener."""
+    import socketio
+
+    server = make_server()
+    assert type(server.socketio.server.manager) is socketio.Manager
+    assert server.app.test_client().get("/health").json["message_queue"] == "none"

@@ -235,7 +235,9 @@ def test_bad_payloads_get_errors_and_the_server_keeps_serving(fake, client, live
     fake.script(Reply(text="still here"))
     assert answer_text(client.ask("are you there?")) == "still here"
     # auth_required was added to /health so clients know about the token before their first call.
-    assert http_json(f"{live_server.url}/health") == (200, {"status": "ok", "auth_required": False})
+    status, health = http_json(f"{live_server.url}/health")
+    assert status == 200 and (health["status"], health["auth_required"]) == ("ok", False)
+    assert health["worker"].endswith(f":{live_server.port}") and health["database"] == "ok"
 
 
 class _RawChatJSON:

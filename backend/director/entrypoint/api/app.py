@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, Response, jsonify, request, send_from_directory
 from flask.typing import ResponseReturnValue
@@ -19,11 +20,12 @@ from director.agents.base import BaseAgent
 from director.constants import REPO_ROOT
 from director.core.reasoning import EngineLimits
 from director.core.turn_runner import TurnRunner
-from director.core.turns import LocalTurnRegistry
+from director.core.turns import LocalTurnRegistry, TurnRegistry
 from director.db.base import BaseDB
 from director.entrypoint.api import wire_json
 from director.entrypoint.api.admission import Admission
 from director.entrypoint.api.capacity import socket_limit
+from director.entrypoint.api.health import ServerHealth
 from director.entrypoint.api.packet_guard import PollingPayloadGuard, install_packet_guard
 from director.entrypoint.api.routes import api
 from director.entrypoint.api.security import HostGuard, HostPolicy, OriginPolicy
@@ -70,6 +72,24 @@ def _default_db(settings: ServerSettings) -> BaseDB:
     return load_db(settings)
 
 
+def _message_queue(settings: ServerSettings) -> dict[str, Any]:
+    """Flask-SocketIO's options for ``DIRECTOR_MESSAGE_QUEUE``: none (and no redis import) when unset."""
+    if settings.message_queue is None:
+        return {}
+    from director.entrypoint.api.message_queue import RedisQueue
+
+    return {"client_manager": RedisQueue(settings.message_queue.get_secret_value())}
+
+
+def _start_queue_listener(socketio: SocketIO) -> None:
+    # python-socketio subscribes on the first connection; subscribe now so /health tells the truth
+    # from the start and events published before any client connected are not a special case.
+    server = socketio.server
+    if not server.manager_initialized:
+        server.manager_initialized = True
+        server.manager.initialize()
+
+
 def _default_agents() -> list[type[BaseAgent]]:
     from director.agents import AGENTS
 
@@ -82,7 +102,10 @@ def create_app(
     db: BaseDB | None = None,
     agents: Mapping[str, type[BaseAgent]] | Iterable[type[BaseAgent]] | None = None,
     frontend_dir: Path | None = None,
+    registry: TurnRegistry | None = None,
 ) -> tuple[Flask, SocketIO]:
+    """``registry`` is where a cluster-wide turn registry (busy claim, stop) plugs in; by default
+    turns are tracked in this process's memory."""
     settings = settings or load_server_settings()
     llm = llm or _default_llm()
     db = db or _default_db(settings)
@@ -103,12 +126,14 @@ def create_app(
         json=wire_json,  # hostile nesting gets an `error` event, not a dropped packet and a traceback
         logger=False,
         engineio_logger=False,
+        **_message_queue(settings),
     )
     admission = Admission(socket_limit(settings.threads))
     admission.install(socketio.server.eio)
-    registry = LocalTurnRegistry()
+    registry = registry if registry is not None else LocalTurnRegistry()
     limits = EngineLimits(max_steps=settings.max_steps, agent_timeout_s=settings.agent_timeout)
     runner = TurnRunner(db, llm, agent_classes, limits, registry, spawn=socketio.start_background_task)
+    queue = socketio.server.manager if settings.message_queue is not None else None
     state = ServerState(
         settings=settings,
         llm=llm,
@@ -119,6 +144,7 @@ def create_app(
         origins=origins,
         admission=admission,
         frontend_dir=frontend_dir or FRONTEND_DIST,
+        health=ServerHealth.build(settings, db, queue),
     )
     app.extensions[EXTENSION_KEY] = state
 
@@ -132,6 +158,8 @@ def create_app(
     limit_websocket_messages(socketio, max_buffer)
     app.wsgi_app = PollingPayloadGuard(app.wsgi_app, max_buffer)  # type: ignore[method-assign]
     # Outermost, around Flask-SocketIO's own middleware: one check for REST, files and Socket.IO.
+    if queue is not None:
+        _start_queue_listener(socketio)
     app.wsgi_app = HostGuard(app.wsgi_app, HostPolicy(settings.host_names))  # type: ignore[method-assign]
     return app, socketio
 

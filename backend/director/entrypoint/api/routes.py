@@ -51,7 +51,11 @@ def require_token() -> ResponseReturnValue | None:
 def health() -> ResponseReturnValue:
     # Cheap on purpose: it answers before LiteLLM is even imported, which is what "ready" means.
     # auth_required lets a client ask for the token before its first protected call (no 401 probe).
-    return jsonify({"status": "ok", "auth_required": state().settings.auth_required})
+    # worker/message_queue/database say who answered and what it can reach (probes cached ~1 s).
+    current = state()
+    return jsonify(
+        {"status": "ok", "auth_required": current.settings.auth_required, **current.health.report()}
+    )
 
 
 @api.get("/agent")

@@ -56,8 +56,15 @@ def build_app(settings: ServerSettings, llm: BaseLLM | None = None) -> tuple[Any
 
     app, socketio = create_app(settings=settings, llm=llm)
     state = app.extensions["director"]
-    # Before any request: answers a killed server left "in progress" are marked interrupted.
-    finish_interrupted_answers(state.db)
+    if settings.message_queue is None:
+        # Before any request: answers a killed server left "in progress" are marked interrupted.
+        finish_interrupted_answers(state.db)
+    else:
+        # Other processes share the database: a "progress" row older than this process may be a turn
+        # running elsewhere right now. Telling the two apart needs the cluster-wide turn registry.
+        logger.info(
+            "several processes share the database: answers cut by a crash are not rewritten at start-up"
+        )
     llm = state.llm
     state.admission.start_reaper()
     # LiteLLM's import takes 2+ s: do it in the background so /health answers at once.
@@ -259,6 +266,9 @@ def main() -> int:
     except ConfigError as exc:
         logger.error("Configuration error: %s", exc.message)
         return 2
+    if problem := message_queue_problem(settings.message_queue_url):
+        logger.error("%s", problem)
+        return 2
     if problem := bind_problem(settings.host, settings.port):
         # gunicorn would retry for five seconds, logging two lines a second, then give up.
         logger.error("Cannot listen on %s:%d: %s", settings.host, settings.port, problem)
@@ -282,6 +292,22 @@ def prepare_db(settings: ServerSettings) -> None:
         logger.warning("%s is not reachable yet (%s); its schema is brought up to date on first use", db, exc)
     finally:
         db.close()
+
+
+def message_queue_problem(url: str | None) -> str | None:
+    """One line saying why ``DIRECTOR_MESSAGE_QUEUE`` cannot be used (``None``: unset or reachable)."""
+    if url is None:
+        return None
+    from director.entrypoint.api.message_queue import ping, redacted_url, url_password
+
+    if password := url_password(url):
+        register_secret(password)
+    if (reason := ping(url)) is None:
+        return None
+    return (
+        f"DIRECTOR_MESSAGE_QUEUE: cannot reach Redis at {redacted_url(url)} ({reason}): "
+        "start redis-server, fix the URL, or unset it to run a single process."
+    )
 
 
 def bind_problem(host: str, port: int) -> str | None:

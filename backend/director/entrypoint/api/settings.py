@@ -16,6 +16,9 @@ from director.db import DEFAULT_SQLITE_DB_PATH, DBType
 from director.entrypoint.api.security import LOOPBACK_HOSTS, default_allowed_hosts
 from director.settings import DirectorSettings
 
+# What Flask-SocketIO's Redis message queue accepts (checked here so redis need not be imported).
+MESSAGE_QUEUE_SCHEMES = ("redis", "rediss", "unix")
+
 # The Vite dev server (`make dev`) is the only other origin a fresh install needs.
 DEFAULT_DEV_ORIGINS = ("http://localhost:5173", "http://127.0.0.1:5173")
 
@@ -57,6 +60,14 @@ class ServerSettings(DirectorSettings):
     )
     postgres_db: str = Field("director", validation_alias=_env("POSTGRES_DB"), description="a database name")
 
+    # Redis URL of the Socket.IO message queue that makes several server processes act as one
+    # (`make cluster`, a team deployment); None = one process on its own. Secret: it may hold a password.
+    message_queue: SecretStr | None = Field(
+        None,
+        validation_alias=_env("DIRECTOR_MESSAGE_QUEUE"),
+        description="a Redis URL such as redis://127.0.0.1:6379/0 (rediss:// and unix:// work too)",
+    )
+
     auth_token: SecretStr | None = Field(
         None, validation_alias=_env("DIRECTOR_AUTH_TOKEN"), description="a token (any text; blank for none)"
     )
@@ -97,6 +108,18 @@ class ServerSettings(DirectorSettings):
         # `DIRECTOR_AUTH_TOKEN=` in .env means "no token", not "the empty token".
         if isinstance(value, str) and not value.strip():
             return None
+        return value
+
+    @field_validator("message_queue", mode="before")
+    @classmethod
+    def _check_queue(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return None
+            if value.split("://", 1)[0].lower() not in MESSAGE_QUEUE_SCHEMES or "://" not in value:
+                # The value is not quoted: it may hold a password.
+                raise ValueError("not a redis://, rediss:// or unix:// URL")
         return value
 
     @field_validator("cors_origins", mode="before")
@@ -146,6 +169,10 @@ class ServerSettings(DirectorSettings):
         if self.allowed_hosts is not None:
             return [*LOOPBACK_HOSTS, *self.allowed_hosts]
         return default_allowed_hosts(self.host)
+
+    @property
+    def message_queue_url(self) -> str | None:
+        return self.message_queue.get_secret_value() if self.message_queue is not None else None
 
     @property
     def auth_required(self) -> bool:

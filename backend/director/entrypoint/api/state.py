@@ -10,6 +10,7 @@ from director.core.turn_runner import TurnRunner
 from director.core.turns import TurnRegistry
 from director.db.base import BaseDB
 from director.entrypoint.api.admission import Admission
+from director.entrypoint.api.health import ServerHealth
 from director.entrypoint.api.security import OriginPolicy
 from director.entrypoint.api.settings import ServerSettings
 from director.llm.base import BaseLLM
@@ -28,6 +29,7 @@ class ServerState:
     origins: OriginPolicy
     admission: Admission
     frontend_dir: Path
+    health: ServerHealth
     agent_names: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -1,0 +1,241 @@
+"""Two real server processes sharing a real redis-server (DIRECTOR_MESSAGE_QUEUE) and a real
+PostgreSQL, behind nginx running the shipped deploy/nginx.conf; driven by real Socket.IO clients."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import psycopg
+import pytest
+import requests
+from psycopg.conninfo import conninfo_to_dict
+
+from tests.fakes.nginx import Nginx, start_nginx
+from tests.fakes.postgres import PostgresServer, create_database
+from tests.fakes.providers import FakeOpenAI, Reply
+from tests.fakes.redis_server import RedisServer, start_redis_server
+from tests.fakes.server_process import ServerProcess, start_server
+from tests.integration.conftest import provider_env
+from tests.integration.live_client import LiveClient, answer_text, disconnect_all
+
+pytestmark = pytest.mark.postgres
+
+WAIT_S = 15.0
+
+
+@dataclass
+class Cluster:
+    redis: RedisServer
+    servers: list[ServerProcess]
+    nginx: Nginx
+    fake: FakeOpenAI
+    dsn: str
+
+
+@pytest.fixture(scope="module")
+def cluster(module_fake: FakeOpenAI, postgres_server: PostgresServer) -> Iterator[Cluster]:
+    redis = start_redis_server()
+    dsn = create_database(postgres_server)
+    params = conninfo_to_dict(dsn)
+    env = provider_env(
+        module_fake,
+        DIRECTOR_MESSAGE_QUEUE=redis.url,
+        DB_TYPE="postgres",
+        POSTGRES_HOST=str(params.get("host", "127.0.0.1")),
+        POSTGRES_PORT=str(params.get("port", 5432)),
+        POSTGRES_USER=str(params.get("user", "postgres")),
+        POSTGRES_DB=str(params["dbname"]),
+    )
+    servers: list[ServerProcess] = []
+    nginx = None
+    try:
+        servers = [start_server(env), start_server(env)]
+        nginx = start_nginx([f"127.0.0.1:{server.port}" for server in servers])
+        for server in servers:
+            warmed_up(server)
+        yield Cluster(redis, servers, nginx, module_fake, dsn)
+    finally:
+        if nginx is not None:
+            nginx.cleanup()
+        for server in servers:
+            server.cleanup()
+        redis.cleanup()
+
+
+def warmed_up(server: ServerProcess, timeout_s: float = 90.0) -> None:
+    """LiteLLM's import takes seconds (many on a loaded machine): the first turn must not time out on it."""
+    deadline = time.monotonic() + timeout_s
+    while "LLM layer warmed up" not in server.logs():
+        assert time.monotonic() < deadline, server.logs()
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def clients() -> Iterator[list[LiveClient]]:
+    made: list[LiveClient] = []
+    yield made
+    disconnect_all(made)
+
+
+def health(url: str, session: requests.Session | None = None) -> dict:
+    response = (session or requests).get(url + "/health", timeout=5)
+    assert response.status_code == 200
+    return response.json()
+
+
+def wait_health(url: str, field: str, value: str, timeout_s: float = WAIT_S) -> float:
+    start = time.monotonic()
+    while (state := health(url)[field]) != value:
+        assert time.monotonic() - start < timeout_s, f"{url} /health {field} stayed {state!r}"
+        time.sleep(0.1)
+    return time.monotonic() - start
+
+
+def joined(client: LiveClient, session_id: str) -> None:
+    # call() waits for the server's ack: the join has happened before the test goes on.
+    client.sio.call("join", {"session_id": session_id}, namespace="/chat", timeout=10)
+
+
+def two_tabs_on_one_session(
+    cluster: Cluster, clients: list[LiveClient]
+) -> tuple[LiveClient, LiveClient, str]:
+    """Alice on process 1 starts a session (one turn); Bob, on process 2, has joined it."""
+    cluster.fake.reset()
+    first, second = cluster.servers
+    alice = LiveClient(first.url)
+    bob = LiveClient(second.url)
+    clients += [alice, bob]
+    cluster.fake.script(Reply(text="hello"))
+    session_id = alice.ask("hi")["session_id"]
+    joined(bob, session_id)
+    return alice, bob, session_id
+
+
+def test_each_process_says_who_it_is_and_that_redis_and_postgres_answer(cluster):
+    for server in cluster.servers:
+        # Just started: the queue listener may still be subscribing.
+        wait_health(server.url, "message_queue", "ok", timeout_s=5)
+        body = health(server.url)
+        assert body["worker"].endswith(f":{server.port}")
+        assert (body["message_queue"], body["database"]) == ("ok", "ok")
+    behind = health(cluster.nginx.url)["worker"]
+    assert behind in {health(server.url)["worker"] for server in cluster.servers}
+
+
+def test_nginx_spreads_new_clients_and_keeps_each_on_its_process(cluster):
+    seen = set()
+    for _ in range(16):
+        with requests.Session() as browser:  # keeps nginx's route cookie, as a browser does
+            workers = {health(cluster.nginx.url, browser)["worker"] for _ in range(3)}
+            assert len(workers) == 1, workers
+            seen |= workers
+    # 16 random keys over 2 processes: all on one would happen once in 30,000 runs.
+    assert len(seen) == 2
+
+
+def test_a_turn_on_one_process_reaches_a_tab_on_the_other(cluster, clients):
+    alice, bob, session_id = two_tabs_on_one_session(cluster, clients)
+    cluster.fake.script(Reply(text="streamed across processes", chunks=["streamed", " across", " processes"]))
+
+    alice.clear()
+    alice.emit("chat", {"session_id": session_id, "content": "again"})
+    final = bob.final_output(session_id, timeout=WAIT_S)
+    assert final["status"] == "success"
+    assert answer_text(final) == "streamed across processes"
+    deltas = "".join(d["delta"] for d in bob.of("chat_delta") if d["session_id"] == session_id)
+    assert deltas == "streamed across processes"
+    assert [m["content"][0]["text"] for m in bob.of("chat") if m["msg_type"] == "input"] == ["again"]
+    assert answer_text(alice.final_output(session_id)) == "streamed across processes"
+
+
+@pytest.mark.parametrize("transport", ["polling", "websocket"])
+def test_chat_through_nginx(cluster, clients, transport):
+    cluster.fake.reset()
+    cluster.fake.script(Reply(text=f"over {transport} through nginx"))
+    # A browser's Origin: the server compares it with the Host nginx passes on (port included).
+    # (The websocket client sends this very Origin by itself; a second one would be joined to it.)
+    origin = {"Origin": cluster.nginx.url} if transport == "polling" else {}
+    client = LiveClient(cluster.nginx.url, transports=[transport], headers=origin)
+    clients.append(client)
+    assert client.sio.transport() == transport
+    final = client.ask("hello")
+    assert final["status"] == "success"
+    assert answer_text(final) == f"over {transport} through nginx"
+
+
+def test_polling_then_upgrade_through_nginx_stays_on_one_process(cluster, clients):
+    cluster.fake.reset()
+    cluster.fake.script(*[Reply(text=f"answer {i}") for i in range(3)])
+    client = LiveClient(cluster.nginx.url, transports=["polling", "websocket"])
+    clients.append(client)
+    for i in range(3):
+        assert answer_text(client.ask(f"question {i}")) == f"answer {i}"
+    assert client.sio.transport() == "websocket"  # the upgrade reached the process holding the session
+
+
+def test_redis_lost_and_back(cluster, clients):
+    fake = cluster.fake
+    first, second = cluster.servers
+    alice, bob, session_id = two_tabs_on_one_session(cluster, clients)
+
+    cluster.redis.stop()
+    try:
+        wait_health(first.url, "message_queue", "down")
+        # The turn runs, its own client sees it, and it is saved: only the other process misses it.
+        words = [f" w{i}" for i in range(40)]
+        fake.script(Reply(text="".join(words), chunks=words))
+        bob.clear()
+        final = alice.ask("two", session_id=session_id)
+        assert final["status"] == "success" and answer_text(final) == "".join(words)
+        stored = requests.get(f"{second.url}/session/{session_id}", timeout=5).json()
+        assert answer_text(stored["conversation"][-1]) == "".join(words)
+        assert bob.outputs(session_id) == []
+        # 40 deltas and the messages around them: logged once, not once (or twice) per event.
+        undelivered = [
+            line for line in first.logs().splitlines() if "not delivered to other processes" in line
+        ]
+        assert len(undelivered) == 1, undelivered
+    finally:
+        cluster.redis.start()
+
+    for server in cluster.servers:
+        wait_health(server.url, "message_queue", "ok")
+    fake.script(Reply(text="after the outage"))
+    alice.clear()
+    alice.emit("chat", {"session_id": session_id, "content": "three"})
+    assert answer_text(bob.final_output(session_id, timeout=WAIT_S)) == "after the outage"
+    assert "reachable again" in first.logs()
+
+
+def test_a_process_starting_leaves_a_turn_running_on_another_alone(cluster, clients):
+    """A single server marks "progress" answers left by a dead process as interrupted when it starts;
+    with several processes such an answer may be a turn running elsewhere, so it is not touched."""
+    alice, _bob, session_id = two_tabs_on_one_session(cluster, clients)
+    release = threading.Event()
+
+    def held(_request) -> Reply:
+        release.wait(60)
+        return Reply(text="answered while the other process restarted")
+
+    cluster.fake.responder = held
+    try:
+        alice.clear()
+        alice.emit("chat", {"session_id": session_id, "content": "take your time"})
+        alice.wait_for(lambda c: c.outputs(session_id))  # the answer is stored as "progress"
+        second = cluster.servers[1]
+        second.restart()
+        with psycopg.connect(cluster.dsn) as conn:
+            statuses = conn.execute(
+                "SELECT message->>'status' FROM conversations WHERE session_id = %s "
+                "AND message->>'msg_type' = 'output' ORDER BY seq",
+                (session_id,),
+            ).fetchall()
+        assert [row[0] for row in statuses] == ["success", "progress"]
+        assert "not rewritten at start-up" in second.logs()
+    finally:
+        release.set()
+    final = alice.final_output(session_id)
+    assert final["status"] == "success" and answer_text(final) == "answered while the other process restarted"

@@ -1,0 +1,112 @@
+"""`make cluster` itself (python -m director.entrypoint.cluster): it starts Redis, PostgreSQL, two
+servers and nginx, serves a chat on SERVER_PORT, and Ctrl+C stops everything it started."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.fakes.providers import Reply
+from tests.fakes.server_process import free_port, wait_for_health
+from tests.integration.conftest import provider_env
+from tests.integration.live_client import LiveClient, answer_text, disconnect_all
+
+pytestmark = pytest.mark.postgres
+
+
+def listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def free_run_of_ports(count: int) -> int:
+    """A port with the next ``count`` ones free too (nginx on it, the servers on the ones after)."""
+    for _ in range(50):
+        base = free_port()
+        if base + count < 65535 and not any(listening(base + i) for i in range(1, count + 1)):
+            return base
+    raise RuntimeError("no run of free ports")
+
+
+@pytest.fixture
+def cluster_dir() -> Iterator[Path]:
+    # Not pytest's tmp_path: as root, PostgreSQL runs as user postgres, who cannot enter a private dir.
+    path = Path(tempfile.mkdtemp(prefix="director-make-cluster-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.mark.timeout(300)  # initdb, four processes and LiteLLM's import, on a shared 2-core machine
+def test_make_cluster_serves_and_ctrl_c_stops_everything(tmp_path, cluster_dir, module_fake):
+
+    port = free_run_of_ports(2)
+    env = {key: os.environ[key] for key in ("PATH", "HOME") if key in os.environ}
+    env.update(
+        provider_env(module_fake),
+        LITELLM_LOCAL_MODEL_COST_MAP="True",
+        LITELLM_OFFLINE_MODE="true",
+        DIRECTOR_ENV_FILE=str(tmp_path / "no.env"),
+        CLUSTER_DIR=str(cluster_dir),
+        CLUSTER_WORKERS="2",
+        SERVER_PORT=str(port),
+        PYTHONUNBUFFERED="1",
+    )
+    log = open(tmp_path / "cluster.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "-m", "director.entrypoint.cluster"],
+        env=env,
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    client = None
+    try:
+        wait_for_health(url, 90, alive=lambda: process.poll() is None)
+        workers = {
+            requests.get(f"http://127.0.0.1:{port + i}/health", timeout=5).json()["worker"] for i in (1, 2)
+        }
+        assert len(workers) == 2
+        body = requests.get(url + "/health", timeout=5).json()
+        assert body["worker"] in workers and body["database"] == "ok"
+        module_fake.reset()
+        module_fake.script(Reply(text="served by make cluster"))
+        client = LiveClient(url, transports=["polling", "websocket"])
+        # The servers import LiteLLM in the background: on a loaded machine that takes a while.
+        assert answer_text(client.ask("hello", timeout=90)) == "served by make cluster"
+        disconnect_all([client])
+        client = None
+
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)  # what Ctrl+C sends
+        assert process.wait(timeout=30) == 0
+        stopped_in = time.monotonic() - started
+    finally:
+        if client is not None:
+            disconnect_all([client])
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        log.close()
+    output = (tmp_path / "cluster.log").read_text(errors="replace")
+    assert "Director cluster is listening on" in output, output
+    assert not any(listening(port + i) for i in range(3)), "nginx or a server still listening"
+    leftovers = subprocess.run(["pgrep", "-f", str(cluster_dir)], capture_output=True, text=True)
+    assert leftovers.stdout.strip() == "", f"left running: {leftovers.stdout}"
+    assert stopped_in < 20, stopped_in
