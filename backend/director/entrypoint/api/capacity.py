@@ -15,7 +15,6 @@ reserve absorbs.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -26,6 +25,7 @@ from urllib.parse import parse_qs
 from werkzeug.wsgi import ClosingIterator
 
 from director.entrypoint.api.admission import Admission
+from director.entrypoint.api.wsgi_errors import content_length, json_error
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class SocketCapacity:
             trusted = sid is not None
         else:
             trusted = self.admission.is_admitted(sid)
-            if not trusted and _body_length(environ) > UNADMITTED_MAX_BODY:
+            if not trusted and (content_length(environ) or 0) > UNADMITTED_MAX_BODY:
                 # A connection that has not shown its token only needs to send the namespace
                 # connect (with the token): nothing it sends may make the server buffer megabytes.
                 return _too_large(start_response)
@@ -127,39 +127,19 @@ class SocketCapacity:
             )
 
     def _refuse(self, start_response: Callable[..., Any]) -> Iterable[bytes]:
-        body = json.dumps(
-            {
-                "code": "server_full",
-                "message": "The server has too many open connections right now; retrying shortly.",
-            }
-        ).encode()
-        start_response(
+        return json_error(
+            start_response,
             "503 Service Unavailable",
-            [
-                ("Content-Type", "application/json"),
-                ("Content-Length", str(len(body))),
-                ("Retry-After", str(RETRY_AFTER_S)),
-            ],
+            "server_full",
+            "The server has too many open connections right now; retrying shortly.",
+            [("Retry-After", str(RETRY_AFTER_S))],
         )
-        return [body]
-
-
-def _body_length(environ: dict[str, Any]) -> int:
-    try:
-        return int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return 0  # not a number: the WSGI server and engine.io refuse it on their own
 
 
 def _too_large(start_response: Callable[..., Any]) -> Iterable[bytes]:
-    body = json.dumps(
-        {
-            "code": "payload_too_large",
-            "message": "Authenticate first: a connection that has not shown its token may send at most 64 KiB.",
-        }
-    ).encode()
-    start_response(
+    return json_error(
+        start_response,
         "413 Content Too Large",
-        [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+        "payload_too_large",
+        "Authenticate first: a connection that has not shown its token may send at most 64 KiB.",
     )
-    return [body]

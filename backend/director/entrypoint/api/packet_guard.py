@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -29,6 +28,7 @@ from engineio.payload import Payload
 
 from director.core.session import ServerEvent
 from director.entrypoint.api.payloads import ErrorCode
+from director.entrypoint.api.wsgi_errors import content_length, json_error
 from director.log_throttle import ThrottledLog
 
 logger = logging.getLogger(__name__)
@@ -80,11 +80,8 @@ class PollingPayloadGuard:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if environ.get("REQUEST_METHOD") != "POST" or not environ.get("PATH_INFO", "").startswith(self.path):
             return self.app(environ, start_response)
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = -1
-        if not 0 <= length <= self.max_bytes:
+        length = content_length(environ)
+        if length is None or not 0 <= length <= self.max_bytes:
             return self.app(environ, start_response)  # engine.io refuses it without reading it
         body = environ["wsgi.input"].read(length)
         environ["wsgi.input"] = io.BytesIO(body)
@@ -95,21 +92,13 @@ class PollingPayloadGuard:
                 _throttled.info(
                     "bad-payload", "refused an undecodable polling payload (%s)", type(exc).__name__
                 )
-                return _bad_request(start_response)
+                return json_error(
+                    start_response,
+                    "400 Bad Request",
+                    ErrorCode.INVALID_PAYLOAD.value,
+                    "The request body is not a valid Engine.IO payload.",
+                )
         return self.app(environ, start_response)
-
-
-def _bad_request(start_response: Callable[..., Any]) -> list[bytes]:
-    body = json.dumps(
-        {
-            "code": ErrorCode.INVALID_PAYLOAD.value,
-            "message": "The request body is not a valid Engine.IO payload.",
-        }
-    ).encode()
-    start_response(
-        "400 Bad Request", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-    )
-    return [body]
 
 
 def install_packet_guard(sio: Any, namespace: str) -> None:

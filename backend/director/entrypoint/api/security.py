@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import socket
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from pydantic import SecretStr
+
+from director.entrypoint.api.wsgi_errors import json_error
 
 logger = logging.getLogger(__name__)
 
@@ -78,18 +79,12 @@ class HostGuard:
         if self.policy.allowed(host):
             return self.app(environ, start_response)
         logger.info("refused a request for host %r (not in DIRECTOR_ALLOWED_HOSTS)", (host or "")[:100])
-        body = json.dumps(
-            {
-                "code": "host_not_allowed",
-                "message": "This server does not answer to that host name. "
-                "Add it to DIRECTOR_ALLOWED_HOSTS if it is yours.",
-            }
-        ).encode()
-        start_response(
+        return json_error(
+            start_response,
             "400 Bad Request",
-            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+            "host_not_allowed",
+            "This server does not answer to that host name. Add it to DIRECTOR_ALLOWED_HOSTS if it is yours.",
         )
-        return [body]
 
 
 class OriginPolicy:
