@@ -11,8 +11,11 @@ from typing import Any
 from pydantic import SecretStr
 
 from director.entrypoint.api.wsgi_errors import json_error
+from director.log_throttle import ThrottledLog
 
 logger = logging.getLogger(__name__)
+# Anyone can send a foreign Host at will: one line a minute, not one per request.
+_throttled = ThrottledLog(logger)
 
 # Names and addresses that always mean "this machine, over loopback". A DNS-rebinding page can only
 # reach the server under its own host name, which is never one of these.
@@ -78,7 +81,11 @@ class HostGuard:
         host = environ.get("HTTP_HOST")
         if self.policy.allowed(host):
             return self.app(environ, start_response)
-        logger.info("refused a request for host %r (not in DIRECTOR_ALLOWED_HOSTS)", (host or "")[:100])
+        _throttled.info(
+            "foreign-host",
+            "refused a request for host %r (not in DIRECTOR_ALLOWED_HOSTS)",
+            (host or "")[:100],
+        )
         return json_error(
             start_response,
             "400 Bad Request",
