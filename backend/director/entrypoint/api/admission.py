@@ -95,7 +95,6 @@ class Admission:
         self._tickets: set[Ticket] = set()
         self._by_address: Counter[str] = Counter()
         self._eio: Any = None
-        self._stop = threading.Event()
 
     # --- wiring -----------------------------------------------------------------------------------
 
@@ -135,9 +134,6 @@ class Admission:
 
     def start_reaper(self) -> None:
         threading.Thread(target=self._reap_forever, name="admission-reaper", daemon=True).start()
-
-    def stop(self) -> None:
-        self._stop.set()
 
     # --- books --------------------------------------------------------------------------------------
 
@@ -266,7 +262,9 @@ class Admission:
         return len(to_close) + len(to_cut)
 
     def _reap_forever(self) -> None:
-        while not self._stop.wait(REAP_EVERY_S):
+        # A daemon thread for the process's life: it ends with the worker.
+        while True:
+            time.sleep(REAP_EVERY_S)
             try:
                 self.reap()
             except Exception:
