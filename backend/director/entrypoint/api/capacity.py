@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
@@ -26,11 +25,12 @@ from werkzeug.wsgi import ClosingIterator
 
 from director.entrypoint.api.admission import Admission
 from director.entrypoint.api.wsgi_errors import content_length, json_error
+from director.log_throttle import ThrottledLog
 
 logger = logging.getLogger(__name__)
 
 SOCKET_IO_PATH = "/socket.io"
-WARN_EVERY_S = 60.0  # one warning a minute while full, not one per refused request
+WARN_EVERY_S = 60.0
 RETRY_AFTER_S = 5
 UNADMITTED_MAX_BODY = 64 * 1024
 
@@ -55,7 +55,8 @@ class SocketCapacity:
         self.admission = admission
         self._active = 0
         self._lock = threading.Lock()
-        self._last_warning = float("-inf")
+        # One warning a minute while refusing (of either kind), not one per refused request.
+        self._warnings = ThrottledLog(logger, every_s=WARN_EVERY_S)
 
     @property
     def active(self) -> int:
@@ -106,13 +107,9 @@ class SocketCapacity:
         return ClosingIterator(result, [release])
 
     def _warn(self, address: str, unadmitted: bool) -> None:
-        with self._lock:
-            now = time.monotonic()
-            if now - self._last_warning < WARN_EVERY_S:
-                return  # one warning a minute while refusing, not one per refused request
-            self._last_warning = now
         if unadmitted and self.admission is not None:
-            logger.warning(
+            self._warnings.warning(
+                "refusing",
                 "Too many connections that have not authenticated yet (at most %d in all, %d per client "
                 "address; latest refused from %s): refusing more until they are admitted or time out.",
                 self.admission.pending_limit,
@@ -120,7 +117,8 @@ class SocketCapacity:
                 address,
             )
         else:
-            logger.warning(
+            self._warnings.warning(
+                "refusing",
                 "All %d live-connection slots are in use: refusing new Socket.IO connections until "
                 "some close. Raise SERVER_THREADS to allow more (each open browser tab holds one thread).",
                 self.limit,
