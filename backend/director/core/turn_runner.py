@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from director.agents.base import BaseAgent
+from director.core.branches import BranchTurn
 from director.core.reasoning import EngineLimits, ReasoningEngine
 from director.core.session import (
     ASSISTANT,
@@ -78,7 +79,14 @@ class TurnRunner:
                 conv_id=request.conv_id,
                 client_msg_id=request.client_msg_id,
             )
+            branch = BranchTurn.place(
+                self.db, session_id, request.parent_given, request.parent_msg_id, input_message.msg_id
+            )
+            input_message.parent_msg_id = branch.parent_msg_id
             session.save_message(input_message.model_dump(mode="json"))
+            # The new message's branch is the one shown from now on (in every tab, after reloads).
+            self.db.set_view_tip(session_id, input_message.msg_id)
+            session.branch = branch
             try:
                 session.create(first_message=request.text)  # titles a new session
             except StorageFullError:
@@ -97,6 +105,8 @@ class TurnRunner:
             agents = [agent_class(llm=self.llm) for agent_class in self.agent_classes]
             engine = ReasoningEngine(session, self.llm, agents, limits=self.limits)
             self.registry.attach(session_id, engine)
+            if session.branch is not None:
+                session.branch.load_context(self.db, session_id)
             engine.run(input_message, input_saved=True)
         except StorageFullError as exc:
             # The answer's first save failed (the engine handles later ones itself).
@@ -128,7 +138,9 @@ class TurnRunner:
             output = engine.output_message if engine is not None else None
             if output is None:
                 output = session.new_output_message(
-                    conv_id=request.conv_id or new_id(), client_msg_id=request.client_msg_id
+                    conv_id=request.conv_id or new_id(),
+                    client_msg_id=request.client_msg_id,
+                    parent_msg_id=session.branch.input_msg_id if session.branch else None,
                 )
             block = output.assistant_block()
             if block is None:

@@ -34,7 +34,7 @@ from director.db.base import (
 )
 from director.db.migrate import migrate
 from director.db.prepared import Prepared
-from director.db.schema import context_messages, conversations, sessions
+from director.db.schema import branch_state, context_messages, conversations, sessions, turn_contexts
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +127,73 @@ class _Statements:
         )
         self.get_context = Prepared(select(ctx.messages).where(ctx.session_id == bindparam("sid")), dialect)
         self.health = Prepared(select(sid).limit(1), dialect)
+        self.branches = _BranchStatements(engine)
+
+
+class _BranchStatements:
+    """Branches (issue 13): the message tree, each turn's context, the shown branch."""
+
+    def __init__(self, engine: Engine):
+        dialect = engine.dialect
+        name = dialect.name
+        conv = conversations.c
+        in_session = conv.session_id == bindparam("sid")
+        self.tree = Prepared(
+            select(
+                conv.msg_id,
+                conv.parent_msg_id,
+                conv.msg_type,
+                conv.created_at,
+            )
+            .where(in_session)
+            .order_by(conv.created_at, dialects.insertion_order(name, conversations)),
+            dialect,
+        )
+        self.message = Prepared(
+            select(conv.message, conv.parent_msg_id).where(in_session, conv.msg_id == bindparam("mid")),
+            dialect,
+        )
+        state = branch_state.c
+        self.state = Prepared(
+            select(state.view_tip, state.context_tip).where(state.session_id == bindparam("sid")), dialect
+        )
+        insert_state = dialects.insert(name, branch_state)
+        self.upsert_view_tip = Prepared(
+            insert_state.on_conflict_do_update(
+                index_elements=[state.session_id],
+                set_={
+                    "view_tip": insert_state.excluded.view_tip,
+                    "updated_at": insert_state.excluded.updated_at,
+                },
+            ),
+            dialect,
+        )
+        self.upsert_context_tip = Prepared(
+            insert_state.on_conflict_do_update(
+                index_elements=[state.session_id],
+                set_={
+                    "context_tip": insert_state.excluded.context_tip,
+                    "updated_at": insert_state.excluded.updated_at,
+                },
+            ),
+            dialect,
+        )
+        turn = turn_contexts.c
+        self.turn_context = Prepared(
+            select(turn.messages).where(turn.session_id == bindparam("sid"), turn.msg_id == bindparam("mid")),
+            dialect,
+        )
+        insert_turn = dialects.insert(name, turn_contexts)
+        self.upsert_turn_context = Prepared(
+            insert_turn.on_conflict_do_update(
+                index_elements=[turn.session_id, turn.msg_id],
+                set_={
+                    "updated_at": insert_turn.excluded.updated_at,
+                    "messages": insert_turn.excluded.messages,
+                },
+            ),
+            dialect,
+        )
 
 
 def _new_session(session_id: str, ts: float, title: str | None = None, metadata_json: str = "{}") -> dict:
@@ -288,6 +355,8 @@ class SQLDB(BaseDB):
             "created_at": message_created_at(message, ts),
             "updated_at": ts,
             "message": to_json(message),
+            "parent_msg_id": message.get("parent_msg_id"),
+            "msg_type": message.get("msg_type"),
         }
 
         def work(cursor: Any) -> None:
@@ -350,3 +419,78 @@ class SQLDB(BaseDB):
         with self._lock:
             self._closed = True
         self._engine.dispose()
+
+    # -- Branches (issue 13) ---------------------------------------------------------------------
+
+    def get_message_tree(self, session_id: str) -> list[dict[str, Any]]:
+        if not is_storable_id(session_id):
+            return []
+        return self._run(lambda cursor: self._sql.branches.tree.all(cursor, {"sid": session_id}))
+
+    def get_messages(self, session_id: str, msg_ids: list[str]) -> list[dict[str, Any]]:
+        if not is_storable_id(session_id):
+            return []
+        ids = [msg_id for msg_id in msg_ids if is_storable_id(msg_id)]
+
+        # One keyed lookup per message (a page is tens of them): a statement compiled once, where an
+        # IN list would be compiled per page size.
+        def work(cursor: Any) -> list[dict[str, Any]]:
+            found = []
+            for msg_id in ids:
+                row = self._sql.branches.message.first(cursor, {"sid": session_id, "mid": msg_id})
+                if row is not None:
+                    found.append({**row["message"], "parent_msg_id": row["parent_msg_id"]})
+            return found
+
+        return self._run(work)
+
+    def get_branch_state(self, session_id: str) -> dict[str, Any]:
+        row = None
+        if is_storable_id(session_id):
+            row = self._run(lambda cursor: self._sql.branches.state.first(cursor, {"sid": session_id}))
+        return row or {"view_tip": None, "context_tip": None}
+
+    def set_view_tip(self, session_id: str, msg_id: str) -> None:
+        check_session_id(session_id)
+        if not is_storable_id(msg_id):
+            raise ValueError("msg_id must be a non-empty string without NUL characters")
+        row = {"session_id": session_id, "view_tip": msg_id, "context_tip": None, "updated_at": now()}
+        self._run(lambda cursor: self._sql.branches.upsert_view_tip.run(cursor, row), write=True)
+
+    def get_turn_contexts(self, session_id: str, msg_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        if not is_storable_id(session_id):
+            return {}
+
+        def work(cursor: Any) -> dict[str, list[dict[str, Any]]]:
+            found = {}
+            for msg_id in msg_ids:
+                row = self._sql.branches.turn_context.first(cursor, {"sid": session_id, "mid": msg_id})
+                if row is not None:
+                    found[msg_id] = row["messages"]
+            return found
+
+        return self._run(work)
+
+    def save_turn_context(
+        self, session_id: str, msg_id: str, turn_messages: list[dict[str, Any]], context: list[dict[str, Any]]
+    ) -> None:
+        check_session_id(session_id)
+        if not is_storable_id(msg_id):
+            raise ValueError("msg_id must be a non-empty string without NUL characters")
+        ts = now()
+        turn_row = {"session_id": session_id, "msg_id": msg_id, "updated_at": ts}
+        turn_row["messages"] = to_json(check_context(turn_messages))
+        context_row = {
+            "session_id": session_id,
+            "updated_at": ts,
+            "messages": to_json(check_context(context)),
+        }
+        state_row = {"session_id": session_id, "view_tip": None, "context_tip": msg_id, "updated_at": ts}
+
+        def work(cursor: Any) -> None:
+            self._sql.create_session.run(cursor, _new_session(session_id, ts))
+            self._sql.branches.upsert_turn_context.run(cursor, turn_row)
+            self._sql.upsert_context.run(cursor, context_row)
+            self._sql.branches.upsert_context_tip.run(cursor, state_row)
+
+        self._run(work, write=True)

@@ -38,6 +38,7 @@ class ErrorCode(StrEnum):
     INTERNAL = "internal_error"
     STORAGE_FULL = "storage_full"  # the DB's disk is full: nothing was saved; carries retry_after (s)
     SERVER_STOPPING = "server_stopping"  # SIGTERM arrived: no new turns while running ones are saved
+    UNKNOWN_PARENT = "unknown_parent"  # parent_msg_id is not an answer in the session (branches)
 
 
 def _as_object(payload: Any) -> dict[str, Any]:
@@ -119,6 +120,9 @@ def parse_chat(payload: Any, known_agents: Collection[str], max_chars: int) -> C
         client_msg_id=_optional_id(data, "msg_id"),
         text_parts=_text_parts(data.get("content"), max_chars),
         agents=_agents(data.get("agents"), known_agents),
+        # Present (even null) means the client chose where the message goes; see core/branches.py.
+        parent_msg_id=_optional_id(data, "parent_msg_id"),
+        parent_given="parent_msg_id" in data,
     )
 
 

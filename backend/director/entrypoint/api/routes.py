@@ -12,10 +12,11 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from director.core.history import branch_page, parse_limit, switch_branch
 from director.core.session import as_interrupted
 from director.entrypoint.api.security import bearer_token, token_matches
 from director.entrypoint.api.state import EXTENSION_KEY, ServerState
-from director.errors import NotFoundError, SessionBusyError
+from director.errors import BadPayloadError, NotFoundError, SessionBusyError
 
 logger = logging.getLogger(__name__)
 
@@ -76,11 +77,25 @@ def get_session(session_id: str) -> ResponseReturnValue:
     session = current.db.get_session(session_id)
     if session is None:
         raise NotFoundError(f"No session with id {session_id[:128]!r}.")
-    conversation = current.db.get_conversations(session_id)
-    if not current.registry.is_busy(session_id):
-        # An output still "in progress" with no turn running was cut by a crash: show it as ended.
-        conversation = [as_interrupted(message) for message in conversation]
-    return jsonify({**session, "conversation": conversation})
+    # An output still "in progress" with no turn running was cut by a crash: show it as ended.
+    finish = None if current.registry.is_busy(session_id) else as_interrupted
+    limit = parse_limit(request.args.get("limit"))
+    page = branch_page(current.db, session_id, limit, request.args.get("before") or None, finish)
+    return jsonify({**session, **page})
+
+
+@api.put("/session/<session_id>/branch")
+def put_branch(session_id: str) -> ResponseReturnValue:
+    """Branches: show the branch through ``msg_id`` (a sibling picked with the arrows) from now on."""
+    current = state()
+    if current.db.get_session(session_id) is None:
+        raise NotFoundError(f"No session with id {session_id[:128]!r}.")
+    body = request.get_json(silent=True)
+    msg_id = body.get("msg_id") if isinstance(body, dict) else None
+    if not isinstance(msg_id, str) or not msg_id:
+        raise BadPayloadError("invalid_id", 'Send {"msg_id": "<id of a message in this session>"}.')
+    switch_branch(current.db, session_id, msg_id)
+    return jsonify({"session_id": session_id, "view_tip": msg_id})
 
 
 @api.delete("/session/<session_id>")

@@ -1,0 +1,76 @@
+"""What a client reads of a session's conversation: the branch being viewed, a page at a time.
+
+A page is ``limit`` messages of the branch ending just before the message ``before`` (the newest ones
+when no ``before``), in conversation order. Its cursor for the next (older) page is its first message's
+id: messages are only ever added after the end of a branch, so a cursor stays valid while a turn
+answers, and pages never overlap or skip. Every message carries its ``parent_msg_id`` and, for the
+``< 2/3 >`` arrows, its ``siblings`` (ids, itself included, oldest first) and ``sibling_index``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from director.core.branches import MessageTree, branch_info, current_branch
+from director.errors import BadPayloadError, NotFoundError
+
+if TYPE_CHECKING:
+    from director.db.base import BaseDB
+
+MAX_PAGE = 500
+
+
+class BadCursorError(BadPayloadError):
+    def __init__(self, message: str):
+        super().__init__("invalid_cursor", message)
+
+
+def parse_limit(raw: str | None) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        raise BadCursorError(f"limit must be a whole number from 1 to {MAX_PAGE}.")
+    return int(raw)
+
+
+def branch_page(
+    db: BaseDB,
+    session_id: str,
+    limit: int | None = None,
+    before: str | None = None,
+    finish: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """``{conversation, has_more, next_before, branch_length}``; ``finish`` maps each message (the
+    REST layer shows a crashed answer as interrupted)."""
+    tree, branch = current_branch(db, session_id)
+    end = len(branch)
+    if before:
+        if before not in tree.nodes:
+            raise BadCursorError("before must be the id of a message of this session.")
+        if before not in branch:
+            # The branch shown changed (another tab switched it): the client reloads from the end.
+            raise BadCursorError("That message is not on the branch being viewed any more; reload the chat.")
+        end = branch.index(before)
+    start = 0 if limit is None else max(0, end - limit)
+    messages = [_annotated(tree, message) for message in db.get_messages(session_id, branch[start:end])]
+    if finish is not None:
+        messages = [finish(message) for message in messages]
+    return {
+        "conversation": messages,
+        "has_more": start > 0,
+        "next_before": branch[start] if start > 0 else None,
+        "branch_length": len(branch),
+    }
+
+
+def _annotated(tree: MessageTree, message: dict[str, Any]) -> dict[str, Any]:
+    return {**message, **branch_info(tree, message["msg_id"])}
+
+
+def switch_branch(db: BaseDB, session_id: str, msg_id: str) -> None:
+    """Show the branch through ``msg_id`` (on to its newest leaf) from now on."""
+    tree = MessageTree.load(db, session_id)
+    if msg_id not in tree:
+        raise NotFoundError(f"No message with id {msg_id[:128]!r} in this session.")
+    db.set_view_tip(session_id, msg_id)
