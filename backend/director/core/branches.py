@@ -44,8 +44,15 @@ class MessageTree:
         self.nodes: dict[str, Node] = {}
         # Children in creation order: the last one is the newest.
         self.children: dict[str | None, list[str]] = {}
+        previous: str | None = None
         for row in rows:
-            node = Node(row["msg_id"], row.get("parent_msg_id"), row.get("msg_type"))
+            parent = row.get("parent_msg_id")
+            if parent is None and row.get("msg_type") == OUTPUT:
+                # An answer always follows a message: one stored without a link (by a writer that
+                # predates branches) follows the message stored before it, as it always did.
+                parent = previous
+            node = Node(row["msg_id"], parent, row.get("msg_type"))
+            previous = node.msg_id
             self.nodes[node.msg_id] = node
             self.children.setdefault(node.parent_msg_id, []).append(node.msg_id)
 
