@@ -15,6 +15,7 @@ import {
   newClientMsgId,
 } from './lib/conversation.js'
 import { retryAfterOfAnswer, retryAfterOfError, secondsLeft } from './lib/backoff.js'
+import { questionOf, siblingAt, siblingsWithNew } from './lib/branches.js'
 
 export const state = reactive({
   config: null,
@@ -273,8 +274,12 @@ export async function deleteSession(sessionId) {
   return true
 }
 
-/** Send the composer's text; `agents` restricts the turn to those agents (from @mentions). */
-export function sendMessage(text, agents = []) {
+/**
+ * Send the composer's text; `agents` restricts the turn to those agents (from @mentions).
+ * `branch` (edit/regenerate): `{parentMsgId, newVersionOf}` puts the message after that answer (null:
+ * the start) as a new version beside `newVersionOf` (the old versions' ids).
+ */
+export function sendMessage(text, agents = [], branch = null) {
   const content = text.trim()
   if (!content || !socket || state.waitSeconds > 0) return false
   // Writing into a chat that was deleted meanwhile starts a new one rather than reviving its id.
@@ -287,6 +292,10 @@ export function sendMessage(text, agents = []) {
   const payload = { msg_id: clientMsgId, content }
   if (state.sessionId) payload.session_id = state.sessionId
   if (agents.length) payload.agents = agents
+  if (branch) {
+    payload.parent_msg_id = branch.parentMsgId ?? null
+    state.conversation.messages.at(-1).newVersionOf = branch.newVersionOf
+  }
   socket.emit('chat', payload)
   return true
 }
@@ -310,6 +319,40 @@ export function retryAnswer(output) {
     .find((m) => m.msg_type === 'input' && !m.error)
   if (index < 0 || !question) return false
   return sendMessage(inputText(question), question.agents || [])
+}
+
+// ---- Branches (issue 13): edit a question, regenerate an answer, switch versions with `< 2/3 >`.
+// Each makes or shows a sibling; the versions not shown stay on the server.
+
+/** Send `text` as a new version of the question `message` (what follows it leaves the screen). */
+export function editMessage(message, text) {
+  const messages = state.conversation.messages
+  const index = messages.indexOf(message)
+  if (index < 0 || !message.msg_id || !text.trim() || turnRunning.value) return false
+  const branch = { parentMsgId: message.parent_msg_id ?? null, newVersionOf: siblingsWithNew(message) }
+  const removed = messages.splice(index)
+  if (sendMessage(text, message.agents || [], branch)) return true
+  messages.push(...removed) // not sent (no connection, storage full): nothing changes
+  return false
+}
+
+/** Ask the question that `output` answered again, as a new version beside it. */
+export function regenerateAnswer(output) {
+  const question = questionOf(state.conversation.messages, output)
+  return question ? editMessage(question, inputText(question)) : false
+}
+
+/** Show the version `step` places away from `message` (-1 previous, +1 next); stored on the server. */
+export async function switchBranch(message, step) {
+  const target = siblingAt(message, step)
+  if (!target || !state.sessionId || turnRunning.value) return
+  try {
+    await api.switchBranch(state.sessionId, target)
+  } catch (error) {
+    handleApiError(error, 'Could not show that version')
+    return
+  }
+  await openSession(state.sessionId, { push: false, quiet: true })
 }
 
 export function stopTurn() {

@@ -10,10 +10,13 @@ export class ApiError extends Error {
   }
 }
 
-async function request(method, path) {
+async function request(method, path, payload) {
   let response
+  const headers = { Accept: 'application/json', ...authHeaders() }
+  if (payload !== undefined) headers['Content-Type'] = 'application/json'
+  const sent = payload === undefined ? undefined : JSON.stringify(payload)
   try {
-    response = await fetch(path, { method, headers: { Accept: 'application/json', ...authHeaders() } })
+    response = await fetch(path, { method, headers, body: sent })
   } catch {
     throw new ApiError('The server cannot be reached.', 0, 'network')
   }
@@ -37,4 +40,6 @@ export const api = {
   sessions: () => request('GET', '/session'),
   session: (id) => request('GET', `/session/${encodeURIComponent(id)}`),
   deleteSession: (id) => request('DELETE', `/session/${encodeURIComponent(id)}`),
+  // Branches: show the branch through msgId from now on.
+  switchBranch: (id, msgId) => request('PUT', `/session/${encodeURIComponent(id)}/branch`, { msg_id: msgId }),
 }

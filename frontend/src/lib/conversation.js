@@ -32,6 +32,10 @@ function normalise(message) {
     usage: message.usage && typeof message.usage === 'object' ? message.usage : null,
     content: Array.isArray(message.content) ? message.content : [],
     created_at: message.created_at ?? null,
+    // Branches: the message this one follows, and its siblings (itself included) for `< 2/3 >`.
+    parent_msg_id: message.parent_msg_id ?? null,
+    siblings: Array.isArray(message.siblings) ? message.siblings : null,
+    sibling_index: Number.isInteger(message.sibling_index) ? message.sibling_index : null,
     // Text received through `chat_delta` that the last whole message may not contain yet.
     stream: '',
     local: false,
@@ -77,7 +81,14 @@ export function applyChat(conv, raw) {
   const current = conv.messages[index]
   // A final message carries the whole answer; streamed text is only a preview until then.
   const keepStream = incoming.status === 'progress' ? current.stream : ''
-  conv.messages.splice(index, 1, { ...incoming, stream: keepStream })
+  const replacement = { ...incoming, stream: keepStream }
+  // Live events carry no siblings: keep what is known (a new version: the old ones plus itself).
+  const known = current.siblings || (current.newVersionOf && incoming.msg_id ? [...current.newVersionOf, incoming.msg_id] : null)
+  if (!replacement.siblings && known) {
+    replacement.siblings = known
+    replacement.sibling_index = known.indexOf(replacement.msg_id)
+  }
+  conv.messages.splice(index, 1, replacement)
   return conv
 }
 
