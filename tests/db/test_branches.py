@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from director.core.branches import current_branch
-from director.core.history import branch_page
+from director.core.history import branch_page, sessions_page
 from director.db.base import BaseDB
+from director.errors import BadPayloadError
 
 from tests.core.test_branches import SESSION, Chat, _branch_texts, _texts
 from tests.db.fixtures.before_migrations import write_old_database
@@ -124,3 +126,23 @@ def test_migration_links_existing_sessions_and_keeps_their_context(backend: str,
         assert branch_page(db, "s1")["conversation"][-2]["parent_msg_id"] == "m3"
     finally:
         db.close()
+
+
+def test_session_pages_neither_skip_nor_repeat_while_chats_move(db: BaseDB) -> None:
+    for n in range(7):
+        db.add_or_update_msg_to_conv(_linked(input_message(f"s{n}", "i", "q", float(n)), None))
+    first = sessions_page(db, 3)
+    assert [s["session_id"] for s in first["sessions"]] == ["s6", "s5", "s4"]
+
+    # Meanwhile a chat already seen gets a message (it jumps to the top) and a new one starts.
+    db.add_or_update_msg_to_conv(_linked(input_message("s5", "i2", "again", 10.0), "i"))
+    db.add_or_update_msg_to_conv(_linked(input_message("s-new", "i", "q", 11.0), None))
+    seen = [s["session_id"] for s in first["sessions"]]
+    cursor = first["next_cursor"]
+    while cursor:
+        page = sessions_page(db, 3, cursor)
+        seen += [s["session_id"] for s in page["sessions"]]
+        cursor = page["next_cursor"]
+    assert seen == ["s6", "s5", "s4", "s3", "s2", "s1", "s0"]
+    with pytest.raises(BadPayloadError):
+        sessions_page(db, 3, "not-a-cursor")

@@ -9,6 +9,9 @@ answers, and pages never overlap or skip. Every message carries its ``parent_msg
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -74,3 +77,33 @@ def switch_branch(db: BaseDB, session_id: str, msg_id: str) -> None:
     if msg_id not in tree:
         raise NotFoundError(f"No message with id {msg_id[:128]!r} in this session.")
     db.set_view_tip(session_id, msg_id)
+
+
+def sessions_page(db: BaseDB, limit: int, cursor: str | None = None) -> dict[str, Any]:
+    """``{sessions, next_cursor}``: a page of ``GET /session``, newest first. The cursor names the last
+    session shown (its sort key), so a session bumped by a new message meanwhile moves to the top
+    without shifting the others: no session is skipped or repeated."""
+    rows = db.get_sessions_page(limit + 1, _decode_cursor(cursor) if cursor else None)
+    page, more = rows[:limit], len(rows) > limit
+    last = page[-1] if page else None
+    next_cursor = _encode_cursor(last) if more and last else None
+    return {"sessions": page, "next_cursor": next_cursor}
+
+
+def _encode_cursor(session: dict[str, Any]) -> str:
+    key = [session["updated_at"], session["created_at"], session["session_id"]]
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[float, float, str]:
+    try:
+        updated_at, created_at, session_id = json.loads(
+            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        )
+        if not (
+            isinstance(session_id, str) and all(isinstance(t, int | float) for t in (updated_at, created_at))
+        ):
+            raise ValueError
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise BadCursorError("cursor must be a next_cursor returned by GET /session.") from exc
+    return float(updated_at), float(created_at), session_id

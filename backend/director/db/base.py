@@ -271,3 +271,10 @@ class BaseDB(ABC):
     ) -> None:
         """One transaction: the turn's own messages, and ``context`` as the session's saved context,
         marked as the one following that turn (``context_tip``)."""
+
+    @abstractmethod
+    def get_sessions_page(
+        self, limit: int, after: tuple[float, float, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` sessions in ``get_sessions`` order, starting after the session whose
+        ``(updated_at, created_at, session_id)`` is ``after`` (keyset paging: no offsets to shift)."""

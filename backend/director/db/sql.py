@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, bindparam, delete, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, or_, select, update
 from sqlalchemy.exc import DBAPIError
 
 from director.db import dialects
@@ -176,6 +176,29 @@ class _BranchStatements:
                     "updated_at": insert_state.excluded.updated_at,
                 },
             ),
+            dialect,
+        )
+        s = sessions.c
+        newest_first = (s.updated_at.desc(), s.created_at.desc(), s.session_id)
+        self.first_sessions = Prepared(
+            select(sessions).order_by(*newest_first).limit(bindparam("n")), dialect
+        )
+        u, c, sid = (
+            bindparam("u", type_=s.updated_at.type),
+            bindparam("c", type_=s.created_at.type),
+            bindparam("s"),
+        )
+        self.sessions_after = Prepared(
+            select(sessions)
+            .where(
+                or_(
+                    s.updated_at < u,
+                    and_(s.updated_at == u, s.created_at < c),
+                    and_(s.updated_at == u, s.created_at == c, s.session_id > sid),
+                )
+            )
+            .order_by(*newest_first)
+            .limit(bindparam("n")),
             dialect,
         )
         turn = turn_contexts.c
@@ -494,3 +517,12 @@ class SQLDB(BaseDB):
             self._sql.branches.upsert_context_tip.run(cursor, state_row)
 
         self._run(work, write=True)
+
+    def get_sessions_page(
+        self, limit: int, after: tuple[float, float, str] | None = None
+    ) -> list[dict[str, Any]]:
+        statements = self._sql.branches
+        if after is None:
+            return self._run(lambda cursor: statements.first_sessions.all(cursor, {"n": limit}))
+        values = {"n": limit, "u": after[0], "c": after[1], "s": after[2]}
+        return self._run(lambda cursor: statements.sessions_after.all(cursor, values))

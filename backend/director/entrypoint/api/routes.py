@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from director.core.history import branch_page, parse_limit, switch_branch
+from director.core.history import branch_page, parse_limit, sessions_page, switch_branch
 from director.core.session import as_interrupted
 from director.entrypoint.api.security import bearer_token, token_matches
 from director.entrypoint.api.state import EXTENSION_KEY, ServerState
@@ -68,6 +68,9 @@ def list_agents() -> ResponseReturnValue:
 
 @api.get("/session")
 def list_sessions() -> ResponseReturnValue:
+    limit = parse_limit(request.args.get("limit"))
+    if limit is not None:  # paged: {sessions, next_cursor}
+        return jsonify(sessions_page(state().db, limit, request.args.get("cursor") or None))
     return jsonify(state().db.get_sessions())
 
 
