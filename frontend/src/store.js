@@ -13,7 +13,9 @@ import {
   loadConversation,
   markLastInputFailed,
   newClientMsgId,
+  prependMessages,
 } from './lib/conversation.js'
+import { PAGE } from './lib/history.js'
 import { retryAfterOfAnswer, retryAfterOfError, secondsLeft } from './lib/backoff.js'
 import { questionOf, siblingAt, siblingsWithNew } from './lib/branches.js'
 
@@ -238,9 +240,10 @@ export async function openSession(sessionId, { push = true, quiet = false } = {}
   if (!quiet) state.loadingSession = true
   if (switching) socket?.emit('join', { session_id: sessionId })
   try {
-    const session = await api.session(sessionId)
+    const session = await api.session(sessionId, { limit: PAGE })
     if (ticket !== openToken) return // the user moved on meanwhile
     loadConversation(state.conversation, session?.conversation || [])
+    setHistory(session)
   } catch (error) {
     if (ticket !== openToken) return
     if (error instanceof ApiError && error.status === 404) state.sessionMissing = true
@@ -256,6 +259,7 @@ export function newChat({ push = true } = {}) {
   state.sessionMissing = false
   state.loadingSession = false
   state.conversation = createConversation()
+  setHistory(null)
   if (push) writeUrl(null)
 }
 
@@ -353,6 +357,35 @@ export async function switchBranch(message, step) {
     return
   }
   await openSession(state.sessionId, { push: false, quiet: true })
+}
+
+// ---- Long chats (issue 13): the last page first, older pages as the reader scrolls up.
+export const history = reactive({ hasMore: false, nextBefore: null, loadingOlder: false })
+
+function setHistory(page) {
+  history.hasMore = Boolean(page?.has_more)
+  history.nextBefore = page?.next_before || null
+}
+
+/** Load the page before the oldest message shown; returns how many messages were added. */
+export async function loadOlder() {
+  if (!history.hasMore || history.loadingOlder || !state.sessionId) return 0
+  const sessionId = state.sessionId
+  const ticket = openToken
+  history.loadingOlder = true
+  try {
+    const page = await api.session(sessionId, { limit: PAGE, before: history.nextBefore })
+    if (ticket !== openToken || sessionId !== state.sessionId) return 0
+    setHistory(page)
+    return prependMessages(state.conversation, page?.conversation || [])
+  } catch (error) {
+    // The branch shown changed elsewhere (another tab): start again from its end.
+    if (error instanceof ApiError && error.code === 'invalid_cursor') openSession(sessionId, { push: false, quiet: true })
+    else handleApiError(error, 'Could not load older messages')
+    return 0
+  } finally {
+    history.loadingOlder = false
+  }
 }
 
 export function stopTurn() {

@@ -38,7 +38,15 @@ export const api = {
   configCheck: () => request('GET', '/config/check'),
   agents: () => request('GET', '/agent'),
   sessions: () => request('GET', '/session'),
-  session: (id) => request('GET', `/session/${encodeURIComponent(id)}`),
+  // Long chats: `limit` newest messages of the shown branch, or those before the message `before`.
+  session: (id, { limit, before } = {}) => {
+    const query = new URLSearchParams()
+    if (limit) query.set('limit', String(limit))
+    if (before) query.set('before', before)
+    const text = query.toString()
+    const suffix = text ? `?${text}` : ''
+    return request('GET', `/session/${encodeURIComponent(id)}${suffix}`)
+  },
   deleteSession: (id) => request('DELETE', `/session/${encodeURIComponent(id)}`),
   // Branches: show the branch through msgId from now on.
   switchBranch: (id, msgId) => request('PUT', `/session/${encodeURIComponent(id)}/branch`, { msg_id: msgId }),

@@ -195,3 +195,11 @@ export function isTurnRunning(conv) {
   if (last.msg_type === 'output') return last.status === 'progress'
   return (last.local || last.live) && !last.error
 }
+
+/** Older messages of the conversation (a page loaded as the reader scrolls up), put in front. */
+export function prependMessages(conv, messages) {
+  const known = new Set(conv.messages.map((m) => m.msg_id).filter(Boolean))
+  const older = (Array.isArray(messages) ? messages : []).map(normalise).filter((m) => !known.has(m.msg_id))
+  conv.messages.splice(0, 0, ...older)
+  return older.length
+}
