@@ -92,7 +92,6 @@ class MemoryDB:
                 "msg_id": m["msg_id"],
                 "parent_msg_id": m.get("parent_msg_id"),
                 "msg_type": m.get("msg_type"),
-                "created_at": m.get("created_at"),
             }
             for m in self.get_conversations(session_id)
         ]

@@ -199,7 +199,7 @@ def test_join_turns_keeps_a_repeated_unanswered_question_once() -> None:
 def test_tree_navigation() -> None:
     rows = [
         {"msg_id": "i1", "parent_msg_id": None, "msg_type": "input"},
-        {"msg_id": "o1", "parent_msg_id": "i1", "msg_type": "output"},
+        {"msg_id": "o1", "parent_msg_id": None, "msg_type": "output"},  # unlinked: follows i1
         {"msg_id": "i2", "parent_msg_id": "o1", "msg_type": "input"},
         {"msg_id": "o2", "parent_msg_id": "i2", "msg_type": "output"},
         {"msg_id": "i2b", "parent_msg_id": "o1", "msg_type": "input"},

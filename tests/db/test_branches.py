@@ -114,7 +114,7 @@ def test_migration_links_existing_sessions_and_keeps_their_context(backend: str,
             # Linked in the order they were always read (m2 and m3 share a creation time in s1).
             tree, branch = current_branch(db, session_id)
             assert branch == [m["msg_id"] for m in messages]
-            assert [n.parent_msg_id for n in tree.nodes.values()] == [None, *branch[:-1]]
+            assert list(tree.parents.values()) == [None, *branch[:-1]]
         assert db.get_branch_state("s1") == {"view_tip": "m3", "context_tip": "m3"}
 
         # Continuing the old chat starts from exactly the context it had (tool calls included).

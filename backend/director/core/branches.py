@@ -30,47 +30,49 @@ INPUT = "input"
 OUTPUT = "output"
 
 
-@dataclass(frozen=True)
-class Node:
-    msg_id: str
-    parent_msg_id: str | None
-    msg_type: str | None
-
-
 class MessageTree:
-    """The shape of a session's conversation, from ``BaseDB.get_message_tree`` rows."""
+    """The shape of a session's conversation, from ``BaseDB.get_message_tree`` rows.
+
+    Plain dicts rather than an object per message: a 5,000-message chat's tree is built for every
+    page read (``bench/long_chat.py``).
+    """
 
     def __init__(self, rows: Iterable[dict[str, Any]]):
-        self.nodes: dict[str, Node] = {}
+        self.parents: dict[str, str | None] = {}
+        self.types: dict[str, str | None] = {}
         # Children in creation order: the last one is the newest.
         self.children: dict[str | None, list[str]] = {}
+        parents, types, children = self.parents, self.types, self.children
         previous: str | None = None
         for row in rows:
-            parent = row.get("parent_msg_id")
-            if parent is None and row.get("msg_type") == OUTPUT:
+            msg_id, parent, kind = row["msg_id"], row["parent_msg_id"], row["msg_type"]
+            if parent is None and kind == OUTPUT:
                 # An answer always follows a message: one stored without a link (by a writer that
                 # predates branches) follows the message stored before it, as it always did.
                 parent = previous
-            node = Node(row["msg_id"], parent, row.get("msg_type"))
-            previous = node.msg_id
-            self.nodes[node.msg_id] = node
-            self.children.setdefault(node.parent_msg_id, []).append(node.msg_id)
+            parents[msg_id] = parent
+            types[msg_id] = kind
+            if parent in children:
+                children[parent].append(msg_id)
+            else:
+                children[parent] = [msg_id]
+            previous = msg_id
 
     @classmethod
     def load(cls, db: BaseDB, session_id: str) -> MessageTree:
         return cls(db.get_message_tree(session_id))
 
     def __contains__(self, msg_id: object) -> bool:
-        return msg_id in self.nodes
+        return msg_id in self.parents
 
     def path_to(self, msg_id: str | None) -> list[str]:
         """Ids from the root to ``msg_id`` (``[]`` for None or an unknown id)."""
         path: list[str] = []
         seen: set[str] = set()
-        while msg_id is not None and msg_id in self.nodes and msg_id not in seen:
+        while msg_id is not None and msg_id in self.parents and msg_id not in seen:
             seen.add(msg_id)  # a corrupt cycle must not hang a request
             path.append(msg_id)
-            msg_id = self.nodes[msg_id].parent_msg_id
+            msg_id = self.parents[msg_id]
         path.reverse()
         return path
 
@@ -85,12 +87,13 @@ class MessageTree:
 
     def branch(self, view_tip: str | None) -> list[str]:
         """The branch shown for a stored ``view_tip``: root to tip, then on to its newest leaf."""
-        tip = view_tip if view_tip in self.nodes else None
+        tip = view_tip if view_tip in self.parents else None
         return self.path_to(self.newest_leaf(tip))
 
     def siblings(self, msg_id: str) -> list[str]:
-        node = self.nodes.get(msg_id)
-        return list(self.children.get(node.parent_msg_id, [])) if node else []
+        if msg_id not in self.parents:
+            return []
+        return list(self.children.get(self.parents[msg_id], []))
 
 
 def branch_info(tree: MessageTree, msg_id: str) -> dict[str, Any]:
@@ -113,8 +116,7 @@ def resolve_parent(
         return tree.newest_leaf(view_tip if view_tip in tree else None)
     if parent_msg_id is None:
         return None
-    node = tree.nodes.get(parent_msg_id)
-    if node is None or node.msg_type != OUTPUT:
+    if tree.types.get(parent_msg_id) != OUTPUT:
         raise UnknownParentError(parent_msg_id)
     return parent_msg_id
 
@@ -156,7 +158,7 @@ def context_before(
 ) -> list[dict[str, Any]]:
     """The model's context for a turn following ``parent_msg_id`` (None: a conversation's start)."""
     path = tree.path_to(parent_msg_id)
-    inputs = [msg_id for msg_id in path if tree.nodes[msg_id].msg_type == INPUT]
+    inputs = [msg_id for msg_id in path if tree.types[msg_id] == INPUT]
     if not inputs:
         return []
     if db.get_branch_state(session_id)["context_tip"] == inputs[-1]:
@@ -165,7 +167,7 @@ def context_before(
     missing = [msg_id for msg_id in inputs if msg_id not in saved]
     stand_ins: dict[str, list[dict[str, Any]]] = {}
     if missing:
-        outputs = {tree.nodes[m].parent_msg_id: m for m in path if tree.nodes[m].msg_type == OUTPUT}
+        outputs = {tree.parents[m]: m for m in path if tree.types[m] == OUTPUT}
         wanted = missing + [outputs[m] for m in missing if m in outputs]
         messages = {m["msg_id"]: m for m in db.get_messages(session_id, wanted)}
         for msg_id in missing:
@@ -188,7 +190,7 @@ class BranchTurn:
     ) -> BranchTurn:
         """Where a new input goes (raises ``UnknownParentError``); its context is loaded later."""
         tree = MessageTree.load(db, session_id)
-        view_tip = db.get_branch_state(session_id)["view_tip"] if tree.nodes else None
+        view_tip = db.get_branch_state(session_id)["view_tip"] if tree.parents else None
         parent = resolve_parent(tree, view_tip, parent_given, parent_msg_id)
         return cls(input_msg_id, parent, tree)
 

@@ -49,7 +49,7 @@ def branch_page(
     tree, branch = current_branch(db, session_id)
     end = len(branch)
     if before:
-        if before not in tree.nodes:
+        if before not in tree:
             raise BadCursorError("before must be the id of a message of this session.")
         if before not in branch:
             # The branch shown changed (another tab switched it): the client reloads from the end.

@@ -246,7 +246,7 @@ class BaseDB(ABC):
 
     @abstractmethod
     def get_message_tree(self, session_id: str) -> list[dict[str, Any]]:
-        """Every message's ``{msg_id, parent_msg_id, msg_type, created_at}``, in creation order
+        """Every message's ``{msg_id, parent_msg_id, msg_type}``, in creation order
         (``[]`` when unknown). Small rows: enough to find a branch without loading its messages."""
 
     @abstractmethod

@@ -139,12 +139,7 @@ class _BranchStatements:
         conv = conversations.c
         in_session = conv.session_id == bindparam("sid")
         self.tree = Prepared(
-            select(
-                conv.msg_id,
-                conv.parent_msg_id,
-                conv.msg_type,
-                conv.created_at,
-            )
+            select(conv.msg_id, conv.parent_msg_id, conv.msg_type)
             .where(in_session)
             .order_by(conv.created_at, dialects.insertion_order(name, conversations)),
             dialect,
@@ -448,7 +443,10 @@ class SQLDB(BaseDB):
     def get_message_tree(self, session_id: str) -> list[dict[str, Any]]:
         if not is_storable_id(session_id):
             return []
-        return self._run(lambda cursor: self._sql.branches.tree.all(cursor, {"sid": session_id}))
+        # Plain text columns: the driver's tuples need no result processing (a chat's whole tree is
+        # read for every page, see bench/long_chat.py).
+        rows = self._run(lambda cursor: self._sql.branches.tree.run(cursor, {"sid": session_id}).fetchall())
+        return [{"msg_id": m, "parent_msg_id": p, "msg_type": t} for m, p, t in rows]
 
     def get_messages(self, session_id: str, msg_ids: list[str]) -> list[dict[str, Any]]:
         if not is_storable_id(session_id):
