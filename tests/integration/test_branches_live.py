@@ -42,6 +42,10 @@ def http(server: ServerProcess, path: str, method: str = "GET", body: Any = None
         return exc.code, json.loads(exc.read() or b"{}")
 
 
+# The first turn as the model sees it afterwards: the question, the tool call, its result, the answer.
+FIRST_TURN = ["price of gpt-4o?", "call:pricing", "result", "Answer to: price of gpt-4o?"]
+
+
 def seen_by_model(fake: FakeOpenAI) -> list[str]:
     """The last request's conversation, one short label per message (system prompt left out)."""
     labels = []
@@ -64,13 +68,6 @@ def server(request: pytest.FixtureRequest, fake_openai: FakeOpenAI) -> Iterator[
 
 
 @pytest.fixture
-def fake_openai() -> Iterator[FakeOpenAI]:
-    fake = FakeOpenAI()
-    yield fake
-    fake.close()
-
-
-@pytest.fixture
 def client(server: ServerProcess) -> Iterator[LiveClient]:
     live = LiveClient(server.url)
     yield live
@@ -85,13 +82,7 @@ def test_edit_regenerate_and_switch_over_a_real_server(
     assert first["status"] == "success" and first["agents"] == ["pricing"]
     a1 = first["msg_id"]
     second = client.ask("q2", session_id=session_id)
-    assert seen_by_model(fake_openai) == [
-        "price of gpt-4o?",
-        "call:pricing",
-        "result",
-        "Answer to: price of gpt-4o?",
-        "q2",
-    ]
+    assert seen_by_model(fake_openai) == [*FIRST_TURN, "q2"]
 
     # Edit q2: a new branch from a1; the model sees none of the old q2.
     edited = client.ask("q2 edited", session_id=session_id, parent_msg_id=a1)
@@ -115,15 +106,7 @@ def test_edit_regenerate_and_switch_over_a_real_server(
     status, page = http(server, f"/session/{session_id}")
     assert page["conversation"][-1]["msg_id"] == second["msg_id"]
     client.ask("q3", session_id=session_id)  # no parent_msg_id: the viewed branch continues
-    assert seen_by_model(fake_openai) == [
-        "price of gpt-4o?",
-        "call:pricing",
-        "result",
-        "Answer to: price of gpt-4o?",
-        "q2",
-        "Answer to: q2",
-        "q3",
-    ]
+    assert seen_by_model(fake_openai) == [*FIRST_TURN, "q2", "Answer to: q2", "q3"]
 
     # Regenerate the first answer: same question, same parent (the start), a new answer beside it.
     regenerated = client.ask("price of gpt-4o?", session_id=session_id, parent_msg_id=None)

@@ -153,26 +153,17 @@ class _BranchStatements:
             select(state.view_tip, state.context_tip).where(state.session_id == bindparam("sid")), dialect
         )
         insert_state = dialects.insert(name, branch_state)
-        self.upsert_view_tip = Prepared(
-            insert_state.on_conflict_do_update(
-                index_elements=[state.session_id],
-                set_={
-                    "view_tip": insert_state.excluded.view_tip,
-                    "updated_at": insert_state.excluded.updated_at,
-                },
-            ),
-            dialect,
-        )
-        self.upsert_context_tip = Prepared(
-            insert_state.on_conflict_do_update(
-                index_elements=[state.session_id],
-                set_={
-                    "context_tip": insert_state.excluded.context_tip,
-                    "updated_at": insert_state.excluded.updated_at,
-                },
-            ),
-            dialect,
-        )
+
+        def upsert_state(column: str) -> Prepared:
+            """Set one of the two tips, leaving the other as it is."""
+            excluded = insert_state.excluded
+            set_ = {column: excluded[column], "updated_at": excluded.updated_at}
+            return Prepared(
+                insert_state.on_conflict_do_update(index_elements=[state.session_id], set_=set_), dialect
+            )
+
+        self.upsert_view_tip = upsert_state("view_tip")
+        self.upsert_context_tip = upsert_state("context_tip")
         s = sessions.c
         newest_first = (s.updated_at.desc(), s.created_at.desc(), s.session_id)
         self.first_sessions = Prepared(
