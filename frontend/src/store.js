@@ -292,13 +292,18 @@ export function sendMessage(text, agents = [], branch = null) {
     state.sessionMissing = false
   }
   const clientMsgId = newClientMsgId()
+  // The message follows the answer on screen, even if another tab has shown another branch since.
+  const shown = state.conversation.messages.at(-1)
+  const follows = branch || (shown?.msg_type === 'output' && shown.msg_id ? { parentMsgId: shown.msg_id } : null)
   addLocalInput(state.conversation, { clientMsgId, text: content, agents, sessionId: state.sessionId })
   const payload = { msg_id: clientMsgId, content }
   if (state.sessionId) payload.session_id = state.sessionId
   if (agents.length) payload.agents = agents
-  if (branch) {
-    payload.parent_msg_id = branch.parentMsgId ?? null
-    state.conversation.messages.at(-1).newVersionOf = branch.newVersionOf
+  if (follows && state.sessionId) {
+    payload.parent_msg_id = follows.parentMsgId ?? null
+    const local = state.conversation.messages.at(-1)
+    local.branch = branch // "Send again" after a refusal sends it to the same place
+    if (branch) local.newVersionOf = branch.newVersionOf
   }
   socket.emit('chat', payload)
   return true
@@ -310,7 +315,7 @@ export function retryMessage(message) {
   if (index < 0 || !message.error) return false
   const text = inputText(message)
   state.conversation.messages.splice(index, 1)
-  return sendMessage(text, message.agents || [])
+  return sendMessage(text, message.agents || [], message.branch || null)
 }
 
 /** Ask again what led to a failed answer: the question it answered goes as a new turn. */

@@ -63,6 +63,7 @@ def seen_by_model(fake: FakeOpenAI) -> list[str]:
 def server(request: pytest.FixtureRequest, fake_openai: FakeOpenAI) -> Iterator[ServerProcess]:
     fake_openai.responder = by_prompt
     started = start_server(provider_env(fake_openai, **db_env(request.param, request)))
+    started.wait_until_warm()  # the first answer must not wait for LiteLLM's first import
     yield started
     started.cleanup()
 
