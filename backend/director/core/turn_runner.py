@@ -84,8 +84,12 @@ class TurnRunner:
             )
             input_message.parent_msg_id = branch.parent_msg_id
             session.save_message(input_message.model_dump(mode="json"))
-            # The new message's branch is the one shown from now on (in every tab, after reloads).
-            self.db.set_view_tip(session_id, input_message.msg_id)
+            # The new message's branch is the one shown from now on (in every tab, after reloads). Not
+            # worth refusing a stored message over: without it the shown branch is the newest one.
+            try:
+                self.db.set_view_tip(session_id, input_message.msg_id)
+            except StorageFullError:
+                pass
             session.branch = branch
             try:
                 session.create(first_message=request.text)  # titles a new session
