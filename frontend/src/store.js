@@ -17,7 +17,7 @@ import {
 } from './lib/conversation.js'
 import { PAGE } from './lib/history.js'
 import { retryAfterOfAnswer, retryAfterOfError, secondsLeft } from './lib/backoff.js'
-import { questionOf, siblingAt, siblingsWithNew } from './lib/branches.js'
+import { questionOf, siblingAt, siblingsWithNew, withVersions } from './lib/branches.js'
 
 export const state = reactive({
   config: null,
@@ -219,8 +219,9 @@ export async function loadAgents() {
 
 export async function refreshSessions() {
   try {
-    const sessions = await api.sessions()
-    state.sessions = Array.isArray(sessions) ? sessions : []
+    const page = await api.sessions({ limit: sessionsLimit() })
+    state.sessions = sessionsOf(page)
+    sessionPages.nextCursor = page?.next_cursor || null
     state.sessionsLoaded = true
   } catch (error) {
     handleApiError(error, 'Could not load sessions')
@@ -242,7 +243,7 @@ export async function openSession(sessionId, { push = true, quiet = false } = {}
   try {
     const session = await api.session(sessionId, { limit: PAGE })
     if (ticket !== openToken) return // the user moved on meanwhile
-    loadConversation(state.conversation, session?.conversation || [])
+    loadConversation(state.conversation, withVersions(session))
     setHistory(session)
   } catch (error) {
     if (ticket !== openToken) return
@@ -364,6 +365,35 @@ export async function switchBranch(message, step) {
   await openSession(state.sessionId, { push: false, quiet: true })
 }
 
+// ---- Many chats (issue 13): the sidebar lists a page of chats, "Show older chats" adds the next.
+const SESSION_PAGE = 50
+export const sessionPages = reactive({ nextCursor: null, loading: false })
+
+/** A refresh keeps as many chats listed as are shown (up to the server's page limit). */
+function sessionsLimit() {
+  return Math.min(500, Math.max(SESSION_PAGE, state.sessions.length))
+}
+
+function sessionsOf(page) {
+  const list = Array.isArray(page) ? page : page?.sessions // a list: an older server, unpaged
+  return Array.isArray(list) ? list : []
+}
+
+export async function loadMoreSessions() {
+  if (!sessionPages.nextCursor || sessionPages.loading) return
+  sessionPages.loading = true
+  try {
+    const page = await api.sessions({ limit: SESSION_PAGE, cursor: sessionPages.nextCursor })
+    const listed = new Set(state.sessions.map((s) => s.session_id))
+    state.sessions.push(...sessionsOf(page).filter((s) => !listed.has(s.session_id)))
+    sessionPages.nextCursor = page?.next_cursor || null
+  } catch (error) {
+    handleApiError(error, 'Could not load older chats')
+  } finally {
+    sessionPages.loading = false
+  }
+}
+
 // ---- Long chats (issue 13): the last page first, older pages as the reader scrolls up.
 export const history = reactive({ hasMore: false, nextBefore: null, loadingOlder: false })
 
@@ -382,7 +412,7 @@ export async function loadOlder() {
     const page = await api.session(sessionId, { limit: PAGE, before: history.nextBefore })
     if (ticket !== openToken || sessionId !== state.sessionId) return 0
     setHistory(page)
-    return prependMessages(state.conversation, page?.conversation || [])
+    return prependMessages(state.conversation, withVersions(page))
   } catch (error) {
     // The branch shown changed elsewhere (another tab): start again from its end.
     if (error instanceof ApiError && error.code === 'invalid_cursor') openSession(sessionId, { push: false, quiet: true })

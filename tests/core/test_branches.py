@@ -54,6 +54,10 @@ class Chat:
     def branch(self) -> list[dict[str, Any]]:
         return branch_page(self.db, SESSION)["conversation"]
 
+    def version(self, msg_id: str) -> dict[str, Any] | None:
+        """``{siblings, sibling_index}`` of a shown message with siblings (None without)."""
+        return branch_page(self.db, SESSION)["versions"].get(msg_id)
+
     def ids(self, text: str) -> tuple[str, str]:
         """(input id, its answer's id) of the input with this text on the viewed branch."""
         branch = self.branch()
@@ -94,7 +98,11 @@ def test_edit_makes_a_sibling_and_the_model_sees_only_the_new_branch(chat: Chat)
     assert _branch_texts(chat) == ["q1", "a1", "q2 edited", "answer to q2 edited"]
     edited = chat.branch()[2]
     assert edited["parent_msg_id"] == a1
-    assert edited["sibling_index"] == 1 and len(edited["siblings"]) == 2  # "< 2/2 >"
+    version = chat.version(edited["msg_id"])
+    assert (
+        version is not None and version["sibling_index"] == 1 and len(version["siblings"]) == 2
+    )  # "< 2/2 >"
+    assert chat.version(chat.branch()[0]["msg_id"]) is None  # q1 has no other version: no arrows
 
 
 def test_continuing_follows_the_viewed_branch_and_switching_back_restores_its_context(chat: Chat) -> None:
@@ -156,7 +164,7 @@ def test_editing_the_first_message_starts_from_nothing(chat: Chat) -> None:
     _first_turn_with_a_tool_call(chat)
     seen = chat.send("q1 edited", parent=None)
     assert _texts(seen) == ["q1 edited"]
-    assert chat.branch()[0]["sibling_index"] == 1
+    assert chat.version(chat.branch()[0]["msg_id"])["sibling_index"] == 1
 
 
 def test_a_parent_that_is_not_an_answer_of_the_session_is_refused_and_nothing_is_stored(chat: Chat) -> None:

@@ -52,3 +52,21 @@ def test_a_2000_message_chat_scrolls_up_through_older_pages(ui: UI, server: Serv
     page.get_by_test_id("jump-to-latest").click()
     expect(page.locator('[data-role="assistant"]').last).to_contain_text("Answer number 999.")
     assert rendered(ui) <= MAX_RENDERED
+
+
+def test_the_sidebar_lists_a_page_of_chats_and_shows_older_ones_on_request(
+    ui: UI, server: ServerProcess
+) -> None:
+    db = SQLiteDB(str(server.workdir / "director.db"))
+    try:
+        for n in range(70):
+            seed_long_chat(db, f"old-{n:02d}", 2, start=1_600_000_000.0 + n)
+    finally:
+        db.close()
+    ui.open()
+    listed = ui.sessions.filter(has_text="A chat of 2 messages")
+    expect(ui.sessions).to_have_count(50)
+    more = ui.page.get_by_role("button", name="Show older chats")
+    more.click()
+    expect(listed).to_have_count(70)
+    expect(more).to_have_count(0)  # nothing older left

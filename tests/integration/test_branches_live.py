@@ -98,7 +98,7 @@ def test_edit_regenerate_and_switch_over_a_real_server(
         "q2 edited",
         "Answer to: q2 edited",
     ]
-    edited_input = page["conversation"][2]
+    edited_input = page["versions"][page["conversation"][2]["msg_id"]]
     assert edited_input["sibling_index"] == 1 and len(edited_input["siblings"]) == 2
 
     # "<": back to the first q2, stored, so it survives the reload; the model's context follows.
@@ -116,7 +116,7 @@ def test_edit_regenerate_and_switch_over_a_real_server(
     assert seen_by_model(fake_openai) == ["price of gpt-4o?", "call:pricing", "result"]
     status, page = http(server, f"/session/{session_id}")
     assert [m["msg_id"] for m in page["conversation"]][-1] == regenerated["msg_id"]
-    assert page["conversation"][0]["sibling_index"] == 1
+    assert page["versions"][page["conversation"][0]["msg_id"]]["sibling_index"] == 1
 
 
 def test_a_parent_from_elsewhere_is_refused(server: ServerProcess, client: LiveClient) -> None:

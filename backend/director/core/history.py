@@ -3,8 +3,10 @@
 A page is ``limit`` messages of the branch ending just before the message ``before`` (the newest ones
 when no ``before``), in conversation order. Its cursor for the next (older) page is its first message's
 id: messages are only ever added after the end of a branch, so a cursor stays valid while a turn
-answers, and pages never overlap or skip. Every message carries its ``parent_msg_id`` and, for the
-``< 2/3 >`` arrows, its ``siblings`` (ids, itself included, oldest first) and ``sibling_index``.
+answers, and pages never overlap or skip. Every message carries its ``parent_msg_id``; messages are
+returned exactly as stored (what a client was told is what it reads back), so the ``< 2/3 >`` arrows come
+beside them: ``versions`` maps the id of each message of the page that has siblings to
+``{siblings, sibling_index}`` (ids, itself included, oldest first).
 """
 
 from __future__ import annotations
@@ -44,8 +46,8 @@ def branch_page(
     before: str | None = None,
     finish: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """``{conversation, has_more, next_before, branch_length}``; ``finish`` maps each message (the
-    REST layer shows a crashed answer as interrupted)."""
+    """``{conversation, versions, has_more, next_before, branch_length}``; ``finish`` maps each message
+    (the REST layer shows a crashed answer as interrupted)."""
     tree, branch = current_branch(db, session_id)
     end = len(branch)
     if before:
@@ -56,19 +58,18 @@ def branch_page(
             raise BadCursorError("That message is not on the branch being viewed any more; reload the chat.")
         end = branch.index(before)
     start = 0 if limit is None else max(0, end - limit)
-    messages = [_annotated(tree, message) for message in db.get_messages(session_id, branch[start:end])]
+    page_ids = branch[start:end]
+    messages = db.get_messages(session_id, page_ids)
     if finish is not None:
         messages = [finish(message) for message in messages]
+    versions = {msg_id: branch_info(tree, msg_id) for msg_id in page_ids if len(tree.siblings(msg_id)) > 1}
     return {
         "conversation": messages,
+        "versions": versions,
         "has_more": start > 0,
         "next_before": branch[start] if start > 0 else None,
         "branch_length": len(branch),
     }
-
-
-def _annotated(tree: MessageTree, message: dict[str, Any]) -> dict[str, Any]:
-    return {**message, **branch_info(tree, message["msg_id"])}
 
 
 def switch_branch(db: BaseDB, session_id: str, msg_id: str) -> None:

@@ -37,7 +37,14 @@ export const api = {
   health: () => request('GET', '/health'),
   configCheck: () => request('GET', '/config/check'),
   agents: () => request('GET', '/agent'),
-  sessions: () => request('GET', '/session'),
+  // Paged with `limit`: `{sessions, next_cursor}`; pass `cursor` for the next page.
+  sessions: ({ limit, cursor } = {}) => {
+    const query = new URLSearchParams()
+    if (limit) query.set('limit', String(limit))
+    if (cursor) query.set('cursor', cursor)
+    const text = query.toString()
+    return request('GET', `/session${text ? `?${text}` : ''}`)
+  },
   // Long chats: `limit` newest messages of the shown branch, or those before the message `before`.
   session: (id, { limit, before } = {}) => {
     const query = new URLSearchParams()

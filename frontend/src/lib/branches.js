@@ -23,6 +23,13 @@ export function siblingsWithNew(message) {
   return siblings.filter(Boolean)
 }
 
+/** Messages of a page with their `< 2/3 >` positions (`versions`, kept beside the stored messages). */
+export function withVersions(page) {
+  const versions = page?.versions && typeof page.versions === 'object' ? page.versions : {}
+  const messages = Array.isArray(page?.conversation) ? page.conversation : []
+  return messages.map((m) => (versions[m.msg_id] ? { ...m, ...versions[m.msg_id] } : m))
+}
+
 /** The question an answer replied to: its parent, else the nearest earlier question on screen. */
 export function questionOf(messages, output) {
   const index = messages.indexOf(output)

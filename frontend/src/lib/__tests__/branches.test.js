@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { branchPosition, questionOf, siblingAt, siblingsWithNew } from '../branches.js'
+import { branchPosition, questionOf, siblingAt, siblingsWithNew, withVersions } from '../branches.js'
 import { addLocalInput, applyChat, createConversation } from '../conversation.js'
 
 describe('branch arrows', () => {
@@ -42,5 +42,18 @@ describe('a new version echoed by the server', () => {
     applyChat(conv, { msg_type: 'input', msg_id: 'new', client_msg_id: 'c1', content: [{ text: 'edited' }] })
     expect(conv.messages[0].siblings).toEqual(['old', 'new'])
     expect(conv.messages[0].sibling_index).toBe(1)
+  })
+})
+
+describe('a page of the conversation', () => {
+  it('gets each message its versions from beside the stored messages', () => {
+    const page = {
+      conversation: [{ msg_id: 'q' }, { msg_id: 'a' }],
+      versions: { q: { siblings: ['q0', 'q'], sibling_index: 1 } },
+    }
+    const [q, a] = withVersions(page)
+    expect(branchPosition(q)).toEqual({ index: 1, count: 2 })
+    expect(a).toEqual({ msg_id: 'a' })
+    expect(withVersions({})).toEqual([])
   })
 })
