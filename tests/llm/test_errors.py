@@ -351,3 +351,36 @@ def test_a_decoding_failure_of_an_answer_is_not_local() -> None:
     # Bytes the provider sent that do not decode are the provider's doing, not ours.
     failure = classify(_wrapped(UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")))
     assert failure.error_type == LLMErrorType.SERVER
+
+
+def test_an_error_before_the_first_chunk_is_judged_by_the_providers_own_error() -> None:
+    # Gemini's request is only sent when the stream is first read, so LiteLLM reports its HTTP
+    # errors (429 with Retry-After, a bad key) as a MidStreamFallbackError before any chunk.
+    litellm = ensure_litellm()
+    response = httpx.Response(429, headers={"retry-after": "3"}, request=httpx.Request("POST", "http://x"))
+    limited = litellm.RateLimitError(message="quota", llm_provider="gemini", model="m", response=response)
+    from litellm.exceptions import MidStreamFallbackError
+
+    before = MidStreamFallbackError(
+        message="wrapped",
+        model="m",
+        llm_provider="gemini",
+        original_exception=limited,
+        is_pre_first_chunk=True,
+    )
+    failure = classify(before)
+    assert (failure.error_type, failure.status_code, failure.retry_after) == (
+        LLMErrorType.RATE_LIMIT,
+        429,
+        3.0,
+    )
+    after = MidStreamFallbackError(
+        message="wrapped",
+        model="m",
+        llm_provider="gemini",
+        original_exception=limited,
+        is_pre_first_chunk=False,
+    )
+    assert (
+        classify(after).error_type == LLMErrorType.SERVER
+    )  # a stream that had started: not a 429 to wait on

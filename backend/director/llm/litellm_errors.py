@@ -106,6 +106,16 @@ def classify(exc: BaseException) -> Failure:
     status = getattr(exc, "status_code", None)
     status = status if isinstance(status, int) else None
     text = " ".join(f"{type(e).__name__} {e}" for e in _causes(exc)).lower()
+    original = getattr(exc, "original_exception", None)
+    if (
+        "MidStreamFallbackError" in names
+        and getattr(exc, "is_pre_first_chunk", False)
+        and original is not None
+    ):
+        # Providers whose request LiteLLM only sends when the stream is first read (Gemini) report
+        # every HTTP error that way, a 429 or a bad key included: nothing had streamed, so the
+        # provider's own error is the one to judge (its Retry-After too).
+        return classify(original)
     if "MidStreamFallbackError" in names:
         # LiteLLM's wrapper for a stream that broke after it started: its 500 is LiteLLM's own, not
         # the provider's (which had answered 200), so judge by what broke underneath instead.
