@@ -260,6 +260,9 @@ class FakeProvider:
         )
         with self._lock:
             self.all_requests.append(req)
+        if (refusal := self._refuse(req)) is not None:
+            h.send_json(refusal.status, self._error_body(refusal), refusal.headers)
+            return
         if not self._is_completion(req):
             self._other(h, req)
             return
@@ -294,6 +297,10 @@ class FakeProvider:
 
     def _other(self, h: _Handler, req: RecordedRequest) -> None:
         h.send_json(404, {"error": f"no route {req.method} {req.path}"})
+
+    def _refuse(self, req: RecordedRequest) -> Reply | None:
+        """A reply that refuses ``req`` before anything else (a server's own key check), or None."""
+        return None
 
     def _wants_stream(self, req: RecordedRequest) -> bool:
         return bool((req.json or {}).get("stream"))

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from director.llm import litellm as adapter
 from director.llm.base import LLMErrorType, LLMResponse, LLMResponseStatus, TextDelta, ToolCallDelta
 from director.llm.litellm import LiteLLM, ensure_litellm
 
@@ -104,14 +103,6 @@ def provider(request: pytest.FixtureRequest) -> Iterator[Provider]:
         p = Provider(kind, fake, "openai/fake-model", "/v1/chat/completions")
     yield p
     fake.close()
-
-
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Backoff waits the adapter asked for (not slept: keeps the suite fast)."""
-    waits: list[float] = []
-    monkeypatch.setattr(adapter, "_sleep", waits.append)
-    return waits
 
 
 def _stream(llm: LiteLLM, messages: list[dict[str, Any]], **kw: Any) -> tuple[list[Any], LLMResponse]:

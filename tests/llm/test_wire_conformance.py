@@ -17,7 +17,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
-from director.llm import litellm as adapter
 from director.llm.base import LLMErrorType, LLMResponse, LLMResponseStatus, TextDelta, ToolCallDelta
 from director.llm.litellm import LiteLLM
 
@@ -78,13 +77,6 @@ def wire(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Ite
     fake = fmt.open()
     yield Wire(fmt, fake)
     fake.close()
-
-
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    waits: list[float] = []
-    monkeypatch.setattr(adapter, "_sleep", waits.append)
-    return waits
 
 
 def _stream(llm: LiteLLM, messages: list[dict[str, Any]], **kw: Any) -> tuple[list[Any], LLMResponse]:

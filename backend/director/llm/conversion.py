@@ -150,6 +150,7 @@ class RawCompletion:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
+    response_cost: float | None = None  # what the provider said the answer cost (a LiteLLM proxy's header)
 
 
 def _get(obj: Any, name: str, default: Any = None) -> Any:

@@ -60,6 +60,13 @@ class WireFormat:
     key: str | None = FAKE_API_KEY  # what the adapter is given as api_key (Bedrock signs with AWS_*)
     env: dict[str, str] = field(default_factory=dict)  # provider variables LiteLLM reads itself
 
+    @classmethod
+    def of(cls, fake_class: type[Any], **values: Any) -> WireFormat:
+        """A format whose fake says it all: ``read``, ``sent_key`` and its error replies are its own."""
+        hooks = ("sent_key", "auth_error", "rate_limit", "context_window")
+        own = {name: getattr(fake_class, name) for name in hooks if hasattr(fake_class, name)}
+        return cls(fake_class.name, fake_class, fake_class.read, **own, **values)
+
     def open(self) -> FakeProvider:
         return self.fake_class()
 
@@ -98,28 +105,12 @@ WIRE_FORMATS: dict[str, WireFormat] = {
             sent_key=FakeAzure.sent_key,
             env={"AZURE_API_VERSION": AZURE_API_VERSION},
         ),
-        WireFormat(
-            "gemini",
-            FakeGemini,
-            FakeGemini.read,
-            # A model LiteLLM knows: for unknown ones it folds the system prompt into the user's turn.
-            model="gemini/gemini-2.5-flash",
-            sent_key=FakeGemini.sent_key,
-            auth_error=FakeGemini.auth_error,
-            rate_limit=FakeGemini.rate_limit,
-            context_window=FakeGemini.context_window,
-            call_ids=False,
-        ),
-        WireFormat(
-            "bedrock",
+        # A model LiteLLM knows: for unknown ones it folds the system prompt into the user's turn.
+        WireFormat.of(FakeGemini, model="gemini/gemini-2.5-flash", call_ids=False),
+        WireFormat.of(
             FakeBedrock,
-            FakeBedrock.read,
             # A model LiteLLM knows: for unknown ones it sends no tools and flattens tool calls to text.
             model="bedrock/converse/anthropic.claude-3-5-sonnet-20240620-v1:0",
-            sent_key=FakeBedrock.sent_key,
-            auth_error=FakeBedrock.auth_error,
-            rate_limit=FakeBedrock.rate_limit,
-            context_window=FakeBedrock.context_window,
             key=None,
             env={
                 "AWS_ACCESS_KEY_ID": FAKE_AWS_ACCESS_KEY_ID,
