@@ -193,11 +193,11 @@ def test_a_wrong_key_on_a_proxy_with_a_database(sleeps: list[float]) -> None:
     assert "Invalid proxy server token" not in r.content and sleeps == []
 
 
-@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize(("stream", "style"), [(False, "1.106"), (True, "1.106"), (False, "received")])
 def test_an_upstream_401_behind_the_proxy_points_at_the_proxy_config(
-    fake: FakeLiteLLMProxy, stream: bool, sleeps: list[float]
+    fake: FakeLiteLLMProxy, stream: bool, style: str, sleeps: list[float]
 ) -> None:
-    fake.script(upstream_auth_error("team-gpt"))
+    fake.script(upstream_auth_error("team-gpt", style))
     r = _call(_llm(api_base=fake.url, api_key=FAKE_API_KEY), stream)
     assert r.error_type == LLMErrorType.AUTH, r.content
     assert "accepted your key" in r.content and "proxy's config" in r.content

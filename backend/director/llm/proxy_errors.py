@@ -19,7 +19,11 @@ from director.llm.litellm_errors import Failure, ProxyProblem, safe_url
 
 # The proxy's own error types (litellm.proxy._types.ProxyErrorTypes) that mean "your key".
 _KEY_TYPES = frozenset({"auth_error", "expired_key", "token_not_found_in_db"})
-_MODEL_GROUP = re.compile(r"Received Model Group=([\w.:/@-]{1,128})")
+# How proxies name the model group that failed: "model group 'x' failed" (litellm 1.106) or
+# "Received Model Group=x" (other versions). Only a name of these characters is ever repeated.
+_MODEL_GROUP = re.compile(
+    r"model group '([\w.:/@-]{1,128})'|Received Model Group=([\w.:/@-]{1,128})", re.IGNORECASE
+)
 
 
 def _body(exc: BaseException) -> dict[str, Any] | None:
@@ -44,7 +48,7 @@ def refine(failure: Failure, exc: BaseException) -> Failure:
         return failure
     kind = str(body.get("type") or "")
     message = str(body.get("message") or "")
-    group = match.group(1) if (match := _MODEL_GROUP.search(message)) else None
+    group = next((g for g in match.groups() if g), None) if (match := _MODEL_GROUP.search(message)) else None
     if kind == "no_db_connection":
         return replace(failure, error_type=LLMErrorType.AUTH, proxy=ProxyProblem.NO_DATABASE)
     if kind in _KEY_TYPES or message.startswith("Authentication Error"):

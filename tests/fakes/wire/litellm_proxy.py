@@ -10,20 +10,29 @@ from tests.fakes.providers import FAKE_API_KEY, FakeOpenAI, RecordedRequest, Rep
 
 
 def proxy_error(status: int, message: str, kind: str | None) -> Reply:
-    """An error as the proxy's ProxyException handler writes it."""
+    """An error as the proxy's ProxyException handler writes it (as litellm 1.106.2's proxy answered)."""
     return Reply(
-        status=status,
-        body={"error": {"message": message, "type": kind, "param": "None", "code": str(status)}},
+        status=status, body={"error": {"message": message, "type": kind, "param": None, "code": str(status)}}
     )
 
 
-def upstream_auth_error(model_group: str) -> Reply:
-    """The proxy passing on its upstream provider's 401 (the key in the proxy's config was refused)."""
-    message = (
-        "litellm.AuthenticationError: AuthenticationError: OpenAIException - Incorrect API key provided: "
-        f"sk-upstr****7890. Received Model Group={model_group}\nAvailable Model Group Fallbacks=None"
-    )
-    return Reply(status=401, body={"error": {"message": message, "type": None, "param": None, "code": "401"}})
+def upstream_auth_error(model_group: str, style: str = "1.106") -> Reply:
+    """The proxy passing on its upstream provider's 401 (the key in the proxy's config was refused),
+    worded as litellm 1.106.2's proxy does (checked by tests/integration/test_real_litellm_proxy.py),
+    or, with ``style="received"``, as other versions name the group."""
+    if style == "1.106":
+        message = (
+            "litellm.AuthenticationError: AuthenticationError: OpenAIException - Incorrect API key provided.\n\n"
+            f"LiteLLM: model group '{model_group}' failed with the error above. No fallback was attempted."
+        )
+        kind: str | None = "authentication_error"
+    else:
+        message = (
+            "litellm.AuthenticationError: AuthenticationError: OpenAIException - Incorrect API key provided: "
+            f"sk-upstr****7890. Received Model Group={model_group}\nAvailable Model Group Fallbacks=None"
+        )
+        kind = None
+    return Reply(status=401, body={"error": {"message": message, "type": kind, "param": None, "code": "401"}})
 
 
 def alias(
@@ -81,14 +90,13 @@ class FakeLiteLLMProxy(FakeOpenAI):
             return proxy_error(401, "Authentication Error, No api key passed in.", "auth_error")
         if key == self.master_key:
             return None
+        if not self.database:  # checked before the key's shape: any other key meets it first
+            return proxy_error(400, "No connected db.", "no_db_connection")
         if not key.startswith("sk-"):
-            return proxy_error(
-                401,
-                "Authentication Error, Invalid virtual key. Received=****, expected to start with 'sk-'.",
-                "auth_error",
+            message = (
+                "Authentication Error, Invalid virtual key. Received=****, expected to start with 'sk-'."
             )
-        if not self.database:
-            return proxy_error(400, "Authentication Error, No connected db.", "no_db_connection")
+            return proxy_error(401, message, "auth_error")
         return proxy_error(401, "Authentication Error, Invalid proxy server token passed.", "auth_error")
 
     def _other(self, h: Any, req: RecordedRequest) -> None:
