@@ -20,7 +20,7 @@ from director.llm.config import LiteLLMConfig
 from director.llm.litellm import LiteLLM, ensure_litellm
 
 from tests.fakes.providers import FAKE_API_KEY, Reply
-from tests.fakes.wire.litellm_proxy import FakeLiteLLMProxy, alias, upstream_auth_error
+from tests.fakes.wire.litellm_proxy import FakeLiteLLMProxy, alias, proxy_error, upstream_auth_error
 
 pytestmark = pytest.mark.integration
 
@@ -316,3 +316,32 @@ def test_list_proxy_models_with_a_wrong_key_or_no_proxy_says_what_to_check(fake:
     with pytest.raises(ProxyCatalogError) as unreachable:
         proxy.list_proxy_models(f"http://user:pw@127.0.0.1:{dead}/", FAKE_API_KEY)
     assert f"http://127.0.0.1:{dead}" in unreachable.value.message and "pw" not in unreachable.value.message
+
+
+@pytest.mark.parametrize(
+    ("reply", "says"),
+    [
+        (
+            proxy_error(401, "key not allowed to access model", "key_model_access_denied"),
+            "does not let this key use",
+        ),
+        (
+            proxy_error(400, "Budget has been exceeded! Current cost: 5.1", "budget_exceeded"),
+            "budget of this key is spent",
+        ),
+    ],
+)
+def test_the_proxys_access_and_budget_refusals_say_so(
+    fake: FakeLiteLLMProxy, reply: Reply, says: str, sleeps: list[float]
+) -> None:
+    fake.script(reply)
+    r = _llm(api_base=fake.url, api_key=FAKE_API_KEY).chat_completions(HI)
+    assert r.error_type == LLMErrorType.AUTH and says in r.content, r.content
+    assert "5.1" not in r.content and "not allowed" not in r.content and sleeps == []
+
+
+@pytest.mark.parametrize("header", ["nan", "-1", "inf", "free", ""])
+def test_an_unusable_cost_header_falls_back_to_the_proxys_prices(fake: FakeLiteLLMProxy, header: str) -> None:
+    fake.script(Reply(text="x", headers={"x-litellm-response-cost": header}))
+    r = _llm(api_base=fake.url, api_key=FAKE_API_KEY).chat_completions(HI)
+    assert r.cost == pytest.approx(10 * 1e-6 + 5 * 2e-6)  # team-gpt's /model/info price

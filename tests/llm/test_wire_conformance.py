@@ -118,6 +118,8 @@ def test_streaming_text(wire: Wire) -> None:
     assert [d.text for d in deltas if isinstance(d, TextDelta)] == chunks
     assert final.ok and final.content == "The answer is four.", final.content
     assert final.total_tokens == 15 and final.model == wire.fmt.model_name
+    body = wire.fake.requests[0].json
+    assert body.get("stream", True) is True  # Gemini and Bedrock say it in the URL instead
 
 
 def test_one_tool_call(wire: Wire) -> None:
@@ -149,6 +151,9 @@ def test_streamed_tool_arguments(wire: Wire) -> None:
     assert [json.loads(pieces[i]) for i in sorted(pieces)] == [a for _, a in calls]
     assert final.ok and [(c.tool.name, c.tool.arguments) for c in final.tool_calls] == calls
     assert len({c.id for c in final.tool_calls}) == 2
+    # the final response's ids are the ones the deltas announced
+    announced = [d.id for d in deltas if isinstance(d, ToolCallDelta) and d.id]
+    assert [c.id for c in final.tool_calls] == announced
 
 
 def test_multi_turn_replay_with_tool_results(wire: Wire) -> None:

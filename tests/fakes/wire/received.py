@@ -27,9 +27,12 @@ class Received:
 
 
 def _args(value: Any) -> dict[str, Any]:
+    """Arguments as sent: an object, or a JSON object string (never "": providers reject it on replay)."""
     if isinstance(value, dict):
         return value
-    return json.loads(value) if value else {}
+    parsed = json.loads(value)
+    assert isinstance(parsed, dict), f"tool-call arguments sent as {value!r}"
+    return parsed
 
 
 def loads_args(args: str) -> Any:
