@@ -136,6 +136,9 @@ def test_answers_tools_and_cost_through_the_real_proxy(upstream: FakeOpenAI, pro
     )
     assert isinstance(streamed, LLMResponse) and streamed.ok, streamed.content
     assert [c.tool.arguments for c in streamed.tool_calls] == [{"models": ["a"]}, {"models": ["b"]}]
+    # A stream carries no x-litellm-response-cost header (only its zeroed -original siblings): the
+    # alias's price comes from /model/info instead, never 0.0.
+    assert streamed.cost == pytest.approx(10 * 1e-6 + 5 * 2e-6)
     # The upstream got the key from the proxy's config; Director's key stayed with the proxy.
     assert {q.headers["authorization"] for q in upstream.requests} == {f"Bearer {UPSTREAM_KEY}"}
 

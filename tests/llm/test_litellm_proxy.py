@@ -345,3 +345,10 @@ def test_an_unusable_cost_header_falls_back_to_the_proxys_prices(fake: FakeLiteL
     fake.script(Reply(text="x", headers={"x-litellm-response-cost": header}))
     r = _llm(api_base=fake.url, api_key=FAKE_API_KEY).chat_completions(HI)
     assert r.cost == pytest.approx(10 * 1e-6 + 5 * 2e-6)  # team-gpt's /model/info price
+
+
+def test_a_stream_with_only_the_zeroed_cost_breakdown_is_priced_by_model_info(fake: FakeLiteLLMProxy) -> None:
+    # What the real proxy sends on a stream: no x-litellm-response-cost, its "-original" sibling at 0.0.
+    fake.script(Reply(text="x", headers={"x-litellm-response-cost-original": "0.0"}))
+    r = _call(_llm(api_base=fake.url, api_key=FAKE_API_KEY), stream=True)
+    assert r.cost == pytest.approx(10 * 1e-6 + 5 * 2e-6)
