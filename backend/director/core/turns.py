@@ -22,6 +22,10 @@ from director.core.session import StopReason
 from director.errors import ServerStoppingError, SessionBusyError
 
 
+# How long a claim waits for a turn that already sent its final answer to release its session.
+FINISHING_WAIT_S = 1.0
+
+
 class Stoppable(Protocol):
     def stop(self, reason: StopReason = StopReason.USER) -> None: ...
 
@@ -106,6 +110,11 @@ class LocalTurnRegistry(TurnRegistry):
         with self._lock:
             if self._closed:
                 raise ServerStoppingError()
+            turn = self._turns.get(session_id)
+            if turn is not None and turn.engine is not None and turn.engine.finished:
+                # Its final answer went out, so the user may already be sending the next message while
+                # the turn's thread has only its release left (longer in a cluster: a Redis call).
+                self._released.wait_for(lambda: session_id not in self._turns, timeout=FINISHING_WAIT_S)
             if session_id in self._turns:
                 raise SessionBusyError(session_id)
             self._turns[session_id] = _Turn()

@@ -67,9 +67,12 @@ ACTIVE_SET = "director:turns"
 STOP_CHANNEL = "director-turns"
 COMMAND_TIMEOUT_S = 1.0
 
-# KEYS: lease, active set. ARGV: token, lease ms, session id. 1 when claimed.
+# KEYS: lease, active set. ARGV: token, lease ms, session id. 1 when claimed. A lease already ours
+# counts as claimed: the caller holds no turn there (its local claim said so), so that is a retried
+# claim whose first reply was lost, or a release of ours that did not reach Redis.
 _CLAIM = """
-if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) or redis.call('get', KEYS[1]) == ARGV[1] then
+  redis.call('pexpire', KEYS[1], ARGV[2])
   redis.call('sadd', KEYS[2], ARGV[3])
   return 1
 end
@@ -122,7 +125,16 @@ class _Link:
         if time.monotonic() < self._skip_until:
             raise RedisUnavailable()
         try:
-            result = work(self.client)
+            try:
+                result = work(self.client)
+            except redis.ConnectionError:
+                if self._down:
+                    raise
+                # After a Redis restart every pooled connection is dead: drop them all and try once
+                # more on a new one (every call here is safe to repeat), rather than failing once per
+                # pooled connection and pausing a second each time.
+                self.client.connection_pool.disconnect()
+                result = work(self.client)
         except (redis.RedisError, OSError) as exc:
             self._skip_until = time.monotonic() + RETRY_AFTER_S
             if not self._down:
