@@ -21,7 +21,6 @@ from typing import Protocol
 from director.core.session import StopReason
 from director.errors import ServerStoppingError, SessionBusyError
 
-
 # How long a claim waits for a turn that already sent its final answer to release its session.
 FINISHING_WAIT_S = 1.0
 
