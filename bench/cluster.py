@@ -17,12 +17,7 @@ the fake provider) shares those cores.
 from __future__ import annotations
 
 import os
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -31,104 +26,21 @@ sys.path.insert(0, str(REPO))
 
 from bench.sessions import (  # noqa: E402
     LATENCY_S,
-    BenchClient,
     TimedFakeOpenAI,
     bench_bare_litellm,
-    parallel,
+    bench_concurrent_sessions,
     server_env,
     warm_up,
 )
-from tests.fakes.server_process import ServerProcess, free_port, start_server, wait_for_health  # noqa: E402
+from tests.fakes.cluster_command import ClusterCommand  # noqa: E402
+from tests.fakes.server_process import ServerProcess, start_server  # noqa: E402
 
 N_SESSIONS = 200
 WORKERS = 2
 
 
 def run_turns(fake: TimedFakeOpenAI, url: str) -> tuple[float, list[dict[str, Any]]]:
-    clients = parallel(lambda _: BenchClient(url), list(range(N_SESSIONS)), workers=25)
-    fake.reset()
-    fake.latency = LATENCY_S
-    fake.responder = lambda request: _reply()
-    started = time.perf_counter()
-    for client in clients:
-        client.send("benchmark question")
-    for client in clients:
-        if not client.done.wait(180):
-            raise RuntimeError("a benchmark turn did not finish")
-    wall = max(c.finished_at for c in clients) - started
-    failures = [c.final for c in clients if not c.final or c.final.get("status") != "success"]
-    if failures:
-        raise RuntimeError(f"{len(failures)} turns failed, e.g. {failures[0]}")
-    bodies = [r.json for r in fake.requests]
-    parallel(lambda c: c.sio.disconnect(), clients, workers=50)
-    return wall, bodies
-
-
-def _reply() -> Any:
-    from tests.fakes.providers import Reply
-
-    return Reply(text="A short streamed answer for the benchmark turn.")
-
-
-class ClusterCommand:
-    """`make cluster` as a subprocess, in its own temp CLUSTER_DIR; Ctrl+C (SIGINT) stops it."""
-
-    def __init__(self, fake: TimedFakeOpenAI):
-        self.dir = Path(tempfile.mkdtemp(prefix="director-bench-cluster-"))
-        self.dir.chmod(0o755)  # as root, PostgreSQL runs as user postgres
-        self.port = _free_run_of_ports(WORKERS)
-        env = {key: os.environ[key] for key in ("PATH", "HOME") if key in os.environ}
-        env.update(
-            server_env(fake),
-            LITELLM_LOCAL_MODEL_COST_MAP="True",
-            LITELLM_OFFLINE_MODE="true",
-            DIRECTOR_ENV_FILE=str(self.dir / "no.env"),
-            CLUSTER_DIR=str(self.dir),
-            CLUSTER_WORKERS=str(WORKERS),
-            SERVER_PORT=str(self.port),
-            SERVER_THREADS="512",
-        )
-        self.log = open(self.dir / "cluster.log", "wb")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "director.entrypoint.cluster"],
-            env=env,
-            cwd=self.dir,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def workers(self) -> list[str]:
-        return [f"http://127.0.0.1:{self.port + i}" for i in range(1, WORKERS + 1)]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def _free_run_of_ports(count: int) -> int:
-    import socket
-
-    def listening(port: int) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            return False
-
-    for _ in range(50):
-        base = free_port()
-        if base + count < 65535 and not any(listening(base + i) for i in range(1, count + 1)):
-            return base
-    raise RuntimeError("no run of free ports")
+    return bench_concurrent_sessions(fake, _Url(url), N_SESSIONS)  # type: ignore[arg-type]
 
 
 def one_process(fake: TimedFakeOpenAI) -> tuple[float, list[dict[str, Any]]]:
@@ -141,16 +53,14 @@ def one_process(fake: TimedFakeOpenAI) -> tuple[float, list[dict[str, Any]]]:
 
 
 def cluster_of_two(fake: TimedFakeOpenAI) -> float:
-    cluster = ClusterCommand(fake)
+    cluster = ClusterCommand(server_env(fake) | {"SERVER_THREADS": "512"}, workers=WORKERS).start()
     try:
-        wait_for_health(cluster.url, 120, alive=lambda: cluster.process.poll() is None)
-        for url in cluster.workers():  # each process imports LiteLLM and makes its first call
-            wait_for_health(url, 60)
+        for url in cluster.worker_urls:  # each process imports LiteLLM and makes its first call
             warm_up(_Url(url))
         wall, _ = run_turns(fake, cluster.url)
         return wall
     finally:
-        cluster.stop()
+        cluster.cleanup()
 
 
 class _Url:

@@ -97,6 +97,13 @@ def wait_health(url: str, field: str, value: str, timeout_s: float = WAIT_S) -> 
     return time.monotonic() - start
 
 
+def wait_log(server: ServerProcess, text: str, timeout_s: float = WAIT_S) -> None:
+    deadline = time.monotonic() + timeout_s
+    while text not in server.logs():
+        assert time.monotonic() < deadline, f"{text!r} not in the log of {server.url}"
+        time.sleep(0.1)
+
+
 def joined(client: LiveClient, session_id: str) -> None:
     # call() waits for the server's ack: the join has happened before the test goes on.
     client.sio.call("join", {"session_id": session_id}, namespace="/chat", timeout=10)
@@ -211,6 +218,10 @@ def test_redis_lost_and_back(cluster, clients):
     alice.emit("chat", {"session_id": session_id, "content": "three"})
     assert answer_text(bob.final_output(session_id, timeout=WAIT_S)) == "after the outage"
     assert "reachable again" in first.logs()
+    # Each process skips Redis for a second after a failure (fail fast): wait until both use it again.
+    for server in cluster.servers:
+        wait_log(server, "turn leases: redis://127.0.0.1")
+        wait_log(server, "reachable again; busy claims are cluster-wide")
     held = Held(fake)
     try:
         chat_when_free(alice, session_id, "hold on")
@@ -239,13 +250,7 @@ def test_a_process_starting_leaves_a_turn_running_on_another_alone(cluster, clie
         alice.wait_for(lambda c: c.outputs(session_id))  # the answer is stored as "progress"
         second = cluster.servers[1]
         second.restart()
-        with psycopg.connect(cluster.dsn) as conn:
-            statuses = conn.execute(
-                "SELECT message->>'status' FROM conversations WHERE session_id = %s "
-                "AND message->>'msg_type' = 'output' ORDER BY seq",
-                (session_id,),
-            ).fetchall()
-        assert [row[0] for row in statuses] == ["success", "progress"]
+        assert stored_statuses(cluster, session_id) == ["success", "progress"]
         time.sleep(3 * LEASE_S)  # a few sweeps of the restarted process: the live turn's lease holds
         assert stored_statuses(cluster, session_id) == ["success", "progress"]
         assert "found by their expired turn lease" in second.logs()

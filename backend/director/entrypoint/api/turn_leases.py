@@ -137,6 +137,9 @@ class _Link:
                 result = work(self.client)
         except (redis.RedisError, OSError) as exc:
             self._skip_until = time.monotonic() + RETRY_AFTER_S
+            # No pooled connection to a Redis that went away is kept: the first call after it is back
+            # must not fail on one and make every claim local for another second.
+            self.client.connection_pool.disconnect()
             if not self._down:
                 self._down = True
                 logger.warning(
