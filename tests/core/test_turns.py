@@ -74,8 +74,10 @@ def test_claim_is_atomic_under_contention() -> None:
     assert won.count(True) == 1
 
 
-class FinishedEngine(Engine):
-    finished = True
+class FinishingEngine(Engine):
+    # ReasoningEngine.finishing: the final state is set and is being saved and sent.
+    finishing = True
+    finished = False
 
 
 def test_a_claim_waits_for_a_turn_that_sent_its_final_answer_to_release() -> None:
@@ -83,7 +85,7 @@ def test_a_claim_waits_for_a_turn_that_sent_its_final_answer_to_release() -> Non
     thread released the session: that message waits for the release instead of being refused."""
     registry = LocalTurnRegistry()
     registry.claim("s")
-    registry.attach("s", FinishedEngine())
+    registry.attach("s", FinishingEngine())
     timer = threading.Timer(0.1, registry.release, args=("s",))
     timer.start()
     registry.claim("s")  # no SessionBusyError

@@ -248,13 +248,11 @@ class OutputMessage(BaseMessage):
                 return self.model_dump(mode="json")
             self.updated_at = time.time()
             payload = self.model_dump(mode="json")
-            if self._session is not None and save:
-                self._session.save_message(payload)
-            # Sealed before it is sent: a client may answer the final state at once (its next
-            # message), and the claim it then meets must already see this turn as finished.
-            self._sealed = final
             if self._session is not None:
+                if save:
+                    self._session.save_message(payload)
                 self._session.emit_event(ServerEvent.CHAT, payload)
+            self._sealed = final
         return payload
 
     def finish(self, apply: Callable[[OutputMessage], None]) -> bool:

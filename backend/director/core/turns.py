@@ -34,6 +34,11 @@ class Stoppable(Protocol):
     def finished(self) -> bool: ...
 
 
+def _finishing(engine: Stoppable) -> bool:
+    # ReasoningEngine.finishing is true from the moment its final state is set, before it is sent.
+    return bool(getattr(engine, "finishing", False)) or engine.finished
+
+
 class _Turn:
     __slots__ = ("engine", "stop_requested", "stop_reason")
 
@@ -110,9 +115,9 @@ class LocalTurnRegistry(TurnRegistry):
             if self._closed:
                 raise ServerStoppingError()
             turn = self._turns.get(session_id)
-            if turn is not None and turn.engine is not None and turn.engine.finished:
-                # Its final answer went out, so the user may already be sending the next message while
-                # the turn's thread has only its release left (longer in a cluster: a Redis call).
+            if turn is not None and turn.engine is not None and _finishing(turn.engine):
+                # Its final answer is going out, so the user may already be sending the next message
+                # while the turn's thread has only its release left (longer in a cluster: a Redis call).
                 self._released.wait_for(lambda: session_id not in self._turns, timeout=FINISHING_WAIT_S)
             if session_id in self._turns:
                 raise SessionBusyError(session_id)
