@@ -6,10 +6,10 @@ UI show answers to messages the user may already have abandoned; rejecting is ex
 user can press Stop.
 
 ``TurnRegistry`` is the interface the socket layer, REST, the turn runner and the shutdown drain
-use; ``LocalTurnRegistry`` is the in-process implementation (one server process). A cluster-wide
-one (several processes) would keep ``claim`` as a lease in shared storage and deliver ``stop`` to
-the process that runs the turn; ``attach``, ``running`` and ``stop_all`` stay about this process's
-own turns, which only it can stop at a safe point and save. No Flask here.
+use; ``LocalTurnRegistry`` is the in-process implementation (one server process). The cluster-wide
+one (several processes, entrypoint/api/turn_leases.py) keeps ``claim`` as a lease in Redis and
+delivers ``stop`` to the process that runs the turn; ``attach``, ``running`` and ``stop_all`` stay
+about this process's own turns, which only it can stop at a safe point and save. No Flask here.
 """
 
 from __future__ import annotations
