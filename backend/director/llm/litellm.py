@@ -18,6 +18,7 @@ from types import ModuleType
 from typing import Any
 
 from director.errors import ConfigError
+from director.llm import streaming_logging
 from director.llm.base import (
     BaseLLM,
     LLMErrorType,
@@ -77,8 +78,9 @@ def ensure_litellm() -> ModuleType:
             litellm.suppress_debug_info = True
             # Director registers no LiteLLM callbacks and computes cost itself; LiteLLM's per-stream
             # success logging runs asyncio.run() in a worker thread for every call and was over half
-            # the server's CPU under 100 concurrent turns (bench/sessions.py).
-            litellm.disable_streaming_logging = True
+            # the server's CPU under 100 concurrent turns (bench/sessions.py). Off unless a callback
+            # needs it (streaming_logging.py), checked again at every streamed call.
+            streaming_logging.apply(litellm)
             # LiteLLM's own loggers may repeat request details; keep keys out of them too.
             for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
                 protect(logging.getLogger(name))
@@ -380,6 +382,7 @@ class LiteLLM(BaseLLM):
             yield raw
             return
         acc = StreamAccumulator()
+        streaming_logging.apply(litellm)  # a callback registered since the import gets its logging
         chunks = litellm.completion(**body, **kwargs)
         try:
             for chunk in chunks:
