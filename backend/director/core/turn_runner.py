@@ -45,6 +45,7 @@ class TurnRunner:
         limits: EngineLimits,
         registry: TurnRegistry,
         spawn: Spawn,
+        extra_agents: Callable[[], list[type[BaseAgent]]] | None = None,
     ):
         self.db = db
         self.llm = llm
@@ -52,6 +53,8 @@ class TurnRunner:
         self.limits = limits
         self.registry = registry
         self.spawn = spawn
+        # Agents whose list changes while the server runs (MCP tools), asked for at each turn.
+        self.extra_agents = extra_agents or (lambda: [])
 
     def start(
         self,
@@ -94,7 +97,8 @@ class TurnRunner:
         engine: ReasoningEngine | None = None
         session_id = session.session_id
         try:
-            agents = [agent_class(llm=self.llm) for agent_class in self.agent_classes]
+            classes = [*self.agent_classes, *self.extra_agents()]
+            agents = [agent_class(llm=self.llm) for agent_class in classes]
             engine = ReasoningEngine(session, self.llm, agents, limits=self.limits)
             self.registry.attach(session_id, engine)
             engine.run(input_message, input_saved=True)

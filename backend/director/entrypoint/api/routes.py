@@ -61,7 +61,11 @@ def health() -> ResponseReturnValue:
 @api.get("/agent")
 def list_agents() -> ResponseReturnValue:
     return jsonify(
-        [{"name": agent.name, "description": agent.description} for agent in state().agent_classes]
+        [
+            # server: the MCP server an agent's tool belongs to (null for built-in agents)
+            {"name": agent.name, "description": agent.description, "server": getattr(agent, "server", None)}
+            for agent in state().all_agent_classes()
+        ]
     )
 
 
@@ -122,4 +126,6 @@ def describe_config(current: ServerState) -> dict[str, Any]:
         "auth_required": current.settings.auth_required,
         # The UI shows remote images in answers only when the server allows them (and its CSP does).
         "allow_remote_images": current.settings.allow_remote_images,
+        # Each MCP server's state and tool count (no command line, env or headers: they may hold secrets).
+        "mcp_servers": current.mcp_hub.describe() if current.mcp_hub is not None else [],
     }

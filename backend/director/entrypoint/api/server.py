@@ -25,6 +25,7 @@ from director.entrypoint.api.capacity import SocketCapacity, socket_limit
 from director.entrypoint.api.recovery import finish_interrupted_answers
 from director.entrypoint.api.settings import ServerSettings, load_server_settings
 from director.errors import ConfigError
+from director.mcp.config import load_mcp_servers
 from director.llm.base import BaseLLM
 from director.llm.redact import RedactingFilter, register_secret
 
@@ -210,6 +211,12 @@ class DirectorServer(BaseApplication):
                 self._app.extensions["director"].db.close()
         except Exception:
             logger.exception("closing the DB at shutdown failed")
+        try:
+            hub = self._app.extensions["director"].mcp_hub if self._app is not None else None
+            if hub is not None:
+                hub.close(timeout_s=1.0)  # stdio servers are terminated, not orphaned
+        except Exception:
+            logger.exception("closing the MCP servers at shutdown failed")
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -258,6 +265,7 @@ def main() -> int:
         # instead of after "listening" from inside gunicorn's worker.
         llm = load_llm()
         load_agent_settings()  # agents read theirs per call; validate them once up front
+        load_mcp_servers()  # a bad DIRECTOR_MCP_CONFIG file: one line naming it, before listening
     except ConfigError as exc:
         logger.error("Configuration error: %s", exc.message)
         return 2
