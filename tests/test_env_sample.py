@@ -10,6 +10,7 @@ from director.agents.settings import AgentSettings
 from director.entrypoint.api.settings import ServerSettings
 from director.entrypoint.cluster.settings import ClusterSettings
 from director.llm.config import LiteLLMConfig
+from director.mcp.config import MCPSettings
 from director.settings import DirectorSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,7 +27,13 @@ def documented() -> set[str]:
     return set(ASSIGNMENT.findall((ROOT / ".env.sample").read_text(encoding="utf-8")))
 
 
-SETTINGS: tuple[type[DirectorSettings], ...] = (LiteLLMConfig, ServerSettings, AgentSettings, ClusterSettings)
+SETTINGS: tuple[type[DirectorSettings], ...] = (
+    LiteLLMConfig,
+    ServerSettings,
+    AgentSettings,
+    ClusterSettings,
+    MCPSettings,
+)
 
 
 def read_by_code() -> set[str]:

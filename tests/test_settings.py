@@ -16,7 +16,12 @@ from director.settings import DirectorSettings
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-ALL_SETTINGS: list[type[DirectorSettings]] = [ServerSettings, AgentSettings, MCPSettings, *PRESET_CONFIGS.values()]
+ALL_SETTINGS: list[type[DirectorSettings]] = [
+    ServerSettings,
+    AgentSettings,
+    MCPSettings,
+    *PRESET_CONFIGS.values(),
+]
 
 
 class Example(DirectorSettings):

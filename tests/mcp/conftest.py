@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from director.constants import REPO_ROOT
 from director.mcp.config import MCPServerSpec
 from director.mcp.hub import MCPHub
+
 from tests.fakes.mcp_servers import start_http_server
 
 
@@ -20,7 +20,11 @@ def stdio_spec(name: str = "fake", crash_flag: Path | None = None, **env: str) -
     if crash_flag is not None:
         env["MCP_FAKE_CRASH_FLAG"] = str(crash_flag)
     return MCPServerSpec(
-        name=name, command=sys.executable, args=["-m", "tests.fakes.mcp_servers", "stdio"], env=env, cwd=str(REPO_ROOT)
+        name=name,
+        command=sys.executable,
+        args=["-m", "tests.fakes.mcp_servers", "stdio"],
+        env=env,
+        cwd=str(REPO_ROOT),
     )
 
 

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import pytest
-from mcp import types
-
 from director.agents.base import AgentStatus
 from director.errors import InvalidToolArgumentsError
 from director.mcp.agents import agent_name, build_tool_agent
 from director.mcp.hub import MCPHub
 from director.mcp.results import convert_result
+from mcp import types
 
 SCHEMA = {
     "type": "object",
-    "properties": {"path": {"type": "string", "description": "Where"}, "depth": {"type": "integer", "minimum": 0}},
+    "properties": {
+        "path": {"type": "string", "description": "Where"},
+        "depth": {"type": "integer", "minimum": 0},
+    },
     "required": ["path"],
 }
 

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from director.errors import ConfigError
 from director.llm.redact import scrub
 from director.mcp.config import Transport, load_mcp_servers
@@ -46,7 +45,10 @@ def test_env_and_header_values_are_redacted_from_log_lines(tmp_path: Path) -> No
         {
             "mcpServers": {
                 "gh": {"command": "gh-mcp", "env": {"GITHUB_TOKEN": "ghp_abcdefghijklmnop1234"}},
-                "remote": {"url": "https://x.example/mcp", "headers": {"Authorization": "Bearer tok-9876543210zyx"}},
+                "remote": {
+                    "url": "https://x.example/mcp",
+                    "headers": {"Authorization": "Bearer tok-9876543210zyx"},
+                },
             }
         },
     )
@@ -68,7 +70,9 @@ def test_env_and_header_values_are_redacted_from_log_lines(tmp_path: Path) -> No
         ({"mcpServers": {"a": "npx server"}}, "must be a JSON object"),
     ],
 )
-def test_a_bad_file_is_one_line_naming_the_file_and_the_problem(tmp_path: Path, content: object, problem: str) -> None:
+def test_a_bad_file_is_one_line_naming_the_file_and_the_problem(
+    tmp_path: Path, content: object, problem: str
+) -> None:
     path = write(tmp_path, content)
     with pytest.raises(ConfigError) as caught:
         load_mcp_servers(path)

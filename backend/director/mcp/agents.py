@@ -60,6 +60,12 @@ class MCPToolAgent(BaseAgent):
                 message=f"{exc}. Its tools cannot be used right now; go on without them or tell the user.",
                 data={"server": self.server, "tool": self.tool},
             )
+        except TimeoutError:
+            return AgentResponse(
+                status=AgentStatus.ERROR,
+                message=f"{self.tool} on MCP server '{self.server}' did not answer in time. Try a simpler request.",
+                data={"server": self.server, "tool": self.tool},
+            )
         return convert_result(self.server, self.tool, result)
 
     @classmethod
@@ -86,7 +92,10 @@ class MCPToolAgent(BaseAgent):
             ]
             if errors:
                 raise InvalidToolArgumentsError(
-                    f"The arguments for {self.name} did not match its schema.", self.name, tool_call_id, errors=errors
+                    f"The arguments for {self.name} did not match its schema.",
+                    self.name,
+                    tool_call_id,
+                    errors=errors,
                 )
         return dict(arguments)
 

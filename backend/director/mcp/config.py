@@ -72,7 +72,9 @@ def load_mcp_servers(path: Path | None = None) -> list[MCPServerSpec]:
         return []
 
     def problem(text: str) -> ConfigError:
-        return ConfigError(VARIABLE, "a JSON file with an mcpServers object", f"{VARIABLE} file {path}: {text}")
+        return ConfigError(
+            VARIABLE, "a JSON file with an mcpServers object", f"{VARIABLE} file {path}: {text}"
+        )
 
     try:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))

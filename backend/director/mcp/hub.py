@@ -38,6 +38,7 @@ PING_INTERVAL_S = 5.0
 CONNECT_TIMEOUT_S = 20.0
 BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 30.0
+CALL_GRACE_S = 2.0
 
 
 class ServerStatus(StrEnum):
@@ -130,7 +131,7 @@ class MCPHub:
         is not connected or the connection drops, ``TimeoutError`` after ``call_timeout_s``."""
         future = asyncio.run_coroutine_threadsafe(self._call(self.links[server], tool, arguments), self._loop)
         try:
-            return future.result(self.call_timeout_s + 1.0)
+            return future.result(self.call_timeout_s + CALL_GRACE_S + 1.0)
         except TimeoutError:
             future.cancel()
             raise
@@ -143,13 +144,19 @@ class MCPHub:
             reason = f" ({link.last_error})" if link.last_error else ""
             raise MCPUnavailableError(f"MCP server '{link.spec.name}' is {link.status.value}{reason}")
         try:
-            return await session.call_tool(tool, arguments, read_timeout_seconds=self.call_timeout_s)
+            # A little past the agent timeout: the engine's own timeout (a clear failed step) comes first,
+            # this one only ends the request so the server can let go of it.
+            return await session.call_tool(
+                tool, arguments, read_timeout_seconds=self.call_timeout_s + CALL_GRACE_S
+            )
         except MCPError as exc:
             if exc.error.code == types.REQUEST_TIMEOUT:
                 raise TimeoutError(str(exc)) from None
             if exc.error.code == types.CONNECTION_CLOSED:
                 self._lose(link, "the connection closed")
-                raise MCPUnavailableError(f"MCP server '{link.spec.name}' went away during the call") from None
+                raise MCPUnavailableError(
+                    f"MCP server '{link.spec.name}' went away during the call"
+                ) from None
             raise
 
     def _lose(self, link: ServerLink, why: str) -> None:
@@ -240,7 +247,9 @@ class MCPHub:
 
         async with contextlib.AsyncExitStack() as stack:
             if spec.transport is Transport.STDIO:
-                params = StdioServerParameters(command=spec.command or "", args=spec.args, env=spec.env, cwd=spec.cwd)
+                params = StdioServerParameters(
+                    command=spec.command or "", args=spec.args, env=spec.env, cwd=spec.cwd
+                )
                 errlog = stack.enter_context(open(os.devnull, "w"))  # noqa: SIM115 - closed by the stack
                 streams = await stack.enter_async_context(stdio_client(params, errlog=errlog))
             elif spec.transport is Transport.SSE:
@@ -249,8 +258,12 @@ class MCPHub:
                 client = await stack.enter_async_context(
                     httpx2.AsyncClient(headers=spec.headers, timeout=httpx2.Timeout(30.0, read=300.0))
                 )
-                streams = await stack.enter_async_context(streamable_http_client(spec.url or "", http_client=client))
-            session = await stack.enter_async_context(ClientSession(streams[0], streams[1], message_handler=on_message))
+                streams = await stack.enter_async_context(
+                    streamable_http_client(spec.url or "", http_client=client)
+                )
+            session = await stack.enter_async_context(
+                ClientSession(streams[0], streams[1], message_handler=on_message)
+            )
             yield session
 
 
@@ -271,4 +284,3 @@ def _describe(exc: BaseException) -> str:
         return "timed out"
     text = str(exc).splitlines()[0][:200] if str(exc) else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-

@@ -74,7 +74,11 @@ def _block(item: Any) -> dict[str, Any]:
 
 def _for_model(block: dict[str, Any]) -> dict[str, Any]:
     if block["type"] in ("image", "audio"):
-        return {"type": block["type"], "mime_type": block["mime_type"], "note": f"{_summary(block)}, shown to the user"}
+        return {
+            "type": block["type"],
+            "mime_type": block["mime_type"],
+            "note": f"{_summary(block)}, shown to the user",
+        }
     return block
 
 

@@ -140,7 +140,13 @@ def create_app(
     registry = registry if registry is not None else LocalTurnRegistry()
     limits = EngineLimits(max_steps=settings.max_steps, agent_timeout_s=settings.agent_timeout)
     runner = TurnRunner(
-        db, llm, agent_classes, limits, registry, spawn=socketio.start_background_task, extra_agents=extra_agents
+        db,
+        llm,
+        agent_classes,
+        limits,
+        registry,
+        spawn=socketio.start_background_task,
+        extra_agents=extra_agents,
     )
     queue = socketio.server.manager if settings.message_queue is not None else None
     state = ServerState(

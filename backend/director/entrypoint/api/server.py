@@ -25,9 +25,9 @@ from director.entrypoint.api.capacity import SocketCapacity, socket_limit
 from director.entrypoint.api.recovery import finish_interrupted_answers
 from director.entrypoint.api.settings import ServerSettings, load_server_settings
 from director.errors import ConfigError
-from director.mcp.config import load_mcp_servers
 from director.llm.base import BaseLLM
 from director.llm.redact import RedactingFilter, register_secret
+from director.mcp.config import load_mcp_servers
 
 logger = logging.getLogger("director.server")
 
