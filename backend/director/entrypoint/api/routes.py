@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from director.core.export import MEDIA_TYPES, ExportFormat, render
 from director.core.session import as_interrupted
 from director.entrypoint.api.security import bearer_token, token_matches
 from director.entrypoint.api.state import EXTENSION_KEY, ServerState
-from director.errors import NotFoundError, SessionBusyError
+from director.errors import BadPayloadError, NotFoundError, SessionBusyError
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +77,11 @@ def list_sessions() -> ResponseReturnValue:
 
 @api.get("/session/<session_id>")
 def get_session(session_id: str) -> ResponseReturnValue:
+    session, conversation = _session_with_conversation(session_id)
+    return jsonify({**session, "conversation": conversation})
+
+
+def _session_with_conversation(session_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     current = state()
     session = current.db.get_session(session_id)
     if session is None:
@@ -84,7 +90,26 @@ def get_session(session_id: str) -> ResponseReturnValue:
     if not current.registry.is_busy(session_id):
         # An output still "in progress" with no turn running was cut by a crash: show it as ended.
         conversation = [as_interrupted(message) for message in conversation]
-    return jsonify({**session, "conversation": conversation})
+    return session, conversation
+
+
+@api.get("/session/<session_id>/export")
+def export_session(session_id: str) -> ResponseReturnValue:
+    try:
+        fmt = ExportFormat(request.args.get("format", ExportFormat.MARKDOWN.value))
+    except ValueError:
+        raise BadPayloadError("invalid_format", "format must be md or json.") from None
+    session, conversation = _session_with_conversation(session_id)
+    body = render(session, conversation, fmt)
+    # A safe file name whatever the id holds (ids are [A-Za-z0-9_.:-]; ':' is not welcome in file names).
+    filename = (
+        "director-" + "".join(c if c.isalnum() or c in "-_." else "_" for c in session_id) + f".{fmt.value}"
+    )
+    return Response(
+        body,
+        content_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @api.delete("/session/<session_id>")
