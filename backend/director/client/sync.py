@@ -27,6 +27,8 @@ NAMESPACE = "/chat"
 CONNECT_TIMEOUT_S = 10.0
 # No event at all for this long during a turn: the client looks the answer up over REST.
 QUIET_CHECK_S = 5.0
+# How often a waiting turn looks at request_stop()'s flag.
+POLL_S = 0.1
 
 
 def chat_payload(
@@ -57,10 +59,10 @@ def final_from_session(session: dict[str, Any], client_msg_id: str) -> Final | N
 class ChatTurn:
     """Iterate for the turn's events; ``final`` is set once it ended (also the iteration's return value)."""
 
-    def __init__(self, generator: Generator[Event, None, Final]):
+    def __init__(self, tracker: TurnTracker, generator: Generator[Event, None, Final]):
         self._generator = generator
         self.final: Final | None = None
-        self.tracker: TurnTracker | None = None
+        self.tracker = tracker  # what arrived so far (session id, the answer's end no delta brought)
 
     def __iter__(self) -> Generator[Event, None, Final]:
         self.final = yield from self._generator
@@ -80,6 +82,9 @@ class DirectorClient:
         self._sio: socketio.Client | None = None
         self._inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.session_id: str | None = None
+        # Set by request_stop(), which a signal handler may call: a plain flag, read by the turn's loop.
+        self._stop_requested = False
+        self.reconnects = 0  # how many times a dropped connection was re-established during a turn
 
     # ----- connection ------------------------------------------------------------------------
 
@@ -136,7 +141,9 @@ class DirectorClient:
         model: str | None = None,
     ) -> ChatTurn:
         """Send ``text`` (in ``session_id``, else the client's current session, else a new one)."""
-        return ChatTurn(self._turn(text, session_id or self.session_id, agents, model))
+        session_id = session_id or self.session_id
+        tracker = TurnTracker(uuid.uuid4().hex, session_id=session_id)
+        return ChatTurn(tracker, self._turn(tracker, text, session_id, agents, model))
 
     def ask(self, text: str, **kwargs: Any) -> Final:
         """``chat`` and wait for the final message."""
@@ -148,23 +155,40 @@ class DirectorClient:
         if target and self._sio is not None and self._sio.connected:
             self._sio.emit("stop", {"session_id": target}, namespace=NAMESPACE)
 
+    def request_stop(self) -> None:
+        """Ask the running turn to stop from anywhere, a SIGINT handler included (it only sets a flag:
+        the turn's own loop sends ``stop``); the turn then ends with its stopped final message."""
+        self._stop_requested = True
+
     def _turn(
-        self, text: str, session_id: str | None, agents: list[str] | None, model: str | None
+        self,
+        tracker: TurnTracker,
+        text: str,
+        session_id: str | None,
+        agents: list[str] | None,
+        model: str | None,
     ) -> Generator[Event, None, Final]:
-        client_msg_id = uuid.uuid4().hex
-        tracker = TurnTracker(client_msg_id, session_id=session_id)
+        client_msg_id = tracker.client_msg_id
         self._drain_inbox()
+        self._stop_requested = False
         self._emit("chat", chat_payload(text, client_msg_id, session_id, agents, model))
-        reconnected = False
+        reconnected = stop_sent = False
+        quiet_since = time.monotonic()
         while tracker.final is None:
+            if self._stop_requested and not stop_sent and tracker.session_id:
+                self.stop(tracker.session_id)
+                stop_sent = True
             try:
-                name, payload = self._inbox.get(timeout=QUIET_CHECK_S)
+                name, payload = self._inbox.get(timeout=POLL_S)
             except queue.Empty:
-                # Quiet for a while: the turn may have ended while its events were lost.
-                if final := self._look_up(tracker):
-                    tracker.final = final
-                    yield final
+                if time.monotonic() - quiet_since > QUIET_CHECK_S:
+                    # Quiet for a while: the turn may have ended while its events were lost.
+                    quiet_since = time.monotonic()
+                    if final := self._look_up(tracker):
+                        tracker.final = final
+                        yield final
                 continue
+            quiet_since = time.monotonic()
             if name == "chat":
                 yield from tracker.on_chat(payload)
                 self.session_id = tracker.session_id or self.session_id
@@ -184,6 +208,7 @@ class DirectorClient:
 
     def _reconnect(self, tracker: TurnTracker) -> None:
         """Reconnect once and rejoin the session: the rest of the turn's events arrive again."""
+        self.reconnects += 1
         deadline = time.monotonic() + CONNECT_TIMEOUT_S
         while True:
             try:
