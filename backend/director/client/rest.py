@@ -45,9 +45,8 @@ class RestAPI:
                 body = response.json()
                 code, message = body.get("code", "error"), body.get("message", response.text)
             except ValueError:
-                raise ServerUnreachableError(
-                    self.url, f"HTTP {response.status_code} from something that is not Director"
-                )
+                reason = f"HTTP {response.status_code} from something that is not Director"
+                raise ServerUnreachableError(self.url, reason) from None
             raise RequestError(code, message, response.status_code)
         return response
 
