@@ -90,7 +90,9 @@ class DirectorClient:
 
     def connect(self) -> None:
         self.rest.check()
-        sio = socketio.Client(reconnection=False)
+        # handle_sigint=False: Ctrl+C belongs to the caller (the CLI turns it into `stop`), and
+        # python-socketio would otherwise disconnect on it.
+        sio = socketio.Client(reconnection=False, handle_sigint=False)
         for name in ("chat", "chat_delta", "error", "disconnect"):
             sio.on(name, self._recorder(name), namespace=NAMESPACE)
         try:
