@@ -10,6 +10,7 @@ from director.agents.settings import AgentSettings
 from director.entrypoint.api.settings import ServerSettings
 from director.entrypoint.cluster.settings import ClusterSettings
 from director.llm.config import LiteLLMConfig
+from director.llm.recording import RecordSettings
 from director.mcp.config import MCPSettings
 from director.settings import DirectorSettings
 
@@ -33,6 +34,7 @@ SETTINGS: tuple[type[DirectorSettings], ...] = (
     AgentSettings,
     ClusterSettings,
     MCPSettings,
+    RecordSettings,
 )
 
 

@@ -15,9 +15,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_export_downloads_the_chat_as_markdown_and_json(ui: UI, fake: FakeOpenAI) -> None:
-    fake.script(
-        Reply(tool_calls=[("pricing", {"models": ["gpt-4o-mini"]})]), Reply(text="It is **cheap**.")
-    )
+    fake.script(Reply(tool_calls=[("pricing", {"models": ["gpt-4o-mini"]})]), Reply(text="It is **cheap**."))
     ui.open().send("How much is gpt-4o-mini?")
     expect(ui.assistant()).to_have_attribute("data-status", "success")
     session_id = ui.page.url.split("session=")[1]
@@ -28,7 +26,9 @@ def test_export_downloads_the_chat_as_markdown_and_json(ui: UI, fake: FakeOpenAI
     expect(toggle).to_have_attribute("aria-expanded", "true")
     screenshot(ui.page, "export-open")
     with ui.page.expect_download() as markdown:
-        ui.page.get_by_role("group", name="Export this chat as").get_by_role("button", name="Markdown").click()
+        ui.page.get_by_role("group", name="Export this chat as").get_by_role(
+            "button", name="Markdown"
+        ).click()
     assert markdown.value.suggested_filename == f"director-{session_id}.md"
     text = Path(markdown.value.path()).read_text(encoding="utf-8")
     assert text.startswith("# How much is gpt-4o-mini?")

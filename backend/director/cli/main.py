@@ -2,7 +2,7 @@
 
 Exit codes: 0 success; 1 the turn failed (its message says why); 2 bad usage; 3 the server cannot be
 reached; 4 the token is missing or wrong; 5 the server refused the request (unknown session, busy
-session, ...); 130 the turn was stopped (Ctrl+C).
+session, ...); 6 `director replay` found differences; 130 the turn was stopped (Ctrl+C).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ class ExitCode(IntEnum):
     UNREACHABLE = 3
     AUTH = 4
     REFUSED = 5
+    DIFFERS = 6  # `director replay`: the engine's requests differ from the recording
     STOPPED = 130
 
 
@@ -46,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="director",
         description="Chat with a running Director server. The token comes from DIRECTOR_AUTH_TOKEN.",
         epilog="Exit codes: 0 ok, 1 turn failed, 2 usage, 3 server unreachable, 4 bad token, "
-        "5 request refused, 130 stopped.",
+        "5 request refused, 6 replay differs, 130 stopped.",
     )
     parser.add_argument("--url", help="the server (default: DIRECTOR_URL, else http://127.0.0.1:8000)")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -72,11 +73,17 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "-o", "--output", help="file to write (default: director-<id>.<format>; '-' for stdout)"
     )
+
+    replay = commands.add_parser("replay", help="re-run a recorded session locally and report what differs")
+    replay.add_argument("file", type=Path, help="a recording written with DIRECTOR_RECORD_DIR")
+    replay.add_argument("--replay-agents", action="store_true", help="agents answer from the recording too")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "replay":
+        return run_replay(args)  # local: no server involved
     try:
         with DirectorClient(args.url) as client:
             return COMMANDS[args.command](client, args)
@@ -190,6 +197,37 @@ def run_export(client: DirectorClient, args: argparse.Namespace) -> int:
     path.write_text(body, encoding="utf-8")
     print(f"wrote {path}", file=sys.stderr)
     return ExitCode.OK
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    import logging
+
+    from director.agents import AGENTS
+    from director.core.replay_session import replay
+    from director.llm import get_default_llm
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        report = replay(
+            args.file,
+            replay_agents=args.replay_agents,
+            agent_classes=list(AGENTS),
+            agent_llm=None if args.replay_agents else get_default_llm(),
+            on_turn=lambda number, question: print(f"turn {number}: {question[:100]}", file=sys.stderr),
+        )
+    except (OSError, ValueError) as exc:
+        return fail(f"cannot replay {args.file}: {exc}", ExitCode.USAGE)
+    for difference in report.differences:
+        print(difference.describe())
+    if report.calls_made != report.calls_recorded:
+        print(f"the engine made {report.calls_made} model calls; the recording has {report.calls_recorded}")
+    verdict = "matches the recording" if report.matches else "differs from the recording"
+    endings = ", ".join(report.statuses)
+    print(
+        f"{report.turns} turn(s), {report.calls_made} model call(s), endings {endings}: {verdict}",
+        file=sys.stderr,
+    )
+    return ExitCode.OK if report.matches else ExitCode.DIFFERS
 
 
 COMMANDS = {"chat": run_chat, "sessions": run_sessions, "show": run_show, "export": run_export}

@@ -7,7 +7,7 @@ environment here, at the edge, and nowhere deeper.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -94,6 +94,16 @@ def _start_queue_listener(socketio: SocketIO) -> None:
         server.manager.initialize()
 
 
+def _recorder() -> Callable[[BaseLLM, str], BaseLLM] | None:
+    """With ``DIRECTOR_RECORD_DIR``: each turn's model exchanges are appended to its session's file."""
+    from director.llm.recording import RecordingLLM, RecordSettings, recording_path
+
+    record_dir = RecordSettings().record_dir
+    if record_dir is None:
+        return None
+    return lambda llm, session_id: RecordingLLM(llm, recording_path(record_dir, session_id), session_id)
+
+
 def _default_agents() -> list[type[BaseAgent]]:
     from director.agents import AGENTS
 
@@ -147,6 +157,7 @@ def create_app(
         registry,
         spawn=socketio.start_background_task,
         extra_agents=extra_agents,
+        wrap_llm=_recorder(),
     )
     queue = socketio.server.manager if settings.message_queue is not None else None
     state = ServerState(
