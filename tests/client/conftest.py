@@ -8,26 +8,13 @@ import pytest
 
 from tests.fakes.providers import FakeOpenAI
 from tests.fakes.server_process import ServerProcess, start_server
-from tests.integration.conftest import provider_env
+from tests.integration.conftest import fake, module_fake, provider_env  # noqa: F401 - shared fixtures
 
 TOKEN = "cli-test-token-5b1e0c"
 
 
 @pytest.fixture(scope="module")
-def module_fake() -> Iterator[FakeOpenAI]:
-    fake = FakeOpenAI()
-    yield fake
-    fake.close()
-
-
-@pytest.fixture
-def fake(module_fake: FakeOpenAI) -> FakeOpenAI:
-    module_fake.reset()
-    return module_fake
-
-
-@pytest.fixture(scope="module")
-def live_server(module_fake: FakeOpenAI) -> Iterator[ServerProcess]:
+def live_server(module_fake: FakeOpenAI) -> Iterator[ServerProcess]:  # noqa: F811 - the imported fixture
     server = start_server(provider_env(module_fake, DIRECTOR_AUTH_TOKEN=TOKEN))
     server.wait_until_warm()
     yield server

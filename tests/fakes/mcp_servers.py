@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -88,6 +90,20 @@ async def grow(ctx: Context) -> str:
 
     await ctx.session.send_tool_list_changed()
     return "grown"
+
+
+@contextlib.contextmanager
+def running_http_server() -> Iterator[str]:
+    """``start_http_server`` as a context: yields the URL, stops the process after."""
+    process, url = start_http_server()
+    try:
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def start_http_server(timeout_s: float = 30.0) -> tuple[subprocess.Popen[bytes], str]:

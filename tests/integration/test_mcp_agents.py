@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from director.constants import REPO_ROOT
 
-from tests.fakes.mcp_servers import start_http_server
+from tests.fakes.mcp_servers import running_http_server
 from tests.fakes.providers import FakeOpenAI, Reply
 from tests.fakes.server_process import ServerProcess, start_server
 from tests.integration.conftest import provider_env
@@ -27,13 +27,8 @@ AGENT_TIMEOUT_S = 3
 
 @pytest.fixture(scope="module")
 def http_mcp() -> Iterator[str]:
-    process, url = start_http_server()
-    yield url
-    process.terminate()
-    try:
-        process.wait(5)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    with running_http_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -13,7 +12,7 @@ from director.constants import REPO_ROOT
 from director.mcp.config import MCPServerSpec
 from director.mcp.hub import MCPHub
 
-from tests.fakes.mcp_servers import start_http_server
+from tests.fakes.mcp_servers import running_http_server
 
 
 def stdio_spec(name: str = "fake", crash_flag: Path | None = None, **env: str) -> MCPServerSpec:
@@ -30,13 +29,8 @@ def stdio_spec(name: str = "fake", crash_flag: Path | None = None, **env: str) -
 
 @pytest.fixture(scope="module")
 def http_server() -> Iterator[str]:
-    process, url = start_http_server()
-    yield url
-    process.terminate()
-    try:
-        process.wait(5)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    with running_http_server() as url:
+        yield url
 
 
 def wait_until(predicate, timeout_s: float = 20.0) -> None:
