@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from director.constants import REPO_ROOT
 from playwright.sync_api import expect
 
-from director.constants import REPO_ROOT
 from tests.e2e.conftest import configured_env
 from tests.e2e.harness import UI, screenshot
 from tests.fakes.providers import FakeOpenAI, Reply
