@@ -245,7 +245,8 @@ def configure_logging(level: str = "info") -> None:
             handler.addFilter(RedactingFilter())
     # LiteLLM and HTTP client debug output can include request bodies; keep them at warning. Alembic
     # narrates each migration step (director.db.migrate says the one line that matters).
-    for noisy in ("LiteLLM", "litellm", "httpx", "httpcore", "openai", "alembic"):
+    # httpx2 is the MCP SDK's HTTP client: a line per MCP request otherwise.
+    for noisy in ("LiteLLM", "litellm", "httpx", "httpcore", "openai", "alembic", "httpx2"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
