@@ -16,7 +16,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -28,7 +28,7 @@ from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from director.llm.redact import protect
+from director.llm.redact import protect, scrub
 from director.mcp.config import MCPServerSpec, Transport
 
 logger = logging.getLogger(__name__)
@@ -75,7 +75,8 @@ class ServerLink:
             "state": self.status.value,
             "tools": len(self.tools),
             "restarts": self.restarts,
-            "error": self.last_error,
+            # A transport's error text may quote a URL or an argument: masked like a log line.
+            "error": scrub(self.last_error) if self.last_error else None,
         }
 
 
@@ -87,7 +88,6 @@ class MCPHub:
         self._thread = threading.Thread(target=self._loop.run_forever, name="mcp-hub", daemon=True)
         # Bumped whenever any server's tool list changes, so agent classes are rebuilt only then.
         self.version = 0
-        self._listeners: list[Callable[[], None]] = []
 
     # ----- life cycle (any thread) -----------------------------------------------------------
 
@@ -122,9 +122,6 @@ class MCPHub:
 
     def describe(self) -> list[dict[str, Any]]:
         return [link.describe() for link in self.links.values()]
-
-    def on_tools_changed(self, listener: Callable[[], None]) -> None:
-        self._listeners.append(listener)
 
     def call_tool(self, server: str, tool: str, arguments: dict[str, Any]) -> types.CallToolResult:
         """Call ``tool`` on ``server`` from any thread. Raises ``MCPUnavailableError`` when the server
@@ -186,6 +183,10 @@ class MCPHub:
                 link.session = None
                 raise
             except BaseException as exc:  # noqa: BLE001 - anyio groups, OSError, MCPError: all mean "down"
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    link.session = None
+                    raise  # close(): a cancellation that arrived wrapped in an exception group
                 link.last_error = link.last_error if link.lost else _describe(exc)
             link.session = None
             link.status = ServerStatus.DOWN
@@ -231,8 +232,6 @@ class MCPHub:
         if _signature(tools) != _signature(link.tools):
             link.tools = tools
             self.version += 1
-            for listener in self._listeners:
-                listener()
 
     @contextlib.asynccontextmanager
     async def _connect(self, link: ServerLink) -> AsyncIterator[ClientSession]:
