@@ -21,6 +21,7 @@ sys.path.insert(0, str(REPO / "backend"))
 
 from director.mcp.config import MCPServerSpec  # noqa: E402
 from director.mcp.hub import MCPHub, MCPUnavailableError, ServerStatus  # noqa: E402
+
 from tests.fakes.mcp_servers import running_http_server  # noqa: E402
 
 CALLS = 200
@@ -95,7 +96,9 @@ def main() -> None:
             link = hub.links["fake"]
             while not (link.restarts and link.status == ServerStatus.READY):
                 time.sleep(0.01)
-            print(f"  back and ready {(time.perf_counter() - t0) * 1000:.0f} ms after the crash (first backoff 500 ms)")
+            print(
+                f"  back and ready {(time.perf_counter() - t0) * 1000:.0f} ms after the crash (first backoff 500 ms)"
+            )
         finally:
             hub.close()
 
