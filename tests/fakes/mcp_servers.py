@@ -93,9 +93,9 @@ async def grow(ctx: Context) -> str:
 
 
 @contextlib.contextmanager
-def running_http_server() -> Iterator[str]:
+def running_http_server(transport: str = "http") -> Iterator[str]:
     """``start_http_server`` as a context: yields the URL, stops the process after."""
-    process, url = start_http_server()
+    process, url = start_http_server(transport=transport)
     try:
         yield url
     finally:
@@ -106,13 +106,16 @@ def running_http_server() -> Iterator[str]:
             process.kill()
 
 
-def start_http_server(timeout_s: float = 30.0) -> tuple[subprocess.Popen[bytes], str]:
-    """This module as a streamable HTTP server on a free 127.0.0.1 port: (process, its /mcp URL)."""
+def start_http_server(
+    timeout_s: float = 30.0, transport: str = "http"
+) -> tuple[subprocess.Popen[bytes], str]:
+    """This module as an HTTP server on a free 127.0.0.1 port: (process, its URL): streamable HTTP at
+    /mcp, or with ``transport="sse"`` the SSE transport at /sse."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.mcp_servers", "http", str(port)],
+        [sys.executable, "-m", "tests.fakes.mcp_servers", transport, str(port)],
         cwd=str(Path(__file__).resolve().parents[2]),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -121,7 +124,7 @@ def start_http_server(timeout_s: float = 30.0) -> tuple[subprocess.Popen[bytes],
     while time.monotonic() < deadline:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return process, f"http://127.0.0.1:{port}/mcp"
+                return process, f"http://127.0.0.1:{port}/{'sse' if transport == 'sse' else 'mcp'}"
         except OSError:
             if process.poll() is not None:
                 break
@@ -134,6 +137,8 @@ def main() -> None:
     transport = sys.argv[1] if len(sys.argv) > 1 else "stdio"
     if transport == "http":
         server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    elif transport == "sse":
+        server.run("sse", host="127.0.0.1", port=int(sys.argv[2]))
     else:
         server.run("stdio")
 

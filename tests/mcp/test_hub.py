@@ -132,3 +132,15 @@ def test_an_http_server_that_is_not_there_is_down(hubs: list[MCPHub]) -> None:
     assert hub.links["gone"].status == ServerStatus.DOWN
     with pytest.raises(MCPUnavailableError, match="gone"):
         hub.call_tool("gone", "add", {"a": 1, "b": 2})
+
+
+def test_an_sse_only_server_works_with_type_sse(hubs: list[MCPHub]) -> None:
+    from tests.fakes.mcp_servers import running_http_server
+
+    with running_http_server("sse") as url:
+        hub = started(hubs, MCPServerSpec(name="old", type="sse", url=url))
+        link = hub.links["old"]
+        assert link.status == ServerStatus.READY, link.last_error
+        assert hub.describe()[0]["transport"] == "sse"
+        assert text_of(hub.call_tool("old", "add", {"a": 20, "b": 22})) == "20 + 22 = 42"
+        hub.close()
