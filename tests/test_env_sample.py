@@ -11,6 +11,8 @@ from director.entrypoint.api.settings import ServerSettings
 from director.entrypoint.cluster.settings import ClusterSettings
 from director.llm.config import LiteLLMConfig
 from director.llm.proxy import BASE_VARIABLE, KEY_VARIABLE
+from director.llm.recording import RecordSettings
+from director.mcp.config import MCPSettings
 from director.settings import DirectorSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,7 +30,14 @@ def documented() -> set[str]:
     return set(ASSIGNMENT.findall((ROOT / ".env.sample").read_text(encoding="utf-8")))
 
 
-SETTINGS: tuple[type[DirectorSettings], ...] = (LiteLLMConfig, ServerSettings, AgentSettings, ClusterSettings)
+SETTINGS: tuple[type[DirectorSettings], ...] = (
+    LiteLLMConfig,
+    ServerSettings,
+    AgentSettings,
+    ClusterSettings,
+    MCPSettings,
+    RecordSettings,
+)
 
 
 def read_by_code() -> set[str]:

@@ -45,6 +45,8 @@ class TurnRunner:
         limits: EngineLimits,
         registry: TurnRegistry,
         spawn: Spawn,
+        extra_agents: Callable[[], list[type[BaseAgent]]] | None = None,
+        wrap_llm: Callable[[BaseLLM, str], BaseLLM] | None = None,
     ):
         self.db = db
         self.llm = llm
@@ -52,6 +54,10 @@ class TurnRunner:
         self.limits = limits
         self.registry = registry
         self.spawn = spawn
+        # Agents whose list changes while the server runs (MCP tools), asked for at each turn.
+        self.extra_agents = extra_agents or (lambda: [])
+        # Wraps the LLM of one turn's engine (session id given), e.g. to record its exchanges.
+        self.wrap_llm = wrap_llm
 
     def start(
         self,
@@ -94,8 +100,10 @@ class TurnRunner:
         engine: ReasoningEngine | None = None
         session_id = session.session_id
         try:
-            agents = [agent_class(llm=self.llm) for agent_class in self.agent_classes]
-            engine = ReasoningEngine(session, self.llm, agents, limits=self.limits)
+            classes = [*self.agent_classes, *self.extra_agents()]
+            agents = [agent_class(llm=self.llm) for agent_class in classes]
+            llm = self.wrap_llm(self.llm, session_id) if self.wrap_llm is not None else self.llm
+            engine = ReasoningEngine(session, llm, agents, limits=self.limits)
             self.registry.attach(session_id, engine)
             engine.run(input_message, input_saved=True)
         except StorageFullError as exc:

@@ -7,9 +7,9 @@ environment here, at the edge, and nowhere deeper.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, jsonify, request, send_from_directory
 from flask.typing import ResponseReturnValue
@@ -35,6 +35,10 @@ from director.entrypoint.api.state import EXTENSION_KEY, ServerState
 from director.entrypoint.api.transport_limits import limit_websocket_messages, transport_max_bytes
 from director.errors import BadPayloadError, NotFoundError, StorageFullError
 from director.llm.base import BaseLLM
+from director.mcp.startup import mcp_agents
+
+if TYPE_CHECKING:
+    from director.mcp.hub import MCPHub
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +111,16 @@ def _start_cluster_registry(registry: TurnRegistry) -> None:
         start()
 
 
+def _recorder() -> Callable[[BaseLLM, str], BaseLLM] | None:
+    """With ``DIRECTOR_RECORD_DIR``: each turn's model exchanges are appended to its session's file."""
+    from director.llm.recording import RecordingLLM, RecordSettings, recording_path
+
+    record_dir = RecordSettings().record_dir
+    if record_dir is None:
+        return None
+    return lambda llm, session_id: RecordingLLM(llm, recording_path(record_dir, session_id), session_id)
+
+
 def _default_agents() -> list[type[BaseAgent]]:
     from director.agents import AGENTS
 
@@ -120,13 +134,16 @@ def create_app(
     agents: Mapping[str, type[BaseAgent]] | Iterable[type[BaseAgent]] | None = None,
     frontend_dir: Path | None = None,
     registry: TurnRegistry | None = None,
+    mcp_hub: MCPHub | None = None,
 ) -> tuple[Flask, SocketIO]:
     """``registry`` is where a cluster-wide turn registry (busy claim, stop) plugs in; by default
-    turns are tracked in this process's memory."""
+    turns are tracked in this process's memory. ``mcp_hub``: the MCP servers' connections (by default
+    started here from ``DIRECTOR_MCP_CONFIG``, once per process)."""
     settings = settings or load_server_settings()
     llm = llm or _default_llm()
     db = db or _default_db(settings)
     agent_classes = _agent_classes(agents) if agents is not None else _default_agents()
+    mcp_hub, extra_agents = mcp_agents(mcp_hub, settings.agent_timeout)
 
     app = Flask(__name__, static_folder=None)
     app.json.sort_keys = False  # keep field order as built (session fields, then conversation)
@@ -149,7 +166,16 @@ def create_app(
     admission.install(socketio.server.eio)
     registry = registry if registry is not None else _default_registry(settings, db)
     limits = EngineLimits(max_steps=settings.max_steps, agent_timeout_s=settings.agent_timeout)
-    runner = TurnRunner(db, llm, agent_classes, limits, registry, spawn=socketio.start_background_task)
+    runner = TurnRunner(
+        db,
+        llm,
+        agent_classes,
+        limits,
+        registry,
+        spawn=socketio.start_background_task,
+        extra_agents=extra_agents,
+        wrap_llm=_recorder(),
+    )
     queue = socketio.server.manager if settings.message_queue is not None else None
     state = ServerState(
         settings=settings,
@@ -162,6 +188,8 @@ def create_app(
         admission=admission,
         frontend_dir=frontend_dir or FRONTEND_DIST,
         health=ServerHealth.build(settings, db, queue),
+        mcp_hub=mcp_hub,
+        extra_agents=extra_agents,
     )
     app.extensions[EXTENSION_KEY] = state
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from director.core.export import MEDIA_TYPES, ExportFormat, render
 from director.core.session import as_interrupted
 from director.entrypoint.api.security import bearer_token, token_matches
 from director.entrypoint.api.state import EXTENSION_KEY, ServerState
-from director.errors import NotFoundError, SessionBusyError
+from director.errors import BadPayloadError, NotFoundError, SessionBusyError
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,11 @@ def health() -> ResponseReturnValue:
 @api.get("/agent")
 def list_agents() -> ResponseReturnValue:
     return jsonify(
-        [{"name": agent.name, "description": agent.description} for agent in state().agent_classes]
+        [
+            # server: the MCP server an agent's tool belongs to (null for built-in agents)
+            {"name": agent.name, "description": agent.description, "server": getattr(agent, "server", None)}
+            for agent in state().all_agent_classes()
+        ]
     )
 
 
@@ -72,6 +77,11 @@ def list_sessions() -> ResponseReturnValue:
 
 @api.get("/session/<session_id>")
 def get_session(session_id: str) -> ResponseReturnValue:
+    session, conversation = _session_with_conversation(session_id)
+    return jsonify({**session, "conversation": conversation})
+
+
+def _session_with_conversation(session_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     current = state()
     session = current.db.get_session(session_id)
     if session is None:
@@ -80,7 +90,26 @@ def get_session(session_id: str) -> ResponseReturnValue:
     if not current.registry.is_busy(session_id):
         # An output still "in progress" with no turn running was cut by a crash: show it as ended.
         conversation = [as_interrupted(message) for message in conversation]
-    return jsonify({**session, "conversation": conversation})
+    return session, conversation
+
+
+@api.get("/session/<session_id>/export")
+def export_session(session_id: str) -> ResponseReturnValue:
+    try:
+        fmt = ExportFormat(request.args.get("format", ExportFormat.MARKDOWN.value))
+    except ValueError:
+        raise BadPayloadError("invalid_format", "format must be md or json.") from None
+    session, conversation = _session_with_conversation(session_id)
+    body = render(session, conversation, fmt)
+    # A safe file name whatever the id holds (ids are [A-Za-z0-9_.:-]; ':' is not welcome in file names).
+    filename = (
+        "director-" + "".join(c if c.isalnum() or c in "-_." else "_" for c in session_id) + f".{fmt.value}"
+    )
+    return Response(
+        body,
+        content_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @api.delete("/session/<session_id>")
@@ -122,4 +151,6 @@ def describe_config(current: ServerState) -> dict[str, Any]:
         "auth_required": current.settings.auth_required,
         # The UI shows remote images in answers only when the server allows them (and its CSP does).
         "allow_remote_images": current.settings.allow_remote_images,
+        # Each MCP server's state and tool count (no command line, env or headers: they may hold secrets).
+        "mcp_servers": current.mcp_hub.describe() if current.mcp_hub is not None else [],
     }
