@@ -31,6 +31,7 @@ from director.core.session import (
     StopReason,
     TextContent,
 )
+from director.core.stream_saver import DEFAULT_STREAM_SAVE_INTERVAL_S, StreamSaver
 from director.errors import (
     AgentTimeoutError,
     InvalidToolArgumentsError,
@@ -59,6 +60,8 @@ NOTHING_WRITTEN_TEXT = "Stopped before any answer was written."
 class EngineLimits(BaseModel):
     max_steps: int = Field(DEFAULT_MAX_STEPS, ge=1)
     agent_timeout_s: float = Field(DEFAULT_AGENT_TIMEOUT_S, gt=0)
+    # How stale the stored text of a streaming answer may get (reloads, other processes, kill -9).
+    stream_save_interval_s: float = Field(DEFAULT_STREAM_SAVE_INTERVAL_S, gt=0, le=1.0)
 
 
 class _Stopped(Exception):
@@ -124,6 +127,11 @@ class ReasoningEngine:
                 self._stop_future.set_result(None)
             except InvalidStateError:  # lost a race with another stop(): already done
                 pass
+
+    def live_message(self) -> dict[str, Any] | None:
+        """The answer as it stands, streamed text included, while the turn runs (for ``join``)."""
+        output = self.output_message
+        return output.snapshot() if output is not None else None
 
     @property
     def finished(self) -> bool:
@@ -317,6 +325,7 @@ class ReasoningEngine:
         streamed: list[str] = []
         self._streamed = streamed
         response: LLMResponse | None = None
+        saver = StreamSaver(output.push_update, self.limits.stream_save_interval_s)
         try:
             for event in stream:
                 if isinstance(event, LLMResponse):
@@ -332,9 +341,10 @@ class ReasoningEngine:
                         output.push_update()  # so the client has a block to append deltas into
                     delta = separator + event.text if not streamed else event.text
                     streamed.append(delta)
-                    output.update_block(block, text=block.text + delta)
-                    self.session.emit_delta(output, delta)
+                    output.append_text(block, delta)
+                    saver.changed()
         finally:
+            saver.close()  # the step's end is saved by the turn itself, at once
             close = getattr(stream, "close", None)
             if close is not None:
                 close()  # release the provider connection when we leave early

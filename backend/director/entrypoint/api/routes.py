@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from director.core.session import as_interrupted
+from director.entrypoint.api.live_turns import live_output, with_live_output
 from director.entrypoint.api.security import bearer_token, token_matches
 from director.entrypoint.api.state import EXTENSION_KEY, ServerState
 from director.errors import NotFoundError, SessionBusyError
@@ -80,6 +81,9 @@ def get_session(session_id: str) -> ResponseReturnValue:
     if not current.registry.is_busy(session_id):
         # An output still "in progress" with no turn running was cut by a crash: show it as ended.
         conversation = [as_interrupted(message) for message in conversation]
+    else:
+        # Mid-answer: the text streamed since the last periodic save, when the turn runs here.
+        conversation = with_live_output(conversation, live_output(current.registry, session_id))
     return jsonify({**session, "conversation": conversation})
 
 
