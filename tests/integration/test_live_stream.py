@@ -13,6 +13,7 @@ from tests.fakes.providers import FakeOpenAI, Reply
 from tests.fakes.server_process import start_server
 from tests.integration.conftest import provider_env
 from tests.integration.live_client import LiveClient, answer_text, disconnect_all
+from tests.integration.test_cluster import clients, cluster, joined  # noqa: F401 - fixtures used here
 from tests.integration.test_lose_nothing import BACKENDS, db_env, first_delta_session, get_session
 
 pytestmark = pytest.mark.integration
@@ -57,7 +58,7 @@ def test_join_mid_turn_gets_the_text_so_far_then_continues_without_gap_or_repeat
     servers.append(server)
     fake_openai.script(Reply(text=SLOW_TEXT, chunks=WORDS, chunk_delay=0.05))
     writer = LiveClient(server.url)
-    clients = [writer]
+    tabs = [writer]
     try:
         writer.emit("chat", {"content": "write slowly"})
         session_id = first_delta_session(writer, timeout=60)
@@ -73,11 +74,11 @@ def test_join_mid_turn_gets_the_text_so_far_then_continues_without_gap_or_repeat
 
         # A second tab joins mid-answer: the answer so far, then the deltas continue it.
         second = LiveClient(server.url)
-        clients.append(second)
+        tabs.append(second)
         second.emit("join", {"session_id": session_id})
         final = second.final_output(session_id, timeout=60)
     finally:
-        disconnect_all(clients)
+        disconnect_all(tabs)
 
     assert final["status"] == "success" and answer_text(final) == SLOW_TEXT
     first_chat = second.of("chat")[0]
@@ -116,3 +117,35 @@ def test_kill_9_mid_answer_keeps_all_but_the_last_second(
     # second's worth (10 words) may be missing from storage.
     lost_words = text_at_kill[len(kept) :].count("🙂")
     assert lost_words <= 10, f"lost {lost_words} words (more than one second of text)"
+
+
+@pytest.mark.postgres
+def test_a_tab_on_another_process_continues_the_answer_from_storage(
+    cluster,  # noqa: F811 - test_cluster's fixture
+    clients: list[LiveClient],  # noqa: F811
+):
+    """Two processes (Redis, PostgreSQL): the turn runs on the first, the tab reloads on the second.
+
+    The second has no live copy: it serves the stored text (at most a save interval old), and the
+    deltas relayed through Redis start past it; the turn's next periodic whole message closes the hole."""
+    cluster.fake.reset()
+    first, second = cluster.servers
+    cluster.fake.script(Reply(text=SLOW_TEXT, chunks=WORDS, chunk_delay=0.05))
+    writer = LiveClient(first.url)
+    clients.append(writer)
+    writer.emit("chat", {"content": "write slowly"})
+    session_id = first_delta_session(writer, timeout=60)
+    writer.wait_for(lambda c: len(c.of("chat_delta")) >= 20)
+
+    reader = LiveClient(second.url)
+    clients.append(reader)
+    joined(reader, session_id)
+    status, body = get_session(second, session_id)
+    assert status == 200
+    stored = body["conversation"][-1]
+    assert stored["status"] == "progress" and answer_text(stored), "saved mid-answer, in the shared DB"
+    final = reader.final_output(session_id, timeout=60)
+
+    assert answer_text(final) == SLOW_TEXT
+    # What the reloaded tab builds: the stored copy, then what it was sent, in order.
+    assert rebuild([("chat", stored), *reader.events], final["msg_id"]) == SLOW_TEXT

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from director.agents.base import AgentResponse, AgentStatus, BaseAgent
+from director.core.heartbeat import Heartbeat
 from director.core.prompts import build_system_prompt
 from director.core.session import (
     ASSISTANT,
@@ -191,6 +192,8 @@ class ReasoningEngine:
             context.append(question)
         # Saved before the first model call: a server killed during it still knows the question.
         self._save_context(context)
+        # Other processes tell a running answer from a crashed one by how recently it was saved.
+        heartbeat = Heartbeat(output).start()
         try:
             self._loop(output, context, tools_agents, input_message)
         except _Stopped:
@@ -204,6 +207,8 @@ class ReasoningEngine:
             self._finish_error(
                 output, "Something went wrong on the server while answering. Please try again."
             )
+        finally:
+            heartbeat.stop()
         # The user message is part of history even when the turn failed: the next turn can refer to it.
         self._save_context(context)
         try:

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from director.core.heartbeat import recently_saved
 from director.core.session import as_interrupted
 from director.entrypoint.api.live_turns import live_output, with_live_output
 from director.entrypoint.api.security import bearer_token, token_matches
@@ -80,7 +81,13 @@ def get_session(session_id: str) -> ResponseReturnValue:
     conversation = current.db.get_conversations(session_id)
     if not current.registry.is_busy(session_id):
         # An output still "in progress" with no turn running was cut by a crash: show it as ended.
-        conversation = [as_interrupted(message) for message in conversation]
+        # With several processes (a message queue) another one may be running it: it is alive while
+        # its heartbeat keeps it recently saved.
+        shared = current.settings.message_queue is not None
+        conversation = [
+            message if shared and recently_saved(message) else as_interrupted(message)
+            for message in conversation
+        ]
     else:
         # Mid-answer: the text streamed since the last periodic save, when the turn runs here.
         conversation = with_live_output(conversation, live_output(current.registry, session_id))
