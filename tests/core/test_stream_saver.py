@@ -10,6 +10,7 @@ from typing import Any
 from director.core.reasoning import EngineLimits, ReasoningEngine
 from director.core.session import MsgStatus, OutputMessage, Session
 from director.core.stream_saver import StreamSaver
+from director.errors import StorageFullError
 from director.llm.base import StreamEvent, TextDelta
 
 from tests.core.conftest import EmitRecorder
@@ -145,3 +146,18 @@ def test_delta_offsets_run_on_without_a_gap_across_steps(session: Session, emit:
         assert delta["offset"] == len(rebuilt), "each delta starts where the previous one ended"
         rebuilt += delta["delta"]
     assert rebuilt == final_text
+
+
+def test_a_full_disk_is_left_to_the_turn_and_its_alarm_not_logged_again(caplog) -> None:
+    """storage_alarm logs a full disk once a minute; the turn's next own save ends it saying so."""
+    calls: list[int] = []
+
+    def save() -> None:
+        calls.append(1)
+        raise StorageFullError("sqlite")
+
+    saver = StreamSaver(save, interval_s=0.05)
+    saver.changed()
+    assert wait_until(lambda: len(calls) == 1)
+    saver.close()
+    assert "failed" not in caplog.text and "Traceback" not in caplog.text

@@ -9,15 +9,14 @@ not saved for ``STALE_AFTER_S`` has no live writer. No Flask here.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from director.core.stream_saver import save_in_background
+
 if TYPE_CHECKING:
     from director.core.session import OutputMessage
-
-logger = logging.getLogger(__name__)
 
 HEARTBEAT_S = 5.0
 # Three missed beats: a loaded machine or a slow database write must not make a live answer look dead.
@@ -57,7 +56,4 @@ class Heartbeat:
             # A turn already finishing pushes its final state itself; a beat must not send a half-made one.
             if output.status != "progress" or time.time() - output.updated_at < self._interval_s:
                 continue
-            try:
-                output.push_update()
-            except Exception:
-                logger.warning("heartbeat save of a running answer failed", exc_info=True)
+            save_in_background(output.push_update, "heartbeat save of a running answer")

@@ -14,6 +14,8 @@ import threading
 from collections.abc import Callable
 from time import monotonic
 
+from director.errors import StorageFullError
+
 logger = logging.getLogger(__name__)
 
 # The default bound on how stale the saved text of a running answer may be (the issue allows 1 s).
@@ -55,9 +57,18 @@ class StreamSaver:
                 return
             self._timer = None
             self._last_save = monotonic()
-        try:
-            self._save()
-        except Exception:
-            # The turn's own next save meets the same problem and handles it (a full disk ends the
-            # turn saying so); a periodic save only logs, and must never kill the timer thread loudly.
-            logger.warning("periodic save of a streaming answer failed", exc_info=True)
+        save_in_background(self._save, "periodic save of a streaming answer")
+
+
+def save_in_background(save: Callable[[], None], what: str) -> None:
+    """Run a save made off the turn's own thread, which must never end that thread with an error.
+
+    The turn's own next save meets the same problem and handles it (a full disk ends the turn saying
+    so, and ``storage_alarm`` has logged it already), so here a full disk is passed over quietly.
+    """
+    try:
+        save()
+    except StorageFullError:
+        pass
+    except Exception:
+        logger.exception("%s failed", what)
