@@ -241,3 +241,12 @@ class BaseDB(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release connections. Idempotent; later calls raise ``DatabaseClosedError``."""
+
+    # -- search (issue 13: find chats by text) ---------------------------------------------------
+
+    @abstractmethod
+    def search_messages(self, query: str, limit: int = 20) -> list[dict[str, Any]]:
+        """Chats with a message matching every word of ``query`` (prefixes; case, and on SQLite accents,
+        ignored), best first, one per chat: ``{session_id, title, updated_at, msg_id, snippet}`` where
+        ``snippet`` is ``[{text, hit}]`` parts around the hits. ``ValueError`` for a query over
+        ``search.MAX_QUERY_CHARS`` or a limit outside 1..``search.MAX_RESULTS``."""

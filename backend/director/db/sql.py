@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, bindparam, delete, select, update
@@ -35,6 +36,7 @@ from director.db.base import (
 from director.db.migrate import migrate
 from director.db.prepared import Prepared
 from director.db.schema import context_messages, conversations, sessions
+from director.db.search import SearchStatements, check_search
 
 logger = logging.getLogger(__name__)
 
@@ -293,6 +295,7 @@ class SQLDB(BaseDB):
         def work(cursor: Any) -> None:
             self._sql.touch_session.run(cursor, _new_session(session_id, ts))
             self._sql.upsert_message.run(cursor, row)
+            self._search.index(cursor, message)  # search: in the same transaction
 
         self._run(work, write=True)
 
@@ -350,3 +353,13 @@ class SQLDB(BaseDB):
         with self._lock:
             self._closed = True
         self._engine.dispose()
+
+    # -- search (issue 13: find chats by text) ---------------------------------------------------
+
+    @cached_property
+    def _search(self) -> SearchStatements:
+        return SearchStatements(self._dialect.name)
+
+    def search_messages(self, query: str, limit: int = 20) -> list[dict[str, Any]]:
+        check_search(query, limit)
+        return self._run(lambda cursor: self._search.run_search(cursor, query, limit))

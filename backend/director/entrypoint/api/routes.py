@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 
 from director.core.heartbeat import recently_saved
 from director.core.session import as_interrupted
+from director.db.search import MAX_QUERY_CHARS
 from director.entrypoint.api.live_turns import live_output, with_live_output
 from director.entrypoint.api.security import bearer_token, token_matches
 from director.entrypoint.api.state import EXTENSION_KEY, ServerState
@@ -69,7 +70,17 @@ def list_agents() -> ResponseReturnValue:
 
 @api.get("/session")
 def list_sessions() -> ResponseReturnValue:
+    query = request.args.get("q")
+    if query is not None and query.strip():
+        return search_sessions(query)
     return jsonify(state().db.get_sessions())
+
+
+def search_sessions(query: str) -> ResponseReturnValue:
+    """``GET /session?q=``: the chats with a message matching every word, best first (see db/search.py)."""
+    if len(query) > MAX_QUERY_CHARS:
+        return json_error(400, "invalid_query", f"A search is at most {MAX_QUERY_CHARS} characters.")
+    return jsonify(state().db.search_messages(query))
 
 
 @api.get("/session/<session_id>")
