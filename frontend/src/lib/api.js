@@ -35,6 +35,7 @@ export const api = {
   configCheck: () => request('GET', '/config/check'),
   agents: () => request('GET', '/agent'),
   sessions: () => request('GET', '/session'),
+  searchSessions: (query) => request('GET', `/session?q=${encodeURIComponent(query)}`),
   session: (id) => request('GET', `/session/${encodeURIComponent(id)}`),
   deleteSession: (id) => request('DELETE', `/session/${encodeURIComponent(id)}`),
 }
