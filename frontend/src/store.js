@@ -377,3 +377,16 @@ export function openSearchResult(result) {
   search.focusMsgId = result.msg_id
   openSession(result.session_id)
 }
+
+// ---- Rename and pin (issue 13)
+/** Rename and/or pin a chat (`{title?, pinned?}`); the sidebar reloads to show it. False on failure. */
+export async function updateChat(sessionId, changes) {
+  try {
+    await api.updateSession(sessionId, changes)
+  } catch (error) {
+    handleApiError(error, 'Could not change this chat')
+    return false
+  }
+  await refreshSessions()
+  return true
+}

@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 
 from director.core.heartbeat import recently_saved
 from director.core.session import as_interrupted
+from director.db.chat_settings import pinned_first
 from director.db.search import MAX_QUERY_CHARS
 from director.entrypoint.api.live_turns import live_output, with_live_output
 from director.entrypoint.api.security import bearer_token, token_matches
@@ -73,7 +74,7 @@ def list_sessions() -> ResponseReturnValue:
     query = request.args.get("q")
     if query is not None and query.strip():
         return search_sessions(query)
-    return jsonify(state().db.get_sessions())
+    return jsonify(pinned_first(state().db.get_sessions()))
 
 
 def search_sessions(query: str) -> ResponseReturnValue:
@@ -103,6 +104,23 @@ def get_session(session_id: str) -> ResponseReturnValue:
         # Mid-answer: the text streamed since the last periodic save, when the turn runs here.
         conversation = with_live_output(conversation, live_output(current.registry, session_id))
     return jsonify({**session, "conversation": conversation})
+
+
+@api.patch("/session/<session_id>")
+def update_session(session_id: str) -> ResponseReturnValue:
+    """Rename (``title``) and/or pin (``pinned``) a chat: ``{title?, pinned?}``; returns the session."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not ({"title", "pinned"} & body.keys()):
+        return json_error(400, "invalid_payload", 'Send a JSON object with "title" and/or "pinned".')
+    try:
+        session = state().db.update_chat_settings(
+            session_id, title=body.get("title"), pinned=body.get("pinned")
+        )
+    except ValueError as exc:
+        return json_error(400, "invalid_payload", str(exc).capitalize() + ".")
+    if session is None:
+        raise NotFoundError(f"No session with id {session_id[:128]!r}.")
+    return jsonify(session)
 
 
 @api.delete("/session/<session_id>")
