@@ -164,6 +164,7 @@ export function connectSocket() {
   })
   socket.on('chat', onChat)
   socket.on('chat_delta', onDelta)
+  socket.on('session_title', () => refreshSessions()) // the model titled a new chat (issue 13)
   socket.on('error', onError)
   socket.connect()
   return socket

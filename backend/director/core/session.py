@@ -33,6 +33,7 @@ class ServerEvent(StrEnum):
     # delta starts in the answer block's text (in code points), so a client can tell what it has.
     CHAT_DELTA = "chat_delta"
     ERROR = "error"  # {code, message}: a client's bad payload or busy session, to that client only
+    SESSION_TITLE = "session_title"  # {session_id, title}: the model titled a new chat (core/titles.py)
 
 
 # Titles are for lists in the UI; the full first message is in the conversation anyway.

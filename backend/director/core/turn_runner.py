@@ -21,6 +21,7 @@ from director.core.session import (
     TextContent,
     new_id,
 )
+from director.core.titles import write_title
 from director.core.turns import TurnRegistry
 from director.db.base import BaseDB, DatabaseClosedError
 from director.errors import StorageFullError
@@ -45,6 +46,7 @@ class TurnRunner:
         limits: EngineLimits,
         registry: TurnRegistry,
         spawn: Spawn,
+        auto_title: bool = False,
     ):
         self.db = db
         self.llm = llm
@@ -52,6 +54,7 @@ class TurnRunner:
         self.limits = limits
         self.registry = registry
         self.spawn = spawn
+        self.auto_title = auto_title  # the model titles a new chat after its first answer
 
     def start(
         self,
@@ -97,7 +100,10 @@ class TurnRunner:
             agents = [agent_class(llm=self.llm) for agent_class in self.agent_classes]
             engine = ReasoningEngine(session, self.llm, agents, limits=self.limits)
             self.registry.attach(session_id, engine)
-            engine.run(input_message, input_saved=True)
+            output = engine.run(input_message, input_saved=True)
+            if self.auto_title and request.session_id is None and output.status == MsgStatus.SUCCESS:
+                # A new chat's first answer is out: its title is written apart, never holding the turn.
+                self.spawn(write_title, self.db, self.llm, session_id, input_message.text, session.emit)
         except StorageFullError as exc:
             # The answer's first save failed (the engine handles later ones itself).
             self._report_crash(session, engine, request, exc)

@@ -132,7 +132,15 @@ def create_app(
     admission.install(socketio.server.eio)
     registry = registry if registry is not None else LocalTurnRegistry()
     limits = EngineLimits(max_steps=settings.max_steps, agent_timeout_s=settings.agent_timeout)
-    runner = TurnRunner(db, llm, agent_classes, limits, registry, spawn=socketio.start_background_task)
+    runner = TurnRunner(
+        db,
+        llm,
+        agent_classes,
+        limits,
+        registry,
+        spawn=socketio.start_background_task,
+        auto_title=settings.auto_title,
+    )
     queue = socketio.server.manager if settings.message_queue is not None else None
     state = ServerState(
         settings=settings,
