@@ -21,6 +21,7 @@ from director.core.session import (
     TextContent,
     new_id,
 )
+from director.core.titles import write_title
 from director.core.turns import TurnRegistry
 from director.db.base import BaseDB, DatabaseClosedError
 from director.errors import StorageFullError
@@ -47,6 +48,7 @@ class TurnRunner:
         spawn: Spawn,
         extra_agents: Callable[[], list[type[BaseAgent]]] | None = None,
         wrap_llm: Callable[[BaseLLM, str], BaseLLM] | None = None,
+        auto_title: bool = False,
     ):
         self.db = db
         self.llm = llm
@@ -58,6 +60,7 @@ class TurnRunner:
         self.extra_agents = extra_agents or (lambda: [])
         # Wraps the LLM of one turn's engine (session id given), e.g. to record its exchanges.
         self.wrap_llm = wrap_llm
+        self.auto_title = auto_title  # the model titles a new chat after its first answer
 
     def start(
         self,
@@ -105,7 +108,10 @@ class TurnRunner:
             llm = self.wrap_llm(self.llm, session_id) if self.wrap_llm is not None else self.llm
             engine = ReasoningEngine(session, llm, agents, limits=self.limits)
             self.registry.attach(session_id, engine)
-            engine.run(input_message, input_saved=True)
+            output = engine.run(input_message, input_saved=True)
+            if self.auto_title and request.session_id is None and output.status == MsgStatus.SUCCESS:
+                # A new chat's first answer is out: its title is written apart, never holding the turn.
+                self.spawn(write_title, self.db, self.llm, session_id, input_message.text, session.emit)
         except StorageFullError as exc:
             # The answer's first save failed (the engine handles later ones itself).
             self._report_crash(session, engine, request, exc)

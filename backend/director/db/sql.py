@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, bindparam, delete, select, update
@@ -32,9 +33,11 @@ from director.db.base import (
     storage_alarm,
     to_json,
 )
+from director.db.chat_settings import ChatSettingsStatements, apply_chat_settings, check_chat_settings
 from director.db.migrate import migrate
 from director.db.prepared import Prepared
 from director.db.schema import context_messages, conversations, sessions
+from director.db.search import SearchStatements, check_search
 
 logger = logging.getLogger(__name__)
 
@@ -308,6 +311,7 @@ class SQLDB(BaseDB):
         def work(cursor: Any) -> None:
             self._sql.touch_session.run(cursor, _new_session(session_id, ts))
             self._sql.upsert_message.run(cursor, row)
+            self._search.index(cursor, message)  # search: in the same transaction
 
         self._run(work, write=True)
 
@@ -388,3 +392,41 @@ class SQLDB(BaseDB):
             ),
             write=True,
         )
+
+    # -- search (issue 13: find chats by text) ---------------------------------------------------
+
+    @cached_property
+    def _search(self) -> SearchStatements:
+        return SearchStatements(self._dialect.name)
+
+    def search_messages(self, query: str, limit: int = 20) -> list[dict[str, Any]]:
+        check_search(query, limit)
+        return self._run(lambda cursor: self._search.run_search(cursor, query, limit))
+
+    # -- rename and pin (issue 13) -----------------------------------------------------------------
+
+    @cached_property
+    def _chat_settings(self) -> ChatSettingsStatements:
+        return ChatSettingsStatements(self._engine)
+
+    def update_chat_settings(
+        self, session_id: str, title: str | None = None, pinned: bool | None = None, by_user: bool = True
+    ) -> dict[str, Any] | None:
+        cleaned = check_chat_settings(title, pinned)
+        if not is_storable_id(session_id):
+            return None
+        statements = self._chat_settings
+
+        def work(cursor: Any) -> dict[str, Any] | None:
+            row = statements.lock_row.first(cursor, {"sid": session_id})
+            if row is None:
+                return None
+            if cleaned is not None and not by_user and (row["metadata"] or {}).get("title_by_user"):
+                return row  # the user named this chat: a written title does not replace theirs
+            metadata = apply_chat_settings(row["metadata"], cleaned, pinned, by_user)
+            new_title = cleaned if cleaned is not None else row["title"]
+            values = {"sid": session_id, "new_title": new_title, "new_metadata": to_json(metadata)}
+            statements.write.run(cursor, values)
+            return {**row, "title": new_title, "metadata": metadata}
+
+        return self._run(work, write=True)

@@ -10,10 +10,13 @@ export class ApiError extends Error {
   }
 }
 
-async function request(method, path) {
+async function request(method, path, payload) {
   let response
+  const headers = { Accept: 'application/json', ...authHeaders() }
+  if (payload !== undefined) headers['Content-Type'] = 'application/json'
   try {
-    response = await fetch(path, { method, headers: { Accept: 'application/json', ...authHeaders() } })
+    const init = { method, headers, ...(payload !== undefined ? { body: JSON.stringify(payload) } : {}) }
+    response = await fetch(path, init)
   } catch {
     throw new ApiError('The server cannot be reached.', 0, 'network')
   }
@@ -35,6 +38,9 @@ export const api = {
   configCheck: () => request('GET', '/config/check'),
   agents: () => request('GET', '/agent'),
   sessions: () => request('GET', '/session'),
+  searchSessions: (query) => request('GET', `/session?q=${encodeURIComponent(query)}`),
   session: (id) => request('GET', `/session/${encodeURIComponent(id)}`),
   deleteSession: (id) => request('DELETE', `/session/${encodeURIComponent(id)}`),
+  // {title?, pinned?}: rename and/or pin a chat.
+  updateSession: (id, changes) => request('PATCH', `/session/${encodeURIComponent(id)}`, changes),
 }

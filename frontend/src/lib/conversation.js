@@ -1,6 +1,8 @@
 // The conversation on screen, driven by the server's `chat` / `chat_delta` events and by REST loads.
 // Functions mutate the given state (a Vue reactive object in the app, a plain object in tests).
 
+import { addDelta, adoptSnapshot } from './streamText.js'
+
 export const ASSISTANT = 'assistant'
 
 export function createConversation() {
@@ -32,8 +34,11 @@ function normalise(message) {
     usage: message.usage && typeof message.usage === 'object' ? message.usage : null,
     content: Array.isArray(message.content) ? message.content : [],
     created_at: message.created_at ?? null,
-    // Text received through `chat_delta` that the last whole message may not contain yet.
+    // Text received through `chat_delta` that the last whole message may not contain yet, its length
+    // in code points (what delta offsets count) and deltas waiting for a hole to close (streamText.js).
     stream: '',
+    streamChars: 0,
+    pending: [],
     local: false,
     // Seen live on the socket (not loaded from storage): an input like that is awaiting its answer.
     live: false,
@@ -71,13 +76,19 @@ export function applyChat(conv, raw) {
     index = findIndex(conv, (m) => m.local && m.client_msg_id === incoming.client_msg_id)
   }
   if (index < 0) {
+    if (incoming.status === 'progress') adoptSnapshot(incoming, answerBlock(incoming)?.text)
     conv.messages.push(incoming)
     return conv
   }
   const current = conv.messages[index]
   // A final message carries the whole answer; streamed text is only a preview until then.
-  const keepStream = incoming.status === 'progress' ? current.stream : ''
-  conv.messages.splice(index, 1, { ...incoming, stream: keepStream })
+  if (incoming.status !== 'progress') {
+    conv.messages.splice(index, 1, incoming)
+    return conv
+  }
+  const next = { ...incoming, stream: current.stream, streamChars: current.streamChars, pending: current.pending }
+  adoptSnapshot(next, answerBlock(next)?.text)
+  conv.messages.splice(index, 1, next)
   return conv
 }
 
@@ -99,11 +110,9 @@ export function applyDelta(conv, event) {
   }
   const message = conv.messages[index]
   if (message.status !== 'progress') return conv
-  if (!message.stream) {
-    // Start from what the last whole message already had, so nothing shown is lost.
-    message.stream = answerBlock(message)?.text || ''
-  }
-  message.stream += event.delta
+  // Start from what the last whole message already had, so nothing shown is lost.
+  if (!message.stream) adoptSnapshot(message, answerBlock(message)?.text)
+  addDelta(message, event.delta, event.offset)
   return conv
 }
 
@@ -115,7 +124,14 @@ export function loadConversation(conv, messages) {
   // A turn still running keeps its streamed preview across a reload of the stored copy.
   for (const message of loaded) {
     const previous = conv.messages.find((m) => m.msg_id && m.msg_id === message.msg_id)
-    if (previous && message.status === 'progress') message.stream = previous.stream
+    if (previous && message.status === 'progress') {
+      Object.assign(message, {
+        stream: previous.stream,
+        streamChars: previous.streamChars,
+        pending: previous.pending,
+      })
+    }
+    if (message.status === 'progress') adoptSnapshot(message, answerBlock(message)?.text)
   }
   conv.messages.splice(0, conv.messages.length, ...loaded, ...pending)
   return conv

@@ -175,6 +175,7 @@ def create_app(
         spawn=socketio.start_background_task,
         extra_agents=extra_agents,
         wrap_llm=_recorder(),
+        auto_title=settings.auto_title,
     )
     queue = socketio.server.manager if settings.message_queue is not None else None
     state = ServerState(
@@ -263,7 +264,7 @@ def _register_cors(app: Flask, origins: OriginPolicy) -> None:
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Access-Control-Allow-Credentials"] = "true"
             if request.method == "OPTIONS":
-                response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"
+                response.headers["Access-Control-Allow-Methods"] = "GET, POST, PATCH, DELETE, OPTIONS"
                 response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
                 response.headers["Access-Control-Max-Age"] = "600"
         response.vary.add("Origin")

@@ -13,7 +13,11 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from director.core.export import MEDIA_TYPES, ExportFormat, render
+from director.core.heartbeat import recently_saved
 from director.core.session import as_interrupted
+from director.db.chat_settings import pinned_first
+from director.db.search import MAX_QUERY_CHARS
+from director.entrypoint.api.live_turns import live_output, with_live_output
 from director.entrypoint.api.security import bearer_token, token_matches
 from director.entrypoint.api.state import EXTENSION_KEY, ServerState
 from director.errors import BadPayloadError, NotFoundError, SessionBusyError
@@ -72,7 +76,17 @@ def list_agents() -> ResponseReturnValue:
 
 @api.get("/session")
 def list_sessions() -> ResponseReturnValue:
-    return jsonify(state().db.get_sessions())
+    query = request.args.get("q")
+    if query is not None and query.strip():
+        return search_sessions(query)
+    return jsonify(pinned_first(state().db.get_sessions()))
+
+
+def search_sessions(query: str) -> ResponseReturnValue:
+    """``GET /session?q=``: the chats with a message matching every word, best first (see db/search.py)."""
+    if len(query) > MAX_QUERY_CHARS:
+        return json_error(400, "invalid_query", f"A search is at most {MAX_QUERY_CHARS} characters.")
+    return jsonify(state().db.search_messages(query))
 
 
 @api.get("/session/<session_id>")
@@ -89,7 +103,16 @@ def _session_with_conversation(session_id: str) -> tuple[dict[str, Any], list[di
     conversation = current.db.get_conversations(session_id)
     if not current.registry.is_busy(session_id):
         # An output still "in progress" with no turn running was cut by a crash: show it as ended.
-        conversation = [as_interrupted(message) for message in conversation]
+        # With several processes (a message queue) another one may be running it: it is alive while
+        # its heartbeat keeps it recently saved.
+        shared = current.settings.message_queue is not None
+        conversation = [
+            message if shared and recently_saved(message) else as_interrupted(message)
+            for message in conversation
+        ]
+    else:
+        # Mid-answer: the text streamed since the last periodic save, when the turn runs here.
+        conversation = with_live_output(conversation, live_output(current.registry, session_id))
     return session, conversation
 
 
@@ -110,6 +133,23 @@ def export_session(session_id: str) -> ResponseReturnValue:
         content_type=MEDIA_TYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@api.patch("/session/<session_id>")
+def update_session(session_id: str) -> ResponseReturnValue:
+    """Rename (``title``) and/or pin (``pinned``) a chat: ``{title?, pinned?}``; returns the session."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not ({"title", "pinned"} & body.keys()):
+        return json_error(400, "invalid_payload", 'Send a JSON object with "title" and/or "pinned".')
+    try:
+        session = state().db.update_chat_settings(
+            session_id, title=body.get("title"), pinned=body.get("pinned")
+        )
+    except ValueError as exc:
+        return json_error(400, "invalid_payload", str(exc).capitalize() + ".")
+    if session is None:
+        raise NotFoundError(f"No session with id {session_id[:128]!r}.")
+    return jsonify(session)
 
 
 @api.delete("/session/<session_id>")

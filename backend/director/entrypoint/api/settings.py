@@ -96,6 +96,8 @@ class ServerSettings(DirectorSettings):
         60.0, validation_alias=_env("DIRECTOR_AGENT_TIMEOUT"), gt=0, le=3600, description="seconds"
     )
     max_message_chars: int = Field(32000, validation_alias=_env("DIRECTOR_MAX_MESSAGE_CHARS"), ge=1)
+    # The model titles a new chat after its first answer (one short extra call, off the turn's path).
+    auto_title: bool = Field(True, validation_alias=_env("DIRECTOR_AUTO_TITLE"))
     # Off by default: an image URL in model output is how chat text leaks to a third party (the
     # model can be told to put the conversation in the URL by a page web_reader read).
     allow_remote_images: bool = Field(False, validation_alias=_env("DIRECTOR_ALLOW_REMOTE_IMAGES"))
