@@ -10,6 +10,9 @@ from director.agents.settings import AgentSettings
 from director.entrypoint.api.settings import ServerSettings
 from director.entrypoint.cluster.settings import ClusterSettings
 from director.llm.config import LiteLLMConfig
+from director.llm.proxy import BASE_VARIABLE, KEY_VARIABLE
+from director.llm.recording import RecordSettings
+from director.mcp.config import MCPSettings
 from director.settings import DirectorSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,7 +21,8 @@ ASSIGNMENT = re.compile(r"^#?\s*([A-Z][A-Z0-9_]*)=", re.MULTILINE)
 # Names that are Director's own (provider keys such as OPENAI_API_KEY are LiteLLM's business).
 OURS = re.compile(r"^(LITELLM_|DIRECTOR_|SERVER_|CLUSTER_|DB_TYPE$|SQLITE_|POSTGRES_|DEFAULT_LLM$)")
 # Read by something other than the settings classes below.
-READ_ELSEWHERE = {"DEFAULT_LLM", "DIRECTOR_ENV_FILE"}
+# LITELLM_PROXY_API_BASE/KEY are LiteLLM's own names for the proxy, read by llm/proxy.py rather than a settings class.
+READ_ELSEWHERE = {"DEFAULT_LLM", "DIRECTOR_ENV_FILE", BASE_VARIABLE, KEY_VARIABLE}
 INTERNAL_FIELDS = {"llm_type"}  # set by the presets, not by users
 
 
@@ -26,7 +30,14 @@ def documented() -> set[str]:
     return set(ASSIGNMENT.findall((ROOT / ".env.sample").read_text(encoding="utf-8")))
 
 
-SETTINGS: tuple[type[DirectorSettings], ...] = (LiteLLMConfig, ServerSettings, AgentSettings, ClusterSettings)
+SETTINGS: tuple[type[DirectorSettings], ...] = (
+    LiteLLMConfig,
+    ServerSettings,
+    AgentSettings,
+    ClusterSettings,
+    MCPSettings,
+    RecordSettings,
+)
 
 
 def read_by_code() -> set[str]:

@@ -11,11 +11,19 @@ from director.agents.settings import AgentSettings
 from director.entrypoint.api.settings import ServerSettings
 from director.errors import ConfigError
 from director.llm.config import PRESET_CONFIGS
+from director.llm.recording import RecordSettings
+from director.mcp.config import MCPSettings
 from director.settings import DirectorSettings
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-ALL_SETTINGS: list[type[DirectorSettings]] = [ServerSettings, AgentSettings, *PRESET_CONFIGS.values()]
+ALL_SETTINGS: list[type[DirectorSettings]] = [
+    ServerSettings,
+    AgentSettings,
+    MCPSettings,
+    RecordSettings,
+    *PRESET_CONFIGS.values(),
+]
 
 
 class Example(DirectorSettings):

@@ -167,6 +167,7 @@ export function connectSocket() {
   })
   socket.on('chat', onChat)
   socket.on('chat_delta', onDelta)
+  socket.on('session_title', () => refreshSessions()) // the model titled a new chat (issue 13)
   socket.on('error', onError)
   socket.connect()
   return socket
@@ -459,4 +460,45 @@ export async function start() {
     refreshSessions(),
     fromUrl ? openSession(fromUrl, { push: false }) : Promise.resolve(),
   ])
+}
+
+// ---- Search (issue 13): find chats by the words in their messages; a result opens its chat at the
+// message that matched (ChatView reveals `search.focusMsgId` once the chat is loaded).
+export const search = reactive({ query: '', results: [], busy: false, error: '', focusMsgId: null })
+let searchTicket = 0
+
+export async function searchChats(query) {
+  search.query = query
+  const ticket = ++searchTicket
+  if (!query.trim()) {
+    Object.assign(search, { results: [], busy: false, error: '' })
+    return
+  }
+  search.busy = true
+  try {
+    const results = await api.searchSessions(query)
+    if (ticket === searchTicket) Object.assign(search, { results: Array.isArray(results) ? results : [], error: '' })
+  } catch (error) {
+    if (ticket === searchTicket) Object.assign(search, { results: [], error: error?.message || 'Search failed.' })
+  } finally {
+    if (ticket === searchTicket) search.busy = false
+  }
+}
+
+export function openSearchResult(result) {
+  search.focusMsgId = result.msg_id
+  openSession(result.session_id)
+}
+
+// ---- Rename and pin (issue 13)
+/** Rename and/or pin a chat (`{title?, pinned?}`); the sidebar reloads to show it. False on failure. */
+export async function updateChat(sessionId, changes) {
+  try {
+    await api.updateSession(sessionId, changes)
+  } catch (error) {
+    handleApiError(error, 'Could not change this chat')
+    return false
+  }
+  await refreshSessions()
+  return true
 }

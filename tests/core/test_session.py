@@ -67,12 +67,29 @@ def test_output_push_update_emits_and_persists(session: Session, db: MemoryDB, e
     assert len(db.get_conversations(session.session_id)) == 1
 
 
-def test_emit_delta_payload(session: Session, emit: EmitRecorder) -> None:
+def test_append_text_sends_each_delta_with_where_it_starts(session: Session, emit: EmitRecorder) -> None:
     out = session.new_output_message()
-    session.emit_delta(out, "tok")
+    block = out.add_block(TextContent(agent_name="assistant", text=""))
+    for piece in ("tök", "🙂 ", "end"):
+        out.append_text(block, piece)
+    base = {"session_id": session.session_id, "conv_id": out.conv_id, "msg_id": out.msg_id}
+    # Offsets count code points (Python's len), so an emoji is one, as it is for the stored text.
     assert emit.of("chat_delta") == [
-        {"session_id": session.session_id, "conv_id": out.conv_id, "msg_id": out.msg_id, "delta": "tok"}
+        {**base, "delta": "tök", "offset": 0},
+        {**base, "delta": "🙂 ", "offset": 3},
+        {**base, "delta": "end", "offset": 5},
     ]
+    assert block.text == "tök🙂 end"
+
+
+def test_snapshot_is_the_running_message_and_none_once_final(session: Session) -> None:
+    out = session.new_output_message()
+    block = out.add_block(TextContent(agent_name="assistant", text=""))
+    out.append_text(block, "so far")
+    snapshot = out.snapshot()
+    assert snapshot is not None and snapshot["content"][0]["text"] == "so far"
+    out.push_update(final=True)
+    assert out.snapshot() is None
 
 
 def test_context_round_trip(session: Session) -> None:

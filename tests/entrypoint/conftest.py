@@ -124,6 +124,8 @@ def make_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     ) -> Server:
         db = SQLiteDB(tmp_path / f"director-{len(dbs)}.db")
         dbs.append(db)
+        # A title call would take a scripted answer meant for a turn: off unless a test asks for it.
+        settings.setdefault("auto_title", False)
         server_settings = load_server_settings(_env_file=None, **settings)
         llm = llm or ScriptedLLM()
         app, socketio = create_app(

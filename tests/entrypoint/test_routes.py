@@ -102,6 +102,7 @@ def test_config_check_has_no_secrets(make_server):
         "db_type": "sqlite",
         "auth_required": True,
         "allow_remote_images": False,
+        "mcp_servers": [],
     }
     assert "SECRET" not in response.get_data(as_text=True)
 

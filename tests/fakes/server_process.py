@@ -87,6 +87,8 @@ class ServerProcess:
                 "SQLITE_DB_PATH": str(self.workdir / "director.db"),
                 "SERVER_HOST": "127.0.0.1",
                 "PYTHONUNBUFFERED": "1",
+                # Tests count the provider's requests: the title call only where a test asks for it.
+                "DIRECTOR_AUTO_TITLE": "false",
             }
         )
         child.update(env)

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from director.agents.base import AgentResponse, AgentStatus, BaseAgent
+from director.core.heartbeat import Heartbeat
 from director.core.prompts import build_system_prompt
 from director.core.session import (
     ASSISTANT,
@@ -31,6 +32,7 @@ from director.core.session import (
     StopReason,
     TextContent,
 )
+from director.core.stream_saver import DEFAULT_STREAM_SAVE_INTERVAL_S, StreamSaver
 from director.errors import (
     AgentTimeoutError,
     InvalidToolArgumentsError,
@@ -59,6 +61,8 @@ NOTHING_WRITTEN_TEXT = "Stopped before any answer was written."
 class EngineLimits(BaseModel):
     max_steps: int = Field(DEFAULT_MAX_STEPS, ge=1)
     agent_timeout_s: float = Field(DEFAULT_AGENT_TIMEOUT_S, gt=0)
+    # How stale the stored text of a streaming answer may get (reloads, other processes, kill -9).
+    stream_save_interval_s: float = Field(DEFAULT_STREAM_SAVE_INTERVAL_S, gt=0, le=1.0)
 
 
 class _Stopped(Exception):
@@ -125,11 +129,23 @@ class ReasoningEngine:
             except InvalidStateError:  # lost a race with another stop(): already done
                 pass
 
+    def live_message(self) -> dict[str, Any] | None:
+        """The answer as it stands, streamed text included, while the turn runs (for ``join``)."""
+        output = self.output_message
+        return output.snapshot() if output is not None else None
+
     @property
     def finished(self) -> bool:
         """The turn's final state was sent (and saved, unless the DB refused it): nothing more changes."""
         output = self.output_message
         return output is not None and output.sealed
+
+    @property
+    def finishing(self) -> bool:
+        """The turn's final state is set and being saved and sent (or already was): a next message
+        from the client may arrive a moment before this turn releases its session."""
+        output = self.output_message
+        return output is not None and (output.sealed or output.status != MsgStatus.PROGRESS)
 
     def _check_stop(self) -> None:
         if self._stop.is_set():
@@ -185,6 +201,8 @@ class ReasoningEngine:
             context.append(question)
         # Saved before the first model call: a server killed during it still knows the question.
         self._save_context(context)
+        # Other processes tell a running answer from a crashed one by how recently it was saved.
+        heartbeat = Heartbeat(output).start()
         try:
             self._loop(output, context, tools_agents, input_message)
         except _Stopped:
@@ -198,6 +216,8 @@ class ReasoningEngine:
             self._finish_error(
                 output, "Something went wrong on the server while answering. Please try again."
             )
+        finally:
+            heartbeat.stop()
         # The user message is part of history even when the turn failed: the next turn can refer to it.
         self._save_context(context)
         try:
@@ -319,6 +339,7 @@ class ReasoningEngine:
         streamed: list[str] = []
         self._streamed = streamed
         response: LLMResponse | None = None
+        saver = StreamSaver(output.push_update, self.limits.stream_save_interval_s)
         try:
             for event in stream:
                 if isinstance(event, LLMResponse):
@@ -334,9 +355,10 @@ class ReasoningEngine:
                         output.push_update()  # so the client has a block to append deltas into
                     delta = separator + event.text if not streamed else event.text
                     streamed.append(delta)
-                    output.update_block(block, text=block.text + delta)
-                    self.session.emit_delta(output, delta)
+                    output.append_text(block, delta)
+                    saver.changed()
         finally:
+            saver.close()  # the step's end is saved by the turn itself, at once
             close = getattr(stream, "close", None)
             if close is not None:
                 close()  # release the provider connection when we leave early

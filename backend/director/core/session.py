@@ -30,8 +30,11 @@ class ServerEvent(StrEnum):
     """The events the server sends on ``/chat`` (the protocol is in docs/architecture.md)."""
 
     CHAT = "chat"  # a whole message: the input once, the output again each time it changes
-    CHAT_DELTA = "chat_delta"  # {session_id, conv_id, msg_id, delta}: answer text as it streams
+    # {session_id, conv_id, msg_id, delta, offset}: answer text as it streams; `offset` is where the
+    # delta starts in the answer block's text (in code points), so a client can tell what it has.
+    CHAT_DELTA = "chat_delta"
     ERROR = "error"  # {code, message}: a client's bad payload or busy session, to that client only
+    SESSION_TITLE = "session_title"  # {session_id, title}: the model titled a new chat (core/titles.py)
 
 
 # Titles are for lists in the UI; the full first message is in the conversation anyway.
@@ -224,6 +227,23 @@ class OutputMessage(BaseMessage):
             if stopped is not None:
                 self.stopped = stopped
 
+    def append_text(self, block: TextContent, delta: str) -> None:
+        """Append streamed text to ``block`` and send it as a ``chat_delta`` with its offset.
+
+        One lock for both, so a whole-message snapshot taken by another thread (a periodic save, a
+        ``join``) is either before or after a delta, and the delta's offset says which.
+        """
+        with self._lock:
+            offset = len(block.text)
+            block.text += delta
+            if self._session is not None:
+                self._session.emit_delta(self, delta, offset)
+
+    def snapshot(self) -> dict[str, Any] | None:
+        """The message as it is now while it is running (None once its final state went out)."""
+        with self._lock:
+            return None if self._sealed else self.model_dump(mode="json")
+
     def assistant_block(self) -> TextContent | None:
         with self._lock:
             for block in self.content:
@@ -398,7 +418,7 @@ class Session:
             return
         self.db.add_or_update_context_msg(self.session_id, messages)
 
-    def emit_delta(self, output_msg: OutputMessage, delta: str) -> None:
+    def emit_delta(self, output_msg: OutputMessage, delta: str, offset: int) -> None:
         if output_msg.sealed:
             return  # the final message already went out (shutdown finished the turn meanwhile)
         self.emit_event(
@@ -408,6 +428,7 @@ class Session:
                 "conv_id": output_msg.conv_id,
                 "msg_id": output_msg.msg_id,
                 "delta": delta,
+                "offset": offset,
             },
         )
 

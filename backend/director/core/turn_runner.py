@@ -22,6 +22,7 @@ from director.core.session import (
     TextContent,
     new_id,
 )
+from director.core.titles import write_title
 from director.core.turns import TurnRegistry
 from director.db.base import BaseDB, DatabaseClosedError
 from director.errors import StorageFullError
@@ -46,6 +47,9 @@ class TurnRunner:
         limits: EngineLimits,
         registry: TurnRegistry,
         spawn: Spawn,
+        extra_agents: Callable[[], list[type[BaseAgent]]] | None = None,
+        wrap_llm: Callable[[BaseLLM, str], BaseLLM] | None = None,
+        auto_title: bool = False,
     ):
         self.db = db
         self.llm = llm
@@ -53,6 +57,11 @@ class TurnRunner:
         self.limits = limits
         self.registry = registry
         self.spawn = spawn
+        # Agents whose list changes while the server runs (MCP tools), asked for at each turn.
+        self.extra_agents = extra_agents or (lambda: [])
+        # Wraps the LLM of one turn's engine (session id given), e.g. to record its exchanges.
+        self.wrap_llm = wrap_llm
+        self.auto_title = auto_title  # the model titles a new chat after its first answer
 
     def start(
         self,
@@ -106,12 +115,17 @@ class TurnRunner:
         engine: ReasoningEngine | None = None
         session_id = session.session_id
         try:
-            agents = [agent_class(llm=self.llm) for agent_class in self.agent_classes]
-            engine = ReasoningEngine(session, self.llm, agents, limits=self.limits)
+            classes = [*self.agent_classes, *self.extra_agents()]
+            agents = [agent_class(llm=self.llm) for agent_class in classes]
+            llm = self.wrap_llm(self.llm, session_id) if self.wrap_llm is not None else self.llm
+            engine = ReasoningEngine(session, llm, agents, limits=self.limits)
             self.registry.attach(session_id, engine)
             if session.branch is not None:
                 session.branch.load_context(self.db, session_id)
-            engine.run(input_message, input_saved=True)
+            output = engine.run(input_message, input_saved=True)
+            if self.auto_title and request.session_id is None and output.status == MsgStatus.SUCCESS:
+                # A new chat's first answer is out: its title is written apart, never holding the turn.
+                self.spawn(write_title, self.db, self.llm, session_id, input_message.text, session.emit)
         except StorageFullError as exc:
             # The answer's first save failed (the engine handles later ones itself).
             self._report_crash(session, engine, request, exc)

@@ -242,6 +242,41 @@ class BaseDB(ABC):
     def close(self) -> None:
         """Release connections. Idempotent; later calls raise ``DatabaseClosedError``."""
 
+    # -- cluster turn leases (entrypoint/api/turn_leases.py) --------------------------------------
+
+    @abstractmethod
+    def unfinished_sessions(self) -> list[str]:
+        """Sessions holding an output message still ``status: "progress"`` (a running turn's, or one
+        a dead process cut). Where the cluster's repair looks after a restart of every process."""
+
+    @abstractmethod
+    def finish_unfinished_messages_of(
+        self, session_id: str, finish: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> int:
+        """Replace the session's output messages still ``status: "progress"`` with ``finish(message)``,
+        in one transaction; returns how many. Only for a caller that knows no turn runs there (it
+        holds the session's lease); sessions' ``updated_at`` is left alone."""
+
+    # -- search (issue 13: find chats by text) ---------------------------------------------------
+
+    @abstractmethod
+    def search_messages(self, query: str, limit: int = 20) -> list[dict[str, Any]]:
+        """Chats with a message matching every word of ``query`` (prefixes; case, and on SQLite accents,
+        ignored), best first, one per chat: ``{session_id, title, updated_at, msg_id, snippet}`` where
+        ``snippet`` is ``[{text, hit}]`` parts around the hits. ``ValueError`` for a query over
+        ``search.MAX_QUERY_CHARS`` or a limit outside 1..``search.MAX_RESULTS``."""
+
+    # -- rename and pin (issue 13) -----------------------------------------------------------------
+
+    @abstractmethod
+    def update_chat_settings(
+        self, session_id: str, title: str | None = None, pinned: bool | None = None, by_user: bool = True
+    ) -> dict[str, Any] | None:
+        """Rename (``title``, spaces collapsed, 1-200 characters) and/or pin (``pinned``) a session; None
+        leaves that part as it is, and ``updated_at`` is not touched. Returns the session, None when
+        unknown. ``by_user=False`` (a title the model wrote) never replaces a title the user chose.
+        ``ValueError`` for a bad title or a non-bool ``pinned``, before any write."""
+
     # -- Branches (issue 13): messages form a tree; each turn's context is kept -------------------
 
     @abstractmethod

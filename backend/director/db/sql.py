@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, and_, bindparam, delete, or_, select, update
@@ -32,9 +33,11 @@ from director.db.base import (
     storage_alarm,
     to_json,
 )
+from director.db.chat_settings import ChatSettingsStatements, apply_chat_settings, check_chat_settings
 from director.db.migrate import migrate
 from director.db.prepared import Prepared
 from director.db.schema import branch_state, context_messages, conversations, sessions, turn_contexts
+from director.db.search import SearchStatements, check_search
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +130,20 @@ class _Statements:
         )
         self.get_context = Prepared(select(ctx.messages).where(ctx.session_id == bindparam("sid")), dialect)
         self.health = Prepared(select(sid).limit(1), dialect)
+        # -- cluster turn leases: the repair of one session's cut answers, and where to look for them
+        unfinished_output = (
+            dialects.json_text_field(name, conv.message, "msg_type") == "output",
+            dialects.json_text_field(name, conv.message, "status") == "progress",
+        )
+        self.unfinished_of_session = Prepared(
+            select(conv.session_id, conv.msg_id, conv.message)
+            .where(conv.session_id == bindparam("sid"), *unfinished_output)
+            .with_for_update(),
+            dialect,
+        )
+        self.unfinished_sessions = Prepared(
+            select(conv.session_id).where(*unfinished_output).distinct(), dialect
+        )
         self.branches = _BranchStatements(engine)
 
 
@@ -371,6 +388,7 @@ class SQLDB(BaseDB):
         def work(cursor: Any) -> None:
             self._sql.touch_session.run(cursor, _new_session(session_id, ts))
             self._sql.upsert_message.run(cursor, row)
+            self._search.index(cursor, message)  # search: in the same transaction
 
         self._run(work, write=True)
 
@@ -401,17 +419,21 @@ class SQLDB(BaseDB):
     def finish_unfinished_messages(
         self, updated_before: float, finish: Callable[[dict[str, Any]], dict[str, Any]]
     ) -> int:
-        def work(cursor: Any) -> int:
-            rows = self._sql.unfinished.all(cursor, {"before": updated_before})
-            ts = now()
-            for row in rows:
-                values = {"sid": row["session_id"], "mid": row["msg_id"], "ts": ts}
-                self._sql.rewrite_message.run(
-                    cursor, {**values, "new_message": to_json(finish(row["message"]))}
-                )
-            return len(rows)
+        return self._run(
+            lambda cursor: self._rewrite(
+                cursor, self._sql.unfinished.all(cursor, {"before": updated_before}), finish
+            ),
+            write=True,
+        )
 
-        return self._run(work, write=True)
+    def _rewrite(
+        self, cursor: Any, rows: list[dict[str, Any]], finish: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> int:
+        ts = now()
+        for row in rows:
+            values = {"sid": row["session_id"], "mid": row["msg_id"], "ts": ts}
+            self._sql.rewrite_message.run(cursor, {**values, "new_message": to_json(finish(row["message"]))})
+        return len(rows)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -428,6 +450,63 @@ class SQLDB(BaseDB):
         with self._lock:
             self._closed = True
         self._engine.dispose()
+
+    # -- cluster turn leases ---------------------------------------------------------------------
+
+    def unfinished_sessions(self) -> list[str]:
+        return [
+            row["session_id"] for row in self._run(lambda cursor: self._sql.unfinished_sessions.all(cursor))
+        ]
+
+    def finish_unfinished_messages_of(
+        self, session_id: str, finish: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> int:
+        if not is_storable_id(session_id):
+            return 0
+        return self._run(
+            lambda cursor: self._rewrite(
+                cursor, self._sql.unfinished_of_session.all(cursor, {"sid": session_id}), finish
+            ),
+            write=True,
+        )
+
+    # -- search (issue 13: find chats by text) ---------------------------------------------------
+
+    @cached_property
+    def _search(self) -> SearchStatements:
+        return SearchStatements(self._dialect.name)
+
+    def search_messages(self, query: str, limit: int = 20) -> list[dict[str, Any]]:
+        check_search(query, limit)
+        return self._run(lambda cursor: self._search.run_search(cursor, query, limit))
+
+    # -- rename and pin (issue 13) -----------------------------------------------------------------
+
+    @cached_property
+    def _chat_settings(self) -> ChatSettingsStatements:
+        return ChatSettingsStatements(self._engine)
+
+    def update_chat_settings(
+        self, session_id: str, title: str | None = None, pinned: bool | None = None, by_user: bool = True
+    ) -> dict[str, Any] | None:
+        cleaned = check_chat_settings(title, pinned)
+        if not is_storable_id(session_id):
+            return None
+        statements = self._chat_settings
+
+        def work(cursor: Any) -> dict[str, Any] | None:
+            row = statements.lock_row.first(cursor, {"sid": session_id})
+            if row is None:
+                return None
+            if cleaned is not None and not by_user and (row["metadata"] or {}).get("title_by_user"):
+                return row  # the user named this chat: a written title does not replace theirs
+            metadata = apply_chat_settings(row["metadata"], cleaned, pinned, by_user)
+            new_title = cleaned if cleaned is not None else row["title"]
+            values = {"sid": session_id, "new_title": new_title, "new_metadata": to_json(metadata)}
+            statements.write.run(cursor, values)
+            return {**row, "title": new_title, "metadata": metadata}
+
+        return self._run(work, write=True)
 
     # -- Branches (issue 13) ---------------------------------------------------------------------
 

@@ -71,6 +71,10 @@ class NotConfiguredLLM(BaseLLM):
         )
 
 
+# DEFAULT_LLM=replay: answers from DIRECTOR_REPLAY_FILE (llm/replay.py), not a provider.
+REPLAY = "replay"
+
+
 def _build(llm_type: LLMType) -> BaseLLM:
     config = PRESET_CONFIGS[llm_type]()
     if not config.chat_model:
@@ -92,7 +96,11 @@ def get_default_llm() -> BaseLLM:
     selection = _Selection()
     if selection.set("default_llm"):
         value = (selection.default_llm or "").strip().lower()
-        valid = [t.value for t in LLMType]
+        if value == REPLAY:
+            from director.llm.replay import replay_llm_from_env
+
+            return replay_llm_from_env()
+        valid = [*(t.value for t in LLMType), REPLAY]
         if value not in valid:
             raise ConfigError(
                 "DEFAULT_LLM",

@@ -14,9 +14,9 @@ async function request(method, path, payload) {
   let response
   const headers = { Accept: 'application/json', ...authHeaders() }
   if (payload !== undefined) headers['Content-Type'] = 'application/json'
-  const sent = payload === undefined ? undefined : JSON.stringify(payload)
   try {
-    response = await fetch(path, { method, headers, body: sent })
+    const init = { method, headers, ...(payload !== undefined ? { body: JSON.stringify(payload) } : {}) }
+    response = await fetch(path, init)
   } catch {
     throw new ApiError('The server cannot be reached.', 0, 'network')
   }
@@ -54,7 +54,10 @@ export const api = {
     const suffix = text ? `?${text}` : ''
     return request('GET', `/session/${encodeURIComponent(id)}${suffix}`)
   },
-  deleteSession: (id) => request('DELETE', `/session/${encodeURIComponent(id)}`),
   // Branches: show the branch through msgId from now on.
   switchBranch: (id, msgId) => request('PUT', `/session/${encodeURIComponent(id)}/branch`, { msg_id: msgId }),
+  searchSessions: (query) => request('GET', `/session?q=${encodeURIComponent(query)}`),
+  deleteSession: (id) => request('DELETE', `/session/${encodeURIComponent(id)}`),
+  // {title?, pinned?}: rename and/or pin a chat.
+  updateSession: (id, changes) => request('PATCH', `/session/${encodeURIComponent(id)}`, changes),
 }

@@ -1,6 +1,8 @@
 // The conversation on screen, driven by the server's `chat` / `chat_delta` events and by REST loads.
 // Functions mutate the given state (a Vue reactive object in the app, a plain object in tests).
 
+import { addDelta, adoptSnapshot } from './streamText.js'
+
 export const ASSISTANT = 'assistant'
 
 export function createConversation() {
@@ -36,8 +38,11 @@ function normalise(message) {
     parent_msg_id: message.parent_msg_id ?? null,
     siblings: Array.isArray(message.siblings) ? message.siblings : null,
     sibling_index: Number.isInteger(message.sibling_index) ? message.sibling_index : null,
-    // Text received through `chat_delta` that the last whole message may not contain yet.
+    // Text received through `chat_delta` that the last whole message may not contain yet, its length
+    // in code points (what delta offsets count) and deltas waiting for a hole to close (streamText.js).
     stream: '',
+    streamChars: 0,
+    pending: [],
     local: false,
     // Seen live on the socket (not loaded from storage): an input like that is awaiting its answer.
     live: false,
@@ -75,20 +80,25 @@ export function applyChat(conv, raw) {
     index = findIndex(conv, (m) => m.local && m.client_msg_id === incoming.client_msg_id)
   }
   if (index < 0) {
+    if (incoming.status === 'progress') adoptSnapshot(incoming, answerBlock(incoming)?.text)
     conv.messages.push(incoming)
     return conv
   }
   const current = conv.messages[index]
   // A final message carries the whole answer; streamed text is only a preview until then.
-  const keepStream = incoming.status === 'progress' ? current.stream : ''
-  const replacement = { ...incoming, stream: keepStream }
   // Live events carry no siblings: keep what is known (a new version: the old ones plus itself).
   const known = current.siblings || (current.newVersionOf && incoming.msg_id ? [...current.newVersionOf, incoming.msg_id] : null)
-  if (!replacement.siblings && known) {
-    replacement.siblings = known
-    replacement.sibling_index = known.indexOf(replacement.msg_id)
+  if (!incoming.siblings && known) {
+    incoming.siblings = known
+    incoming.sibling_index = known.indexOf(incoming.msg_id)
   }
-  conv.messages.splice(index, 1, replacement)
+  if (incoming.status !== 'progress') {
+    conv.messages.splice(index, 1, incoming)
+    return conv
+  }
+  const next = { ...incoming, stream: current.stream, streamChars: current.streamChars, pending: current.pending }
+  adoptSnapshot(next, answerBlock(next)?.text)
+  conv.messages.splice(index, 1, next)
   return conv
 }
 
@@ -110,11 +120,9 @@ export function applyDelta(conv, event) {
   }
   const message = conv.messages[index]
   if (message.status !== 'progress') return conv
-  if (!message.stream) {
-    // Start from what the last whole message already had, so nothing shown is lost.
-    message.stream = answerBlock(message)?.text || ''
-  }
-  message.stream += event.delta
+  // Start from what the last whole message already had, so nothing shown is lost.
+  if (!message.stream) adoptSnapshot(message, answerBlock(message)?.text)
+  addDelta(message, event.delta, event.offset)
   return conv
 }
 
@@ -126,7 +134,14 @@ export function loadConversation(conv, messages) {
   // A turn still running keeps its streamed preview across a reload of the stored copy.
   for (const message of loaded) {
     const previous = conv.messages.find((m) => m.msg_id && m.msg_id === message.msg_id)
-    if (previous && message.status === 'progress') message.stream = previous.stream
+    if (previous && message.status === 'progress') {
+      Object.assign(message, {
+        stream: previous.stream,
+        streamChars: previous.streamChars,
+        pending: previous.pending,
+      })
+    }
+    if (message.status === 'progress') adoptSnapshot(message, answerBlock(message)?.text)
   }
   conv.messages.splice(0, conv.messages.length, ...loaded, ...pending)
   return conv

@@ -7,9 +7,9 @@ environment here, at the edge, and nowhere deeper.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, jsonify, request, send_from_directory
 from flask.typing import ResponseReturnValue
@@ -25,7 +25,7 @@ from director.db.base import BaseDB
 from director.entrypoint.api import wire_json
 from director.entrypoint.api.admission import Admission
 from director.entrypoint.api.capacity import socket_limit
-from director.entrypoint.api.health import ServerHealth
+from director.entrypoint.api.health import ServerHealth, worker_identity
 from director.entrypoint.api.packet_guard import PollingPayloadGuard, install_packet_guard
 from director.entrypoint.api.routes import api
 from director.entrypoint.api.security import HostGuard, HostPolicy, OriginPolicy
@@ -35,6 +35,10 @@ from director.entrypoint.api.state import EXTENSION_KEY, ServerState
 from director.entrypoint.api.transport_limits import limit_websocket_messages, transport_max_bytes
 from director.errors import BadPayloadError, NotFoundError, StorageFullError
 from director.llm.base import BaseLLM
+from director.mcp.startup import mcp_agents
+
+if TYPE_CHECKING:
+    from director.mcp.hub import MCPHub
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +94,33 @@ def _start_queue_listener(socketio: SocketIO) -> None:
         server.manager.initialize()
 
 
+def _default_registry(settings: ServerSettings, db: BaseDB) -> TurnRegistry:
+    """With a message queue, turns are claimed cluster-wide (Redis leases); else in this process."""
+    if settings.message_queue is None:
+        return LocalTurnRegistry()
+    from director.entrypoint.api.turn_leases import ClusterTurnRegistry
+
+    url = settings.message_queue.get_secret_value()
+    return ClusterTurnRegistry.for_db(url, settings.turn_lease_s, db, name=worker_identity(settings.port))
+
+
+def _start_cluster_registry(registry: TurnRegistry) -> None:
+    # Renewing leases, sweeping expired ones and listening for stops (an injected registry may have none).
+    start = getattr(registry, "start", None)
+    if callable(start):
+        start()
+
+
+def _recorder() -> Callable[[BaseLLM, str], BaseLLM] | None:
+    """With ``DIRECTOR_RECORD_DIR``: each turn's model exchanges are appended to its session's file."""
+    from director.llm.recording import RecordingLLM, RecordSettings, recording_path
+
+    record_dir = RecordSettings().record_dir
+    if record_dir is None:
+        return None
+    return lambda llm, session_id: RecordingLLM(llm, recording_path(record_dir, session_id), session_id)
+
+
 def _default_agents() -> list[type[BaseAgent]]:
     from director.agents import AGENTS
 
@@ -103,13 +134,16 @@ def create_app(
     agents: Mapping[str, type[BaseAgent]] | Iterable[type[BaseAgent]] | None = None,
     frontend_dir: Path | None = None,
     registry: TurnRegistry | None = None,
+    mcp_hub: MCPHub | None = None,
 ) -> tuple[Flask, SocketIO]:
     """``registry`` is where a cluster-wide turn registry (busy claim, stop) plugs in; by default
-    turns are tracked in this process's memory."""
+    turns are tracked in this process's memory. ``mcp_hub``: the MCP servers' connections (by default
+    started here from ``DIRECTOR_MCP_CONFIG``, once per process)."""
     settings = settings or load_server_settings()
     llm = llm or _default_llm()
     db = db or _default_db(settings)
     agent_classes = _agent_classes(agents) if agents is not None else _default_agents()
+    mcp_hub, extra_agents = mcp_agents(mcp_hub, settings.agent_timeout)
 
     app = Flask(__name__, static_folder=None)
     app.json.sort_keys = False  # keep field order as built (session fields, then conversation)
@@ -130,9 +164,19 @@ def create_app(
     )
     admission = Admission(socket_limit(settings.threads))
     admission.install(socketio.server.eio)
-    registry = registry if registry is not None else LocalTurnRegistry()
+    registry = registry if registry is not None else _default_registry(settings, db)
     limits = EngineLimits(max_steps=settings.max_steps, agent_timeout_s=settings.agent_timeout)
-    runner = TurnRunner(db, llm, agent_classes, limits, registry, spawn=socketio.start_background_task)
+    runner = TurnRunner(
+        db,
+        llm,
+        agent_classes,
+        limits,
+        registry,
+        spawn=socketio.start_background_task,
+        extra_agents=extra_agents,
+        wrap_llm=_recorder(),
+        auto_title=settings.auto_title,
+    )
     queue = socketio.server.manager if settings.message_queue is not None else None
     state = ServerState(
         settings=settings,
@@ -145,6 +189,8 @@ def create_app(
         admission=admission,
         frontend_dir=frontend_dir or FRONTEND_DIST,
         health=ServerHealth.build(settings, db, queue),
+        mcp_hub=mcp_hub,
+        extra_agents=extra_agents,
     )
     app.extensions[EXTENSION_KEY] = state
 
@@ -160,6 +206,7 @@ def create_app(
     # Outermost, around Flask-SocketIO's own middleware: one check for REST, files and Socket.IO.
     if queue is not None:
         _start_queue_listener(socketio)
+        _start_cluster_registry(registry)
     app.wsgi_app = HostGuard(app.wsgi_app, HostPolicy(settings.host_names))  # type: ignore[method-assign]
     return app, socketio
 
@@ -217,7 +264,7 @@ def _register_cors(app: Flask, origins: OriginPolicy) -> None:
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Access-Control-Allow-Credentials"] = "true"
             if request.method == "OPTIONS":
-                response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, DELETE, OPTIONS"
+                response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
                 response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
                 response.headers["Access-Control-Max-Age"] = "600"
         response.vary.add("Origin")

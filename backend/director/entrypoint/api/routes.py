@@ -9,11 +9,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from director.core.export import MEDIA_TYPES, ExportFormat, render
+from director.core.heartbeat import recently_saved
 from director.core.history import branch_page, parse_limit, sessions_page, switch_branch
 from director.core.session import as_interrupted
+from director.db.chat_settings import pinned_first
+from director.db.search import MAX_QUERY_CHARS
+from director.entrypoint.api.live_turns import live_output, with_live_output
 from director.entrypoint.api.security import bearer_token, token_matches
 from director.entrypoint.api.state import EXTENSION_KEY, ServerState
 from director.errors import BadPayloadError, NotFoundError, SessionBusyError
@@ -62,29 +67,63 @@ def health() -> ResponseReturnValue:
 @api.get("/agent")
 def list_agents() -> ResponseReturnValue:
     return jsonify(
-        [{"name": agent.name, "description": agent.description} for agent in state().agent_classes]
+        [
+            # server: the MCP server an agent's tool belongs to (null for built-in agents)
+            {"name": agent.name, "description": agent.description, "server": getattr(agent, "server", None)}
+            for agent in state().all_agent_classes()
+        ]
     )
 
 
 @api.get("/session")
 def list_sessions() -> ResponseReturnValue:
+    query = request.args.get("q")
+    if query is not None and query.strip():
+        return search_sessions(query)
     limit = parse_limit(request.args.get("limit"))
     if limit is not None:  # paged: {sessions, next_cursor}
-        return jsonify(sessions_page(state().db, limit, request.args.get("cursor") or None))
-    return jsonify(state().db.get_sessions())
+        page = sessions_page(state().db, limit, request.args.get("cursor") or None)
+        return jsonify({**page, "sessions": pinned_first(page["sessions"])})
+    return jsonify(pinned_first(state().db.get_sessions()))
+
+
+def search_sessions(query: str) -> ResponseReturnValue:
+    """``GET /session?q=``: the chats with a message matching every word, best first (see db/search.py)."""
+    if len(query) > MAX_QUERY_CHARS:
+        return json_error(400, "invalid_query", f"A search is at most {MAX_QUERY_CHARS} characters.")
+    return jsonify(state().db.search_messages(query))
 
 
 @api.get("/session/<session_id>")
 def get_session(session_id: str) -> ResponseReturnValue:
+    limit = parse_limit(request.args.get("limit"))
+    session, page = _session_with_conversation(session_id, limit, request.args.get("before") or None)
+    return jsonify({**session, **page})
+
+
+def _session_with_conversation(
+    session_id: str, limit: int | None = None, before: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The session, and the page of the branch shown (``core/history.branch_page``) as readers see it."""
     current = state()
     session = current.db.get_session(session_id)
     if session is None:
         raise NotFoundError(f"No session with id {session_id[:128]!r}.")
-    # An output still "in progress" with no turn running was cut by a crash: show it as ended.
-    finish = None if current.registry.is_busy(session_id) else as_interrupted
-    limit = parse_limit(request.args.get("limit"))
-    page = branch_page(current.db, session_id, limit, request.args.get("before") or None, finish)
-    return jsonify({**session, **page})
+    page = branch_page(current.db, session_id, limit, before)
+    conversation = page["conversation"]
+    if not current.registry.is_busy(session_id):
+        # An output still "in progress" with no turn running was cut by a crash: show it as ended.
+        # With several processes (a message queue) another one may be running it: it is alive while
+        # its heartbeat keeps it recently saved.
+        shared = current.settings.message_queue is not None
+        conversation = [
+            message if shared and recently_saved(message) else as_interrupted(message)
+            for message in conversation
+        ]
+    else:
+        # Mid-answer: the text streamed since the last periodic save, when the turn runs here.
+        conversation = with_live_output(conversation, live_output(current.registry, session_id))
+    return session, {**page, "conversation": conversation}
 
 
 @api.put("/session/<session_id>/branch")
@@ -99,6 +138,42 @@ def put_branch(session_id: str) -> ResponseReturnValue:
         raise BadPayloadError("invalid_id", 'Send {"msg_id": "<id of a message in this session>"}.')
     switch_branch(current.db, session_id, msg_id)
     return jsonify({"session_id": session_id, "view_tip": msg_id})
+
+
+@api.get("/session/<session_id>/export")
+def export_session(session_id: str) -> ResponseReturnValue:
+    try:
+        fmt = ExportFormat(request.args.get("format", ExportFormat.MARKDOWN.value))
+    except ValueError:
+        raise BadPayloadError("invalid_format", "format must be md or json.") from None
+    session, page = _session_with_conversation(session_id)
+    body = render(session, page["conversation"], fmt)
+    # A safe file name whatever the id holds (ids are [A-Za-z0-9_.:-]; ':' is not welcome in file names).
+    filename = (
+        "director-" + "".join(c if c.isalnum() or c in "-_." else "_" for c in session_id) + f".{fmt.value}"
+    )
+    return Response(
+        body,
+        content_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@api.patch("/session/<session_id>")
+def update_session(session_id: str) -> ResponseReturnValue:
+    """Rename (``title``) and/or pin (``pinned``) a chat: ``{title?, pinned?}``; returns the session."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not ({"title", "pinned"} & body.keys()):
+        return json_error(400, "invalid_payload", 'Send a JSON object with "title" and/or "pinned".')
+    try:
+        session = state().db.update_chat_settings(
+            session_id, title=body.get("title"), pinned=body.get("pinned")
+        )
+    except ValueError as exc:
+        return json_error(400, "invalid_payload", str(exc).capitalize() + ".")
+    if session is None:
+        raise NotFoundError(f"No session with id {session_id[:128]!r}.")
+    return jsonify(session)
 
 
 @api.delete("/session/<session_id>")
@@ -140,4 +215,6 @@ def describe_config(current: ServerState) -> dict[str, Any]:
         "auth_required": current.settings.auth_required,
         # The UI shows remote images in answers only when the server allows them (and its CSP does).
         "allow_remote_images": current.settings.allow_remote_images,
+        # Each MCP server's state and tool count (no command line, env or headers: they may hold secrets).
+        "mcp_servers": current.mcp_hub.describe() if current.mcp_hub is not None else [],
     }

@@ -27,6 +27,7 @@ from director.entrypoint.api.settings import ServerSettings, load_server_setting
 from director.errors import ConfigError
 from director.llm.base import BaseLLM
 from director.llm.redact import RedactingFilter, register_secret
+from director.mcp.config import load_mcp_servers
 
 logger = logging.getLogger("director.server")
 
@@ -61,9 +62,9 @@ def build_app(settings: ServerSettings, llm: BaseLLM | None = None) -> tuple[Any
         finish_interrupted_answers(state.db)
     else:
         # Other processes share the database: a "progress" row older than this process may be a turn
-        # running elsewhere right now. Telling the two apart needs the cluster-wide turn registry.
+        # running elsewhere right now. The turn leases tell them apart (turn_leases.py sweeps for them).
         logger.info(
-            "several processes share the database: answers cut by a crash are not rewritten at start-up"
+            "several processes share the database: answers cut by a crash are found by their expired turn lease"
         )
     llm = state.llm
     state.admission.start_reaper()
@@ -210,6 +211,12 @@ class DirectorServer(BaseApplication):
                 self._app.extensions["director"].db.close()
         except Exception:
             logger.exception("closing the DB at shutdown failed")
+        try:
+            hub = self._app.extensions["director"].mcp_hub if self._app is not None else None
+            if hub is not None:
+                hub.close(timeout_s=1.0)  # stdio servers are terminated, not orphaned
+        except Exception:
+            logger.exception("closing the MCP servers at shutdown failed")
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -238,7 +245,8 @@ def configure_logging(level: str = "info") -> None:
             handler.addFilter(RedactingFilter())
     # LiteLLM and HTTP client debug output can include request bodies; keep them at warning. Alembic
     # narrates each migration step (director.db.migrate says the one line that matters).
-    for noisy in ("LiteLLM", "litellm", "httpx", "httpcore", "openai", "alembic"):
+    # httpx2 is the MCP SDK's HTTP client: a line per MCP request otherwise.
+    for noisy in ("LiteLLM", "litellm", "httpx", "httpcore", "openai", "alembic", "httpx2"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -258,6 +266,7 @@ def main() -> int:
         # instead of after "listening" from inside gunicorn's worker.
         llm = load_llm()
         load_agent_settings()  # agents read theirs per call; validate them once up front
+        load_mcp_servers()  # a bad DIRECTOR_MCP_CONFIG file: one line naming it, before listening
     except ConfigError as exc:
         logger.error("Configuration error: %s", exc.message)
         return 2

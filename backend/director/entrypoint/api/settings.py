@@ -68,6 +68,12 @@ class ServerSettings(DirectorSettings):
         description="a Redis URL such as redis://127.0.0.1:6379/0 (rediss:// and unix:// work too)",
     )
 
+    # With a message queue: how long a busy session's claim outlives a process that stopped renewing it
+    # (killed); a cut answer shows as interrupted within twice this. See entrypoint/api/turn_leases.py.
+    turn_lease_s: float = Field(
+        10.0, validation_alias=_env("DIRECTOR_TURN_LEASE_S"), ge=1, le=12, description="seconds"
+    )
+
     auth_token: SecretStr | None = Field(
         None, validation_alias=_env("DIRECTOR_AUTH_TOKEN"), description="a token (any text; blank for none)"
     )
@@ -90,6 +96,8 @@ class ServerSettings(DirectorSettings):
         60.0, validation_alias=_env("DIRECTOR_AGENT_TIMEOUT"), gt=0, le=3600, description="seconds"
     )
     max_message_chars: int = Field(32000, validation_alias=_env("DIRECTOR_MAX_MESSAGE_CHARS"), ge=1)
+    # The model titles a new chat after its first answer (one short extra call, off the turn's path).
+    auto_title: bool = Field(True, validation_alias=_env("DIRECTOR_AUTO_TITLE"))
     # Off by default: an image URL in model output is how chat text leaks to a third party (the
     # model can be told to put the conversation in the URL by a page web_reader read).
     allow_remote_images: bool = Field(False, validation_alias=_env("DIRECTOR_ALLOW_REMOTE_IMAGES"))

@@ -16,6 +16,7 @@ from flask_socketio import Namespace, emit, join_room
 
 from director.core.session import Emit, ServerEvent, new_id
 from director.entrypoint.api.admission import EIO_SID_KEY
+from director.entrypoint.api.live_turns import live_output
 from director.entrypoint.api.payloads import ErrorCode, parse_chat, parse_session_ref
 from director.entrypoint.api.security import token_matches
 from director.errors import BadPayloadError, ServerStoppingError, SessionBusyError, StorageFullError
@@ -143,3 +144,8 @@ class ChatNamespace(Namespace):
             _send_error(exc.code, exc.message)
             return
         join_room(session_id)
+        # Joined mid-answer (a reload, a second tab): the answer so far, after which the room's
+        # deltas continue it (their offsets tell the client which part it has already).
+        live = live_output(self.state.registry, session_id)
+        if live is not None:
+            emit(ServerEvent.CHAT, live)

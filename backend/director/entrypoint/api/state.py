@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from director.agents.base import BaseAgent
 from director.core.turn_runner import TurnRunner
@@ -14,6 +16,9 @@ from director.entrypoint.api.health import ServerHealth
 from director.entrypoint.api.security import OriginPolicy
 from director.entrypoint.api.settings import ServerSettings
 from director.llm.base import BaseLLM
+
+if TYPE_CHECKING:
+    from director.mcp.hub import MCPHub
 
 EXTENSION_KEY = "director"
 
@@ -30,7 +35,13 @@ class ServerState:
     admission: Admission
     frontend_dir: Path
     health: ServerHealth
-    agent_names: frozenset[str] = field(init=False)
+    # MCP servers' tools (DIRECTOR_MCP_CONFIG): their list changes while the server runs.
+    mcp_hub: MCPHub | None = None
+    extra_agents: Callable[[], list[type[BaseAgent]]] = field(default=lambda: [])
 
-    def __post_init__(self) -> None:
-        self.agent_names = frozenset(agent.name for agent in self.agent_classes)
+    def all_agent_classes(self) -> list[type[BaseAgent]]:
+        return [*self.agent_classes, *self.extra_agents()]
+
+    @property
+    def agent_names(self) -> frozenset[str]:
+        return frozenset(agent.name for agent in self.all_agent_classes())

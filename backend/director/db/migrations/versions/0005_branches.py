@@ -16,7 +16,7 @@ from alembic import op
 from director.db.schema import JSONDocument, Timestamp
 
 revision = "0005"
-down_revision = "0001"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
