@@ -5,13 +5,9 @@ the terminal's whole foreground group, as in a shell (under gunicorn: master and
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +18,7 @@ from tests.fakes.server_process import ServerProcess, free_port, wait_for_health
 from tests.fakes.terminal import Terminal
 from tests.integration.conftest import provider_env
 from tests.integration.live_client import LiveClient, answer_text, disconnect_all
-from tests.integration.test_cluster_command import free_run_of_ports, listening
+from tests.integration.test_cluster_command import cluster_env, free_run_of_ports, listening
 
 pytestmark = pytest.mark.integration
 
@@ -102,32 +98,13 @@ def test_ctrl_c_on_make_run_saves_the_running_turn_and_stops_in_a_second(
         assert_saved_as_stopped(holder.url, session_id)
 
 
-@pytest.fixture
-def cluster_dir() -> Iterator[Path]:
-    # Not pytest's tmp_path: as root, PostgreSQL runs as user postgres, who cannot enter a private dir.
-    path = Path(tempfile.mkdtemp(prefix="director-ctrl-c-cluster-"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
 @pytest.mark.postgres
 @pytest.mark.timeout(420)  # initdb, two starts of four processes and LiteLLM's import, on 2 shared cores
 def test_ctrl_c_on_make_cluster_saves_the_running_turn_and_stops_in_a_second(
     tmp_path: Path, cluster_dir: Path, fake_openai: FakeOpenAI
 ) -> None:
     port = free_run_of_ports(2)
-    env = {key: os.environ[key] for key in ("PATH", "HOME") if key in os.environ}
-    env.update(
-        provider_env(fake_openai),
-        LITELLM_LOCAL_MODEL_COST_MAP="True",
-        LITELLM_OFFLINE_MODE="true",
-        DIRECTOR_ENV_FILE=str(tmp_path / "no.env"),
-        CLUSTER_DIR=str(cluster_dir),
-        CLUSTER_WORKERS="2",
-        SERVER_PORT=str(port),
-        PYTHONUNBUFFERED="1",
-    )
+    env = cluster_env(fake_openai, tmp_path, cluster_dir, port)
     url = f"http://127.0.0.1:{port}"
     argv = [sys.executable, "-m", "director.entrypoint.cluster"]
     with Terminal(argv, env, tmp_path) as terminal:
