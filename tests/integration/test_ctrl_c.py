@@ -27,6 +27,9 @@ WORDS = [f"word{i}" for i in range(40)]
 CHUNK_DELAY_S = 0.25
 # "About a second", with room for a loaded 2-core machine shared with other test runs.
 STOP_WITHIN_S = 5.0
+# The cluster then stops Redis and PostgreSQL (a shutdown checkpoint) after its servers. Either bound is
+# well under the 10 s after which gunicorn's master used to SIGKILL a worker that did not drain.
+CLUSTER_STOP_WITHIN_S = 8.0
 
 
 def slow_reply() -> Reply:
@@ -50,10 +53,12 @@ def stop_with_ctrl_c(terminal: Terminal, client: LiveClient) -> tuple[int, float
     return code, elapsed, finished
 
 
-def assert_stopped_cleanly(code: int, elapsed: float, finished: list[dict], output: str) -> None:
+def assert_stopped_cleanly(
+    code: int, elapsed: float, finished: list[dict], output: str, within_s: float = STOP_WITHIN_S
+) -> None:
     assert code == 0, output
     assert "SIGKILL" not in output and "Traceback" not in output, output
-    assert elapsed < STOP_WITHIN_S, f"stopping took {elapsed:.1f} s\n{output}"
+    assert elapsed < within_s, f"stopping took {elapsed:.1f} s\n{output}"
     # The client heard the end of its turn before its socket closed.
     assert len(finished) == 1 and finished[0]["stopped"] is True, finished
     assert finished[0]["stop_reason"] == "shutdown"
@@ -116,7 +121,7 @@ def test_ctrl_c_on_make_cluster_saves_the_running_turn_and_stops_in_a_second(
             code, elapsed, finished = stop_with_ctrl_c(terminal, client)
         finally:
             disconnect_all([client])
-        assert_stopped_cleanly(code, elapsed, finished, terminal.output())
+        assert_stopped_cleanly(code, elapsed, finished, terminal.output(), CLUSTER_STOP_WITHIN_S)
     assert not any(listening(port + i) for i in range(3)), "nginx or a server still listening"
 
     # Started again on the same data, the cluster shows the turn as it was saved.
