@@ -11,11 +11,17 @@ from director.agents.settings import AgentSettings
 from director.entrypoint.api.settings import ServerSettings
 from director.errors import ConfigError
 from director.llm.config import PRESET_CONFIGS
+from director.llm.model_policy import ModelPolicySettings
 from director.settings import DirectorSettings
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-ALL_SETTINGS: list[type[DirectorSettings]] = [ServerSettings, AgentSettings, *PRESET_CONFIGS.values()]
+ALL_SETTINGS: list[type[DirectorSettings]] = [
+    ServerSettings,
+    AgentSettings,
+    ModelPolicySettings,
+    *PRESET_CONFIGS.values(),
+]
 
 
 class Example(DirectorSettings):

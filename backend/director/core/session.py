@@ -137,6 +137,8 @@ class ChatRequest(BaseModel):
     client_msg_id: str | None = None
     text_parts: list[str]
     agents: list[str] = Field(default_factory=list)
+    # The chat's model / reasoning_effort changes this message carries (stored for the session).
+    settings: dict[str, str | None] = Field(default_factory=dict)
 
     @property
     def text(self) -> str:

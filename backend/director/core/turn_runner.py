@@ -22,9 +22,10 @@ from director.core.session import (
     new_id,
 )
 from director.core.turns import TurnRegistry
-from director.db.base import BaseDB, DatabaseClosedError
+from director.db.base import SESSION_SETTINGS, BaseDB, DatabaseClosedError
 from director.errors import StorageFullError
 from director.llm.base import BaseLLM
+from director.llm.for_session import SessionLLMs
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +46,12 @@ class TurnRunner:
         limits: EngineLimits,
         registry: TurnRegistry,
         spawn: Spawn,
+        llms: SessionLLMs | None = None,
     ):
         self.db = db
         self.llm = llm
+        # The one place a turn's LLM comes from: the session's model and reasoning effort.
+        self.llms = llms or SessionLLMs(llm)
         self.agent_classes = list(agent_classes)
         self.limits = limits
         self.registry = registry
@@ -71,6 +75,11 @@ class TurnRunner:
         """
         self.registry.claim(session_id)
         try:
+            # A model the policy refuses is refused before anything is stored (InvalidModelError).
+            self.llms.check(request.settings)
+            stored = self.db.get_session(session_id) or {}
+            chosen = {name: stored.get(name) for name in SESSION_SETTINGS} | request.settings
+            llm = self.llms.build(chosen["model"], chosen["reasoning_effort"])
             session = Session(self.db, session_id, emit)
             input_message = session.new_input_message(
                 [{"type": "text", "text": part} for part in request.text_parts],
@@ -83,19 +92,21 @@ class TurnRunner:
                 session.create(first_message=request.text)  # titles a new session
             except StorageFullError:
                 pass  # the title is cosmetic; the message and its session are stored
+            if request.settings:
+                self.db.set_session_settings(session_id, request.settings)
             if before_start is not None:
                 before_start()
-            self.spawn(self._run, session, input_message, request)
+            self.spawn(self._run, session, input_message, request, llm)
         except BaseException:
             self.registry.release(session_id)
             raise
 
-    def _run(self, session: Session, input_message: InputMessage, request: ChatRequest) -> None:
+    def _run(self, session: Session, input_message: InputMessage, request: ChatRequest, llm: BaseLLM) -> None:
         engine: ReasoningEngine | None = None
         session_id = session.session_id
         try:
-            agents = [agent_class(llm=self.llm) for agent_class in self.agent_classes]
-            engine = ReasoningEngine(session, self.llm, agents, limits=self.limits)
+            agents = [agent_class(llm=llm) for agent_class in self.agent_classes]
+            engine = ReasoningEngine(session, llm, agents, limits=self.limits)
             self.registry.attach(session_id, engine)
             engine.run(input_message, input_saved=True)
         except StorageFullError as exc:

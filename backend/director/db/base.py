@@ -241,3 +241,24 @@ class BaseDB(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release connections. Idempotent; later calls raise ``DatabaseClosedError``."""
+
+    # -- per-chat model settings (issue 11) --------------------------------------------------------
+
+    @abstractmethod
+    def set_session_settings(self, session_id: str, changes: dict[str, str | None]) -> dict[str, Any] | None:
+        """Set some of the session's ``SESSION_SETTINGS`` (``model``, ``reasoning_effort``; None puts one
+        back to the server's default), leaving the others and ``updated_at`` alone. Returns the
+        session as ``get_session`` would, or None when unknown (nothing is created)."""
+
+
+# -- per-chat model settings (issue 11) ------------------------------------------------------------
+
+SESSION_SETTINGS = ("model", "reasoning_effort")
+
+
+def check_session_settings(changes: Any) -> dict[str, str | None]:
+    if not isinstance(changes, dict) or not set(changes) <= set(SESSION_SETTINGS):
+        raise ValueError(f"session settings must be a dict with keys among {SESSION_SETTINGS}")
+    if not all(value is None or isinstance(value, str) for value in changes.values()):
+        raise ValueError("session settings must be strings or None")
+    return dict(changes)

@@ -19,12 +19,14 @@ from sqlalchemy.exc import DBAPIError
 
 from director.db import dialects
 from director.db.base import (
+    SESSION_SETTINGS,
     BaseDB,
     DatabaseClosedError,
     check_context,
     check_message,
     check_metadata,
     check_session_id,
+    check_session_settings,
     check_title,
     is_storable_id,
     message_created_at,
@@ -128,6 +130,15 @@ class _Statements:
         self.get_context = Prepared(select(ctx.messages).where(ctx.session_id == bindparam("sid")), dialect)
         self.health = Prepared(select(sid).limit(1), dialect)
 
+        # -- per-chat model settings (issue 11) --
+        self.set_session_settings = Prepared(
+            bump.values(
+                model=bindparam("model", type_=sessions.c.model.type),
+                reasoning_effort=bindparam("reasoning_effort", type_=sessions.c.reasoning_effort.type),
+            ),
+            dialect,
+        )
+
 
 def _new_session(session_id: str, ts: float, title: str | None = None, metadata_json: str = "{}") -> dict:
     return {
@@ -136,6 +147,8 @@ def _new_session(session_id: str, ts: float, title: str | None = None, metadata_
         "created_at": ts,
         "updated_at": ts,
         "metadata": metadata_json,
+        "model": None,
+        "reasoning_effort": None,
     }
 
 
@@ -350,3 +363,20 @@ class SQLDB(BaseDB):
         with self._lock:
             self._closed = True
         self._engine.dispose()
+
+    # -- per-chat model settings (issue 11) --------------------------------------------------------
+
+    def set_session_settings(self, session_id: str, changes: dict[str, str | None]) -> dict[str, Any] | None:
+        changes = check_session_settings(changes)
+        if not is_storable_id(session_id):
+            return None
+
+        def work(cursor: Any) -> dict[str, Any] | None:
+            row = self._sql.get_session.first(cursor, {"sid": session_id})
+            if row is None:
+                return None
+            merged = {name: row.get(name) for name in SESSION_SETTINGS} | changes
+            self._sql.set_session_settings.run(cursor, {"sid": session_id, **merged})
+            return {**row, **merged}
+
+        return self._run(work, write=True)

@@ -139,7 +139,7 @@ class BaseLLMConfig(DirectorSettings):
     fallback_models: list[str] = Field(default_factory=list)
     drop_params: bool = True
     extra_headers: dict[str, str] = Field(default_factory=dict)
-    reasoning_effort: Literal["low", "medium", "high"] | None = None
+    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
 
 
 class BaseLLM(ABC):
@@ -156,6 +156,13 @@ class BaseLLM(ABC):
     def warmup(self) -> None:
         """Load heavy dependencies ahead of the first call (called off the request path)."""
         return None  # optional hook: most LLMs have nothing to preload
+
+    def with_settings(self, model: str | None, reasoning_effort: str | None) -> BaseLLM:
+        """This LLM for one chat's model and reasoning effort (see ``llm/for_session.py``).
+
+        An LLM with one fixed model (a test double, the not-configured stand-in) ignores them.
+        """
+        return self
 
     @abstractmethod
     def chat_completions(

@@ -27,7 +27,7 @@ from director.llm.base import (
     TextDelta,
     ToolCallDelta,
 )
-from director.llm.config import LiteLLMConfig, provider_of
+from director.llm.config import LiteLLMConfig
 from director.llm.conversion import (
     RawCompletion,
     StreamAccumulator,
@@ -36,6 +36,7 @@ from director.llm.conversion import (
     to_openai_messages,
     to_openai_tools,
 )
+from director.llm.credentials import CredentialStatus, missing_key_message
 from director.llm.litellm_errors import (
     FALLBACK_ON,
     RETRYABLE,
@@ -155,6 +156,16 @@ class LiteLLM(BaseLLM):
         (see ``LiteLLMConfig.for_model``): what compare_models runs each model with."""
         return LiteLLM(self.config.for_model(model))
 
+    def with_settings(self, model: str | None, reasoning_effort: str | None) -> LiteLLM:
+        """This adapter for one chat's settings (``LiteLLMConfig.for_chat``); itself when they change nothing."""
+        config = self.config.for_chat(model, reasoning_effort)
+        return self if config is self.config else LiteLLM(config)
+
+    def missing_credentials(self, model: str | None = None) -> list[str]:
+        """The variables LiteLLM needs for ``model`` (default: the chat model) that are not set."""
+        status, missing = self.config.credential_status(model or self.config.chat_model or "")
+        return missing if status == CredentialStatus.MISSING else []
+
     @property
     def models(self) -> list[str]:
         """The primary model, then the fallbacks in order."""
@@ -162,6 +173,14 @@ class LiteLLM(BaseLLM):
 
     def warmup(self) -> None:
         litellm = ensure_litellm()
+        missing = self.missing_credentials()
+        if missing:
+            # Said once at start-up, by name, instead of an opaque failure on every turn.
+            logger.warning(
+                "%s has no credentials: set %s (in .env or the environment); every turn will fail until then",
+                self.config.chat_model,
+                " and ".join(missing),
+            )
         # LiteLLM's first completion imports ~500 more modules (~1 s: OpenAI SDK resources, the HTTP
         # stack). A mocked call, which never touches the network, pays most of that here instead.
         try:
@@ -192,13 +211,14 @@ class LiteLLM(BaseLLM):
                 kwargs[name] = value
         if cfg.extra_headers:
             kwargs["extra_headers"] = dict(cfg.extra_headers)
-        # Credentials and base URL belong to the primary model's provider; a fallback on another
-        # provider is routed by LiteLLM from that provider's own env vars.
-        if provider_of(model) == provider_of(cfg.chat_model or ""):
-            if cfg.api_key is not None:
-                kwargs["api_key"] = cfg.api_key.get_secret_value()
-            if cfg.api_base:
-                kwargs["api_base"] = cfg.api_base
+        # LITELLM_API_KEY / API_BASE / EXTRA_PARAMS belong to the default model's provider; a model on
+        # another provider gets that provider's own variables (from the environment or .env).
+        api_key, api_base, home = cfg.credentials_for(model)
+        if api_key is not None:
+            kwargs["api_key"] = api_key
+        if api_base:
+            kwargs["api_base"] = api_base
+        if home:
             kwargs.update(cfg.extra_params)
         if stream:
             kwargs["stream"] = True
@@ -277,6 +297,15 @@ class LiteLLM(BaseLLM):
                     if wait > 0:
                         _sleep(wait)
                     wait = None
+                missing = self.missing_credentials(model) if attempt == 0 else []
+                if missing:
+                    # A missing key is a missing key: said at once, before any call (LiteLLM would
+                    # fail locally, or send nothing useful, and look like a provider error).
+                    if position < len(models) - 1:
+                        logger.warning("skipping %s: %s not set", model, " and ".join(missing))
+                        break
+                    yield self._missing_key_error(model, missing, elapsed_ms())
+                    return
                 emitted = False
                 raw = RawCompletion()
                 try:
@@ -346,6 +375,17 @@ class LiteLLM(BaseLLM):
             # Also when we or the caller stop early: release the HTTP response now.
             _close_stream(chunks)
         yield acc.result()
+
+    def _missing_key_error(self, model: str, missing: list[str], latency_ms: float) -> LLMResponse:
+        home = self.config.credentials_for(model)[2]
+        home_variable = f"{self.config.env_prefix()}API_KEY" if home else None
+        return LLMResponse(
+            content=missing_key_message(model, missing, home_variable),
+            status=LLMResponseStatus.ERROR,
+            error_type=LLMErrorType.AUTH,
+            model=model,
+            latency_ms=latency_ms,
+        )
 
     def _backoff(self, attempt: int, failure: Failure) -> float:
         cfg = self.config

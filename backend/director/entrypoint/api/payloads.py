@@ -16,6 +16,7 @@ from typing import Any
 from director.core.session import ChatRequest
 from director.entrypoint.api.wire_json import UndecodablePayload
 from director.errors import BadPayloadError
+from director.llm.for_session import parse_settings
 from director.text import clean_text
 
 # Ids end up as DB keys and room names: keep them short and boring. Checked with fullmatch: with
@@ -38,6 +39,8 @@ class ErrorCode(StrEnum):
     INTERNAL = "internal_error"
     STORAGE_FULL = "storage_full"  # the DB's disk is full: nothing was saved; carries retry_after (s)
     SERVER_STOPPING = "server_stopping"  # SIGTERM arrived: no new turns while running ones are saved
+    INVALID_MODEL = "invalid_model"  # a model the server does not allow (the message names the setting)
+    INVALID_REASONING_EFFORT = "invalid_reasoning_effort"  # not off|minimal|low|medium|high
 
 
 def _as_object(payload: Any) -> dict[str, Any]:
@@ -119,6 +122,7 @@ def parse_chat(payload: Any, known_agents: Collection[str], max_chars: int) -> C
         client_msg_id=_optional_id(data, "msg_id"),
         text_parts=_text_parts(data.get("content"), max_chars),
         agents=_agents(data.get("agents"), known_agents),
+        settings=parse_settings(data, null_resets=False),
     )
 
 

@@ -15,7 +15,8 @@ from flask.typing import ResponseReturnValue
 from director.core.session import as_interrupted
 from director.entrypoint.api.security import bearer_token, token_matches
 from director.entrypoint.api.state import EXTENSION_KEY, ServerState
-from director.errors import NotFoundError, SessionBusyError
+from director.errors import BadPayloadError, NotFoundError, SessionBusyError
+from director.llm.for_session import parse_settings
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +101,21 @@ def delete_session(session_id: str) -> ResponseReturnValue:
     if not deleted:
         raise NotFoundError(f"No session with id {session_id[:128]!r}.")
     return jsonify({"deleted": True, "session_id": session_id})
+
+
+@api.patch("/session/<session_id>")
+def update_session_settings(session_id: str) -> ResponseReturnValue:
+    """Set this chat's ``model`` / ``reasoning_effort`` (null: back to the default) for its next turns."""
+    current = state()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadPayloadError("invalid_payload", 'Send a JSON object such as {"model": "openai/gpt-4o"}.')
+    changes = parse_settings(body, null_resets=True)
+    current.runner.llms.check(changes)  # InvalidModelError: 400 invalid_model, nothing stored
+    session = current.db.set_session_settings(session_id, changes)
+    if session is None:
+        raise NotFoundError(f"No session with id {session_id[:128]!r}.")
+    return jsonify(session)
 
 
 @api.get("/config/check")
