@@ -102,6 +102,8 @@ def test_allow_any_model_takes_routable_strings_only() -> None:
     with pytest.raises(InvalidModelError) as info:
         llms.check({"model": "no-such-provider/x"})
     assert info.value.setting == "LITELLM_ALLOW_ANY_MODEL"
+    with pytest.raises(InvalidModelError):
+        llms.check({"model": "github_copilot/gpt-4o"})  # a device login the server cannot do
 
 
 def test_policy_settings_are_read_from_the_environment(monkeypatch) -> None:

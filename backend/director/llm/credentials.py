@@ -37,6 +37,12 @@ PROVIDER_BASE_VARS: dict[str, list[str]] = {
 _DEFAULT_BASE = {"ollama": "OLLAMA_API_BASE", "ollama_chat": "OLLAMA_API_BASE"}
 
 
+# Providers whose credentials are an interactive OAuth device login: LiteLLM starts that flow (network
+# calls, a code to type in) as soon as it resolves such a model. A server cannot complete it, so these
+# are never resolved, listed or allowed.
+INTERACTIVE_LOGIN_PROVIDERS = frozenset({"github_copilot", "chatgpt"})
+
+
 class CredentialStatus(StrEnum):
     OK = "ok"  # every variable LiteLLM asks for is set
     MISSING = "missing"  # some are not: ``missing_env`` names them
@@ -77,6 +83,8 @@ class ProviderEnv:
         cached = self._missing.get(cache_key)
         if cached is not None:
             return cached
+        if provider in INTERACTIVE_LOGIN_PROVIDERS:
+            return (CredentialStatus.MISSING, [])
         from director.llm.litellm import ensure_litellm
 
         try:

@@ -14,6 +14,7 @@ from pydantic_settings import NoDecode, SettingsConfigDict
 
 from director.constants import EnvPrefix
 from director.errors import InvalidModelError
+from director.llm.credentials import INTERACTIVE_LOGIN_PROVIDERS
 from director.settings import DirectorSettings
 
 logger = logging.getLogger(__name__)
@@ -46,8 +47,11 @@ class ModelPolicySettings(DirectorSettings):
 
 def _routable(model: str) -> bool:
     """True when LiteLLM knows where to send ``model`` (imports LiteLLM)."""
+    from director.llm.config import provider_of
     from director.llm.litellm import ensure_litellm
 
+    if provider_of(model) in INTERACTIVE_LOGIN_PROVIDERS:
+        return False  # resolving one starts a device login from the server
     try:
         ensure_litellm().get_llm_provider(model=model)
     except Exception:  # LiteLLM raises BadRequestError for a model it cannot route

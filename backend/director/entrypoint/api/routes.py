@@ -118,6 +118,15 @@ def update_session_settings(session_id: str) -> ResponseReturnValue:
     return jsonify(session)
 
 
+@api.get("/model")
+def list_models() -> ResponseReturnValue:
+    """The model catalog: ``?q=`` filters by id (every word), ``?allowed=true`` keeps allowed models only."""
+    query = request.args.get("q", "")[:200]
+    allowed_only = request.args.get("allowed", "").lower() in ("true", "1", "yes")
+    body = state().catalog.query(query, allowed_only)
+    return current_app.response_class(body, mimetype="application/json")
+
+
 @api.get("/config/check")
 def config_check() -> ResponseReturnValue:
     current = state()

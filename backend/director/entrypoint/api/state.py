@@ -14,6 +14,7 @@ from director.entrypoint.api.health import ServerHealth
 from director.entrypoint.api.security import OriginPolicy
 from director.entrypoint.api.settings import ServerSettings
 from director.llm.base import BaseLLM
+from director.llm.catalog import ModelCatalog
 
 EXTENSION_KEY = "director"
 
@@ -31,6 +32,8 @@ class ServerState:
     frontend_dir: Path
     health: ServerHealth
     agent_names: frozenset[str] = field(init=False)
+    catalog: ModelCatalog = field(init=False)  # GET /model; built on its first request
 
     def __post_init__(self) -> None:
         self.agent_names = frozenset(agent.name for agent in self.agent_classes)
+        self.catalog = ModelCatalog(self.runner.llms)
