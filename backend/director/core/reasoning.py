@@ -54,6 +54,9 @@ STOPPED_BY = {
 }
 # What an answer stopped before its first word says, so it is not mistaken for an empty answer.
 NOTHING_WRITTEN_TEXT = "Stopped before any answer was written."
+AGENTS_UNAVAILABLE_TEXT = (
+    "Agents are unavailable with this model (it cannot call tools): answered without them"
+)
 
 
 class EngineLimits(BaseModel):
@@ -223,6 +226,10 @@ class ReasoningEngine:
         agents: dict[str, BaseAgent],
         input_message: InputMessage,
     ) -> None:
+        if agents and not self.llm.supports_tools:
+            # A model that cannot call tools still answers, without agents; the steps say why.
+            agents = {}
+            output.add_action(AGENTS_UNAVAILABLE_TEXT)
         system = {
             "role": "system",
             "content": build_system_prompt(list(agents.values()), input_message.agents),

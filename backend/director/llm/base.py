@@ -157,6 +157,11 @@ class BaseLLM(ABC):
         """Load heavy dependencies ahead of the first call (called off the request path)."""
         return None  # optional hook: most LLMs have nothing to preload
 
+    @property
+    def supports_tools(self) -> bool:
+        """False only when the model is known not to call tools: the turn then runs without agents."""
+        return True
+
     def with_settings(self, model: str | None, reasoning_effort: str | None) -> BaseLLM:
         """This LLM for one chat's model and reasoning effort (see ``llm/for_session.py``).
 

@@ -136,6 +136,10 @@ def _request_body(
     return body
 
 
+# Model-map entries by model string: read once (the offline map does not change while we run).
+_MODEL_INFO: dict[str, dict[str, Any]] = {}
+
+
 # --- the adapter ---------------------------------------------------------------------------------
 
 
@@ -160,6 +164,23 @@ class LiteLLM(BaseLLM):
         """This adapter for one chat's settings (``LiteLLMConfig.for_chat``); itself when they change nothing."""
         config = self.config.for_chat(model, reasoning_effort)
         return self if config is self.config else LiteLLM(config)
+
+    def model_info(self, model: str | None = None) -> dict[str, Any]:
+        """LiteLLM's model-map entry for ``model`` (default: the chat model); {} when it has none."""
+        model = model or self.config.chat_model or ""
+        cached = _MODEL_INFO.get(model)
+        if cached is None:
+            try:
+                cached = dict(ensure_litellm().get_model_info(model))
+            except Exception:  # not in the map (a local or custom model): nothing known
+                cached = {}
+            _MODEL_INFO[model] = cached
+        return cached
+
+    @property
+    def supports_tools(self) -> bool:
+        # Only an explicit "no" turns agents off: an unmapped or unsure model may well call tools.
+        return self.model_info().get("supports_function_calling") is not False
 
     def missing_credentials(self, model: str | None = None) -> list[str]:
         """The variables LiteLLM needs for ``model`` (default: the chat model) that are not set."""
