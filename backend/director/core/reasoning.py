@@ -54,6 +54,7 @@ STOPPED_BY = {
 }
 # What an answer stopped before its first word says, so it is not mistaken for an empty answer.
 NOTHING_WRITTEN_TEXT = "Stopped before any answer was written."
+THINKING = "thinking"  # agent_name of the block holding the model's reasoning text
 AGENTS_UNAVAILABLE_TEXT = (
     "Agents are unavailable with this model (it cannot call tools): answered without them"
 )
@@ -301,6 +302,16 @@ class ReasoningEngine:
         while True:
             response = self._stream_step(output, [system, *context], tools)
             output.add_usage(response.model, response.send_tokens, response.recv_tokens, response.cost)
+            if response.ok and response.reasoning:
+                # A "Thinking" step; kept out of the context, so it is never sent back to a provider.
+                output.add_block(
+                    TextContent(
+                        agent_name=THINKING,
+                        status=BlockStatus.SUCCESS,
+                        status_message="Thinking",
+                        text=response.reasoning,
+                    )
+                )
             if response.error_type != LLMErrorType.CONTEXT_WINDOW:
                 return response
             dropped = _drop_oldest_turns(context)

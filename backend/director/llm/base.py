@@ -97,6 +97,9 @@ class LLMResponse(BaseModel):
     cost: float | None = None  # USD as computed by LiteLLM; None when unknown
     latency_ms: float | None = None
     error_type: LLMErrorType | None = None  # set only when status is ERROR
+    # The model's reasoning ("thinking") text when the provider returned it: shown to the user,
+    # never put back into the context (providers reject or re-bill it).
+    reasoning: str | None = None
 
     @property
     def ok(self) -> bool:
