@@ -22,6 +22,12 @@ ANTHROPIC_KEY = "sk-ant-from-dotenv-5150"
 CLAUDE = "anthropic/claude-fake"
 LLAMA = "ollama_chat/llama-fake"
 GROQ = "groq/llama-no-key"  # curated, but no GROQ_API_KEY anywhere
+TEXT_ONLY = "openai/gpt-3.5-turbo"  # LiteLLM's map: no vision
+VISION = "openai/gpt-4o"
+PNG_URL = (
+    "data:image/png;base64,"
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +48,7 @@ def server(fakes, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPr
         openai,
         DIRECTOR_ENV_FILE=str(env_file),
         OLLAMA_API_BASE=ollama.url,
-        LITELLM_MODELS=f"{CLAUDE},{LLAMA},{GROQ}",
+        LITELLM_MODELS=f"{CLAUDE},{LLAMA},{GROQ},{TEXT_ONLY},{VISION}",
         # Written for the default (OpenAI) provider: must never reach Anthropic or Ollama.
         LITELLM_EXTRA_PARAMS='{"seed": 7}',
     )
@@ -116,7 +122,7 @@ def test_each_chat_uses_its_own_model_and_provider_credentials(server, fakes, cl
 
 def test_a_model_that_is_not_allowed_is_refused_naming_the_setting(server, fakes, client) -> None:
     client.clear()
-    client.emit("chat", {"content": "hi", "model": "openai/gpt-4o"})
+    client.emit("chat", {"content": "hi", "model": "openai/gpt-4o-mini"})
     error = client.error()
     assert error["code"] == "invalid_model" and "LITELLM_MODELS" in error["message"]
     assert "LITELLM_ALLOW_ANY_MODEL" in error["message"]
@@ -167,3 +173,26 @@ class _Client:
 
     def __exit__(self, *exc: object) -> None:
         self.live.disconnect()
+
+
+def test_images_go_to_a_vision_model_and_a_text_model_is_refused_first(server, fakes, client) -> None:
+    openai = fakes[0]
+    content = [
+        {"type": "text", "text": "What is in this picture?"},
+        {"type": "image_url", "image_url": {"url": PNG_URL}},
+    ]
+    client.emit("chat", {"content": content, "model": TEXT_ONLY})
+    error = client.error()
+    assert error["code"] == "model_without_vision"
+    assert (
+        TEXT_ONLY in error["message"] and "openai/fake-model" in error["message"]
+    )  # an allowed vision model
+    assert all(fake.all_requests == [] for fake in fakes) and client.of("chat") == []
+
+    openai.script(Reply(text="One transparent pixel."))
+    answer = client.ask(content, model=VISION)
+    assert answer_text(answer) == "One transparent pixel."
+    sent = openai.requests[0].json["messages"][-1]["content"]
+    assert sent[1] == {"type": "image_url", "image_url": {"url": PNG_URL}}
+    stored = http(server, f"/session/{answer['session_id']}")[1]["conversation"]
+    assert stored[0]["msg_type"] == "input" and stored[0]["images"][0]["image_url"]["url"] == PNG_URL

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from director.agents.base import AgentResponse, AgentStatus, BaseAgent
+from director.core.images import user_content, without_images
 from director.core.prompts import build_system_prompt
 from director.core.session import (
     ASSISTANT,
@@ -180,7 +181,7 @@ class ReasoningEngine:
 
         tools_agents = self._allowed_agents(input_message.agents)
         context = self._context = session.get_context_messages()
-        question = {"role": "user", "content": input_message.text}
+        question = {"role": "user", "content": user_content(input_message.text, input_message.images)}
         # Asking again after a failed turn (its question is still the last thing in the context)
         # must not show the model the same question twice.
         if not context or context[-1] != question:
@@ -300,7 +301,10 @@ class ReasoningEngine:
         fallback model took it), the oldest turns are dropped from the model's context and the step
         is tried again, so a long session keeps working; the user's conversation is not touched."""
         while True:
-            response = self._stream_step(output, [system, *context], tools)
+            messages = [system, *context]
+            if not self.llm.supports_vision:
+                messages = without_images(messages)  # images earlier in the history (another model's)
+            response = self._stream_step(output, messages, tools)
             output.add_usage(response.model, response.send_tokens, response.recv_tokens, response.cost)
             if response.ok and response.reasoning:
                 # A "Thinking" step; kept out of the context, so it is never sent back to a provider.

@@ -123,6 +123,8 @@ class BaseMessage(BaseModel):
 
 class InputMessage(BaseMessage):
     msg_type: Literal[MsgType.INPUT] = MsgType.INPUT
+    # Attached images, Director's content-part shape with data: URLs (core/images.py); stored with the message.
+    images: list[dict[str, Any]] = Field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -139,6 +141,7 @@ class ChatRequest(BaseModel):
     agents: list[str] = Field(default_factory=list)
     # The chat's model / reasoning_effort changes this message carries (stored for the session).
     settings: dict[str, str | None] = Field(default_factory=dict)
+    images: list[dict[str, Any]] = Field(default_factory=list)  # checked image_url parts
 
     @property
     def text(self) -> str:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from director.agents.base import BaseAgent
+from director.core.images import NO_VISION, no_vision_message
 from director.core.reasoning import EngineLimits, ReasoningEngine
 from director.core.session import (
     ASSISTANT,
@@ -23,7 +24,7 @@ from director.core.session import (
 )
 from director.core.turns import TurnRegistry
 from director.db.base import SESSION_SETTINGS, BaseDB, DatabaseClosedError
-from director.errors import StorageFullError
+from director.errors import BadPayloadError, StorageFullError
 from director.llm.base import BaseLLM
 from director.llm.for_session import SessionLLMs
 
@@ -80,6 +81,10 @@ class TurnRunner:
             stored = self.db.get_session(session_id) or {}
             chosen = {name: stored.get(name) for name in SESSION_SETTINGS} | request.settings
             llm = self.llms.build(chosen["model"], chosen["reasoning_effort"])
+            if request.images and not llm.supports_vision:
+                raise BadPayloadError(
+                    NO_VISION, no_vision_message(chosen["model"] or llm, self.llms.vision_model())
+                )
             session = Session(self.db, session_id, emit)
             input_message = session.new_input_message(
                 [{"type": "text", "text": part} for part in request.text_parts],
@@ -87,6 +92,7 @@ class TurnRunner:
                 conv_id=request.conv_id,
                 client_msg_id=request.client_msg_id,
             )
+            input_message.images = request.images
             session.save_message(input_message.model_dump(mode="json"))
             try:
                 session.create(first_message=request.text)  # titles a new session

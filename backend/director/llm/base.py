@@ -165,6 +165,11 @@ class BaseLLM(ABC):
         """False only when the model is known not to call tools: the turn then runs without agents."""
         return True
 
+    @property
+    def supports_vision(self) -> bool:
+        """False only when the model is known not to take images: they are then refused or left out."""
+        return True
+
     def with_settings(self, model: str | None, reasoning_effort: str | None) -> BaseLLM:
         """This LLM for one chat's model and reasoning effort (see ``llm/for_session.py``).
 

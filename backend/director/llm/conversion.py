@@ -72,6 +72,8 @@ def to_openai_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "tool_calls": [_tool_call_to_openai(c) for c in msg["tool_calls"]],
                 }
             )
+        elif role == "user" and isinstance(msg.get("content"), list):
+            out.append({"role": role, "content": msg["content"]})  # text and image parts, as they are
         else:
             out.append({"role": role, "content": _text(msg.get("content"))})
     return out

@@ -93,3 +93,13 @@ class SessionLLMs:
             while len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
         return llm
+
+    def vision_model(self) -> str | None:
+        """The first allowed model that can see images (for a "pick a vision model" hint)."""
+        for model in self.policy.allowed:
+            try:
+                if self.build(model if model != self.policy.default else None, None).supports_vision:
+                    return model
+            except BadPayloadError:
+                continue
+        return None

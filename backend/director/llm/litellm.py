@@ -182,6 +182,12 @@ class LiteLLM(BaseLLM):
         # Only an explicit "no" turns agents off: an unmapped or unsure model may well call tools.
         return self.model_info().get("supports_function_calling") is not False
 
+    @property
+    def supports_vision(self) -> bool:
+        # A model in the map without the flag does not take images; an unmapped one may.
+        info = self.model_info()
+        return bool(info.get("supports_vision")) if info else True
+
     def missing_credentials(self, model: str | None = None) -> list[str]:
         """The variables LiteLLM needs for ``model`` (default: the chat model) that are not set."""
         status, missing = self.config.credential_status(model or self.config.chat_model or "")
