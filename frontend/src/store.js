@@ -15,6 +15,7 @@ import {
   newClientMsgId,
 } from './lib/conversation.js'
 import { retryAfterOfAnswer, retryAfterOfError, secondsLeft } from './lib/backoff.js'
+import { chatContent, imageUrlsOf } from './lib/images.js'
 
 export const state = reactive({
   config: null,
@@ -273,19 +274,21 @@ export async function deleteSession(sessionId) {
   return true
 }
 
-/** Send the composer's text; `agents` restricts the turn to those agents (from @mentions). */
-export function sendMessage(text, agents = []) {
+/** Send the composer's text; `agents` restricts the turn to those agents (from @mentions); `images`
+ * are data: URLs sent as image parts. */
+export function sendMessage(text, agents = [], images = []) {
   const content = text.trim()
-  if (!content || !socket || state.waitSeconds > 0) return false
+  if ((!content && !images.length) || !socket || state.waitSeconds > 0) return false
   // Writing into a chat that was deleted meanwhile starts a new one rather than reviving its id.
   if (state.sessionMissing) {
     state.sessionId = null
     state.sessionMissing = false
   }
   const clientMsgId = newClientMsgId()
-  addLocalInput(state.conversation, { clientMsgId, text: content, agents, sessionId: state.sessionId })
-  const payload = { msg_id: clientMsgId, content }
+  addLocalInput(state.conversation, { clientMsgId, text: content, agents, sessionId: state.sessionId, images })
+  const payload = { msg_id: clientMsgId, content: chatContent(content, images) }
   if (state.sessionId) payload.session_id = state.sessionId
+  else if (state.chatModel) payload.model = state.chatModel // a new chat starts on the picked model
   if (agents.length) payload.agents = agents
   socket.emit('chat', payload)
   return true
@@ -297,7 +300,7 @@ export function retryMessage(message) {
   if (index < 0 || !message.error) return false
   const text = inputText(message)
   state.conversation.messages.splice(index, 1)
-  return sendMessage(text, message.agents || [])
+  return sendMessage(text, message.agents || [], imageUrlsOf(message))
 }
 
 /** Ask again what led to a failed answer: the question it answered goes as a new turn. */
@@ -309,7 +312,7 @@ export function retryAnswer(output) {
     .reverse()
     .find((m) => m.msg_type === 'input' && !m.error)
   if (index < 0 || !question) return false
-  return sendMessage(inputText(question), question.agents || [])
+  return sendMessage(inputText(question), question.agents || [], imageUrlsOf(question))
 }
 
 export function stopTurn() {
