@@ -10,10 +10,13 @@ export class ApiError extends Error {
   }
 }
 
-async function request(method, path) {
+async function request(method, path, payload = undefined) {
   let response
+  const headers = { Accept: 'application/json', ...authHeaders() }
+  if (payload !== undefined) headers['Content-Type'] = 'application/json'
   try {
-    response = await fetch(path, { method, headers: { Accept: 'application/json', ...authHeaders() } })
+    const sent = payload === undefined ? undefined : JSON.stringify(payload)
+    response = await fetch(path, { method, headers, body: sent })
   } catch {
     throw new ApiError('The server cannot be reached.', 0, 'network')
   }
@@ -37,4 +40,7 @@ export const api = {
   sessions: () => request('GET', '/session'),
   session: (id) => request('GET', `/session/${encodeURIComponent(id)}`),
   deleteSession: (id) => request('DELETE', `/session/${encodeURIComponent(id)}`),
+  // The chat's model settings: {model?, reasoning_effort?} (null: the server's default).
+  patchSession: (id, settings) => request('PATCH', `/session/${encodeURIComponent(id)}`, settings),
+  models: () => request('GET', '/model'),
 }
