@@ -115,7 +115,9 @@ def test_pick_a_model_answer_by_it_and_reload(ui: UI, fake: FakeOpenAI) -> None:
     expect(ui.page.get_by_test_id("chip-model")).to_have_text(VISION)
 
 
-def test_an_image_reaches_a_vision_model_and_stays_in_the_history(ui: UI, fake: FakeOpenAI, tmp_path: Path) -> None:
+def test_an_image_reaches_a_vision_model_and_stays_in_the_history(
+    ui: UI, fake: FakeOpenAI, tmp_path: Path
+) -> None:
     image = tmp_path / "pixel.png"
     image.write_bytes(PNG)
     ui.open()
