@@ -196,6 +196,7 @@ class LiteLLMConfig(BaseLLMConfig):
         if provider_of(model) != provider_of(self.chat_model or ""):
             update.update(api_key=None, api_base=None, extra_params={})
         config = self.model_copy(update=update)
+        config._credentials = {}  # model_copy shares the parent's cache; this copy's answers differ
         config._use_provider_key()
         return config
 
