@@ -116,3 +116,13 @@ class ServerStoppingError(DirectorError):
 
     def __init__(self) -> None:
         super().__init__("The server is restarting and cannot start this turn. Send it again in a moment.")
+
+
+# --- LiteLLM proxy ---
+class ProxyCatalogError(DirectorError):
+    """The LiteLLM proxy could not say which models it serves (unreachable, or refused the key)."""
+
+    def __init__(self, message: str, api_base: str, status_code: int | None = None):
+        super().__init__(message)
+        self.api_base = api_base
+        self.status_code = status_code

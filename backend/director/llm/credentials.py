@@ -19,9 +19,11 @@ from dotenv import dotenv_values
 
 logger = logging.getLogger(__name__)
 
-# The variable a provider's base URL lives in, by LiteLLM model prefix (for values only in .env;
-# LiteLLM reads os.environ itself).
-PROVIDER_BASE_VARS: dict[str, list[str]] = {
+# The variable a provider's base URL lives in, by LiteLLM model prefix, for a model on another provider
+# than the default one (for values only in .env, LiteLLM reads os.environ itself; a proxy's, which
+# LiteLLM would replace by OpenAI's public URL).
+OTHER_PROVIDER_BASE_VARS: dict[str, list[str]] = {
+    "litellm_proxy": ["LITELLM_PROXY_API_BASE"],
     "openai": ["OPENAI_API_BASE", "OPENAI_BASE_URL"],
     "anthropic": ["ANTHROPIC_API_BASE", "ANTHROPIC_BASE_URL"],
     "ollama": ["OLLAMA_API_BASE"],

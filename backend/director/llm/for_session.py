@@ -12,7 +12,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from director.errors import BadPayloadError
+from director.errors import BadPayloadError, ConfigError, InvalidModelError
 from director.llm.base import BaseLLM
 from director.llm.model_policy import MAX_MODEL_CHARS, ModelPolicy, ModelPolicySettings
 
@@ -87,7 +87,10 @@ class SessionLLMs:
         if model is not None:
             # A stored choice the policy no longer allows (the settings changed since) is refused too.
             self.policy.check(model)
-        llm = self.default.with_settings(model, reasoning_effort)
+        try:
+            llm = self.default.with_settings(model, reasoning_effort)
+        except ConfigError as exc:  # e.g. a proxy model with no proxy URL set: refused, never sent
+            raise InvalidModelError(model or "", exc.variable, exc.message) from None
         with self._lock:
             self._cache[key] = llm
             while len(self._cache) > CACHE_SIZE:

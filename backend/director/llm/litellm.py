@@ -27,7 +27,7 @@ from director.llm.base import (
     TextDelta,
     ToolCallDelta,
 )
-from director.llm.config import LiteLLMConfig
+from director.llm.config import LiteLLMConfig, provider_of
 from director.llm.conversion import (
     RawCompletion,
     StreamAccumulator,
@@ -45,6 +45,8 @@ from director.llm.litellm_errors import (
     describe_exception,
     user_message,
 )
+from director.llm.proxy import CATALOG, header_cost, is_proxy_model, retry_limit
+from director.llm.proxy_errors import proxy_message, refine
 from director.llm.redact import protect
 from director.text import clean_strings
 
@@ -138,6 +140,9 @@ def _request_body(
 
 # Model-map entries by model string: read once (the offline map does not change while we run).
 _MODEL_INFO: dict[str, dict[str, Any]] = {}
+# Providers whose model info LiteLLM fetches from the model's server (Ollama's /api/show, at its
+# default address, not the api_base we call): never looked up, their capabilities count as unknown.
+_ASKS_THE_SERVER = frozenset({"ollama", "ollama_chat"})
 
 
 # --- the adapter ---------------------------------------------------------------------------------
@@ -154,6 +159,34 @@ class LiteLLM(BaseLLM):
             variable = config.env_name("chat_model")
             raise ConfigError(variable, config.accepted("chat_model"), f"{variable} is not set.")
         super().__init__(config)
+        # A litellm_proxy/ fallback on another provider than the primary model's: its own proxy URL
+        # and key (LITELLM_PROXY_API_*), resolved once. LiteLLM would otherwise send it to OpenAI.
+        self._proxy_routes = {
+            m: config.for_model(m)
+            for m in config.fallback_models
+            if is_proxy_model(m) and provider_of(m) != provider_of(config.chat_model)
+        }
+        self._require_proxy_base()
+
+    def _require_proxy_base(self) -> None:
+        """Refuse a LiteLLM proxy model without the proxy's URL: no key may leave for a host nobody set."""
+        for model in self.models:
+            if is_proxy_model(model) and not self._route(model)[1]:
+                variable = self.config.env_name("api_base")
+                raise ConfigError(
+                    variable,
+                    "the LiteLLM proxy's URL, e.g. http://localhost:4000",
+                    f"{model} is a LiteLLM proxy model but no proxy URL is set: set {variable} or "
+                    f"LITELLM_PROXY_API_BASE to the proxy's URL (e.g. http://localhost:4000).",
+                )
+
+    def _route(self, model: str) -> tuple[str | None, str | None]:
+        """``(api_key, api_base)`` Director passes for ``model`` (``None``: LiteLLM's own env lookup)."""
+        cfg = self._proxy_routes.get(model)
+        if cfg is not None:
+            return (cfg.api_key.get_secret_value() if cfg.api_key else None), cfg.api_base
+        api_key, api_base, _ = self.config.credentials_for(model)
+        return api_key, api_base
 
     def for_model(self, model: str) -> LiteLLM:
         """An adapter with these settings for ``model`` alone, with that provider's credentials
@@ -169,6 +202,8 @@ class LiteLLM(BaseLLM):
         """LiteLLM's model-map entry for ``model`` (default: the chat model); {} when it has none."""
         model = model or self.config.chat_model or ""
         cached = _MODEL_INFO.get(model)
+        if cached is None and provider_of(model) in _ASKS_THE_SERVER:
+            cached = {}  # LiteLLM would ask a (maybe other) Ollama server over HTTP: unknown instead
         if cached is None:
             try:
                 cached = dict(ensure_litellm().get_model_info(model))
@@ -239,13 +274,14 @@ class LiteLLM(BaseLLM):
         if cfg.extra_headers:
             kwargs["extra_headers"] = dict(cfg.extra_headers)
         # LITELLM_API_KEY / API_BASE / EXTRA_PARAMS belong to the default model's provider; a model on
-        # another provider gets that provider's own variables (from the environment or .env).
-        api_key, api_base, home = cfg.credentials_for(model)
+        # another provider gets that provider's own variables (from the environment or .env; a proxy's
+        # LITELLM_PROXY_API_*).
+        api_key, api_base = self._route(model)
         if api_key is not None:
             kwargs["api_key"] = api_key
         if api_base:
             kwargs["api_base"] = api_base
-        if home:
+        if cfg.credentials_for(model)[2]:
             kwargs.update(cfg.extra_params)
         if stream:
             kwargs["stream"] = True
@@ -253,6 +289,8 @@ class LiteLLM(BaseLLM):
         return kwargs
 
     def _cost(self, litellm: ModuleType, model: str, raw: RawCompletion) -> float | None:
+        if is_proxy_model(model):
+            return self._proxy_cost(model, raw)
         if not raw.total_tokens:
             return None
         try:
@@ -262,6 +300,19 @@ class LiteLLM(BaseLLM):
         except Exception:  # unknown/custom models have no price: cost is "unknown", not an error
             return None
         return float(prompt + completion)
+
+    def _proxy_cost(self, model: str, raw: RawCompletion) -> float | None:
+        """A proxy alias's cost: the proxy's header, else its /model/info prices, else unknown.
+
+        Never LiteLLM's price list: ``litellm_proxy/gpt-4o`` may be any model the proxy calls gpt-4o.
+        """
+        if raw.response_cost is not None:
+            return raw.response_cost
+        api_key, api_base = self._route(model)
+        price = CATALOG.price(api_base, api_key, model) if api_base and raw.total_tokens else None
+        if price is None:
+            return None
+        return raw.prompt_tokens * price[0] + raw.completion_tokens * price[1]
 
     # -- public API --
     def chat_completions(
@@ -345,16 +396,19 @@ class LiteLLM(BaseLLM):
                 except Exception as exc:
                     _release_responses(exc)
                     failure = classify(exc)
+                    if is_proxy_model(model):
+                        failure = refine(failure, exc)
+                    retries = self._retry_limit(model, failure)
                     last_model = position == len(models) - 1
                     # Once deltas reached the caller, a retry would duplicate them: report instead.
-                    if not emitted and failure.error_type in RETRYABLE and attempt < self.config.num_retries:
+                    if not emitted and failure.error_type in RETRYABLE and attempt < retries:
                         wait = self._backoff(attempt, failure)
                         logger.warning(
                             "%s failed (%s), retry %d/%d in %.2f s: %s",
                             model,
                             failure.error_type.value,
                             attempt + 1,
-                            self.config.num_retries,
+                            retries,
                             wait,
                             describe_exception(exc),
                         )
@@ -382,7 +436,10 @@ class LiteLLM(BaseLLM):
         """
         kwargs = self._request_kwargs(model, stream=stream)
         if not stream:
-            yield raw_from_response(litellm.completion(**body, **kwargs))
+            response = litellm.completion(**body, **kwargs)
+            raw = raw_from_response(response)
+            raw.response_cost = header_cost(getattr(response, "_hidden_params", None))
+            yield raw
             return
         acc = StreamAccumulator()
         chunks = litellm.completion(**body, **kwargs)
@@ -401,7 +458,15 @@ class LiteLLM(BaseLLM):
         finally:
             # Also when we or the caller stop early: release the HTTP response now.
             _close_stream(chunks)
-        yield acc.result()
+        raw = acc.result()
+        raw.response_cost = header_cost(getattr(chunks, "_hidden_params", None))
+        yield raw
+
+    def _retry_limit(self, model: str, failure: Failure) -> int:
+        if is_proxy_model(model):  # the proxy retries upstream itself (see proxy.retry_limit)
+            explicit = "num_retries" in self.config.model_fields_set
+            return retry_limit(self.config.num_retries, explicit, failure.error_type)
+        return self.config.num_retries
 
     def _missing_key_error(self, model: str, missing: list[str], latency_ms: float) -> LLMResponse:
         home = self.config.credentials_for(model)[2]
@@ -424,16 +489,21 @@ class LiteLLM(BaseLLM):
     def _error(
         self, failure: Failure, model: str, attempts: int, latency_ms: float, mid_stream: bool = False
     ) -> LLMResponse:
-        content = user_message(
-            failure,
-            model,
-            prefix=self.config.env_prefix(),
-            key_variables=self.config.key_variables(model),
-            api_base=self.config.api_base,
-            timeout=self.config.timeout,
-            attempts=attempts,
-            mid_stream=mid_stream,
-        )
+        if failure.proxy is not None:
+            content = proxy_message(
+                failure, model, key_variables=self.config.key_variables(model), api_base=self._route(model)[1]
+            )
+        else:
+            content = user_message(
+                failure,
+                model,
+                prefix=self.config.env_prefix(),
+                key_variables=self.config.key_variables(model),
+                api_base=self.config.api_base,
+                timeout=self.config.timeout,
+                attempts=attempts,
+                mid_stream=mid_stream,
+            )
         return LLMResponse(
             content=content,
             status=LLMResponseStatus.ERROR,
