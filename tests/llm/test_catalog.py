@@ -18,7 +18,7 @@ def _catalog(
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-cat")
     monkeypatch.delenv("GROQ_API_KEY", raising=False)
     llm = LiteLLM(LiteLLMConfig(_env_file=None, chat_model="openai/gpt-4o", api_key="sk-home"))
-    return ModelCatalog(SessionLLMs(llm, ModelPolicy(llm.models, curated, allow_any)), source)
+    return ModelCatalog(SessionLLMs(llm, ModelPolicy(llm.models, curated, allow_any)), [source])
 
 
 def test_entries_carry_what_the_picker_shows(monkeypatch) -> None:
@@ -80,3 +80,28 @@ def test_built_once_from_a_pluggable_source(monkeypatch) -> None:
         entries[0]["id"] == "openai/gpt-4o" and entries[0]["max_input_tokens"] is None
     )  # not in this source
     assert entries[1]["id"] == "litellm_proxy/team-model" and entries[1]["supports_tools"] is True
+
+
+def test_a_proxy_default_lists_the_proxys_own_models_first(monkeypatch) -> None:
+    from director.llm import proxy
+    from director.llm.catalog import sources_for
+
+    from tests.fakes.providers import FAKE_API_KEY
+    from tests.fakes.wire.litellm_proxy import FakeLiteLLMProxy, alias
+
+    proxy.CATALOG.clear()
+    with FakeLiteLLMProxy(aliases=[alias("gpt-4o", "openai/gpt-4o", 1e-6, 2e-6)]) as fake:
+        llm = LiteLLM(
+            LiteLLMConfig(
+                _env_file=None, chat_model="litellm_proxy/gpt-4o", api_base=fake.url, api_key=FAKE_API_KEY
+            )
+        )
+        llms = SessionLLMs(llm, ModelPolicy(llm.models, [], False))
+        assert len(sources_for(llms)) == 2
+        entries = json.loads(ModelCatalog(llms).query("gpt-4o"))
+    first = entries[0]
+    # The proxy's price for its alias (1 and 2 per 1M), never the public gpt-4o's (2.5 and 10).
+    assert first["id"] == "litellm_proxy/gpt-4o" and first["curated"] and first["allowed"]
+    assert (first["input_cost_per_mtok"], first["output_cost_per_mtok"]) == (1.0, 2.0)
+    assert any(e["id"] == "openai/gpt-4o" for e in entries)  # the offline map is still there
+    proxy.CATALOG.clear()

@@ -3,8 +3,8 @@ this server's policy (allowed, curated) and each provider's credentials.
 
 Built once, on first use, then kept: the map has thousands of entries. Each entry is serialised once
 too, so a query is a filter over prepared strings. Where the entries come from is a seam
-(``CatalogSource``): the default reads LiteLLM's map; another source (e.g. a LiteLLM proxy's own model
-list) can be passed in instead, or added with ``extra_sources``.
+(``CatalogSource``): LiteLLM's map, and first, when the default model is a ``litellm_proxy/`` one, the
+proxy's own list (its aliases, priced by the proxy, never by a same-named public model).
 """
 
 from __future__ import annotations
@@ -77,6 +77,52 @@ def litellm_model_map() -> Iterable[CatalogModel]:
         yield from_model_info(_route_id(key, provider), info, provider.split("-", 1)[0])
 
 
+def proxy_source(api_base: str, api_key: str | None) -> CatalogSource:
+    """The models a LiteLLM proxy serves (its ``/model/info``, priced by the proxy), as a catalog source."""
+
+    def models() -> Iterable[CatalogModel]:
+        from director.errors import ProxyCatalogError
+        from director.llm.proxy import list_proxy_models
+
+        try:
+            entries = list_proxy_models(api_base, api_key)
+        except ProxyCatalogError as exc:  # the rest of the catalog is still worth showing
+            logger.warning("the LiteLLM proxy's model list is not in the catalog: %s", exc.message)
+            return []
+        return [
+            CatalogModel(
+                id=entry["id"],
+                provider=entry["provider"],
+                max_input_tokens=entry["max_input_tokens"],
+                input_cost_per_token=_per_token(entry["input_cost_per_mtok"]),
+                output_cost_per_token=_per_token(entry["output_cost_per_mtok"]),
+                supports_tools=entry["supports_tools"],
+                supports_vision=entry["supports_vision"],
+                supports_reasoning=entry["supports_reasoning"],
+            )
+            for entry in entries
+        ]
+
+    return models
+
+
+def sources_for(llms: SessionLLMs) -> list[CatalogSource]:
+    """The proxy's own list first when the default model is a ``litellm_proxy/`` one, then LiteLLM's map."""
+    from director.llm.proxy import is_proxy_model
+
+    config = llms.default.config
+    sources: list[CatalogSource] = []
+    if isinstance(config, LiteLLMConfig) and is_proxy_model(config.chat_model):
+        api_key, api_base, _ = config.credentials_for(config.chat_model or "")
+        if api_base:
+            sources.append(proxy_source(api_base, api_key))
+    return [*sources, litellm_model_map]
+
+
+def _per_token(per_mtok: float | None) -> float | None:
+    return per_mtok / PER_MTOK if per_mtok is not None else None
+
+
 def _per_mtok(cost: float | None) -> float | None:
     return round(cost * PER_MTOK, 6) if cost is not None else None
 
@@ -89,14 +135,10 @@ class _Row:
 
 
 class ModelCatalog:
-    def __init__(
-        self,
-        llms: SessionLLMs,
-        source: CatalogSource = litellm_model_map,
-        extra_sources: Iterable[CatalogSource] = (),
-    ):
+    def __init__(self, llms: SessionLLMs, sources: Iterable[CatalogSource] | None = None):
+        """``sources`` in order of precedence (an id's first entry wins); default ``sources_for(llms)``."""
         self.llms = llms
-        self.sources = [source, *extra_sources]
+        self.sources = list(sources) if sources is not None else sources_for(llms)
         self._rows: list[_Row] | None = None
         self._lock = threading.Lock()
         self._credentials: dict[str, tuple[CredentialStatus, list[str]]] = {}
