@@ -72,6 +72,13 @@ MODEL_DESCRIPTION = f"a LiteLLM model string such as {preset_model(LLMType.ANTHR
 KEY_DESCRIPTION = "the provider's API key"
 
 
+def comma_list(cls: Any, value: Any) -> Any:
+    """A field validator: "a, b," -> ["a", "b"] (LITELLM_FALLBACK_MODELS, LITELLM_MODELS)."""
+    if isinstance(value, str):
+        return [m.strip() for m in value.split(",") if m.strip()]
+    return value
+
+
 def provider_of(model: str) -> str:
     """LiteLLM's provider for a model string (the prefix; a guess for bare names)."""
     if "/" in model:
@@ -162,12 +169,7 @@ class LiteLLMConfig(BaseLLMConfig):
             return f"{cls.model_prefix}/{value}"
         return value
 
-    @field_validator("fallback_models", mode="before")
-    @classmethod
-    def _split_models(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [m.strip() for m in value.split(",") if m.strip()]
-        return value
+    _split_models = field_validator("fallback_models", mode="before")(comma_list)
 
     @field_validator("extra_params", mode="before")
     @classmethod

@@ -7,13 +7,14 @@ model costs money, the default is the configured ones only.
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from director.constants import EnvPrefix
 from director.errors import InvalidModelError
+from director.llm.config import comma_list
 from director.llm.credentials import INTERACTIVE_LOGIN_PROVIDERS
 from director.settings import DirectorSettings
 
@@ -37,12 +38,7 @@ class ModelPolicySettings(DirectorSettings):
         default=False, description="true lets a chat use any model LiteLLM can route (each one costs money)"
     )
 
-    @field_validator("models", mode="before")
-    @classmethod
-    def _split(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [m.strip() for m in value.split(",") if m.strip()]
-        return value
+    _split = field_validator("models", mode="before")(comma_list)
 
 
 def _routable(model: str) -> bool:
