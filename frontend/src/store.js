@@ -15,6 +15,8 @@ import {
   newClientMsgId,
 } from './lib/conversation.js'
 import { retryAfterOfAnswer, retryAfterOfError, secondsLeft } from './lib/backoff.js'
+import { chatContent, imageUrlsOf } from './lib/images.js'
+import { lastPickedModel, rememberPickedModel } from './lib/models.js'
 
 export const state = reactive({
   config: null,
@@ -241,6 +243,7 @@ export async function openSession(sessionId, { push = true, quiet = false } = {}
     const session = await api.session(sessionId)
     if (ticket !== openToken) return // the user moved on meanwhile
     loadConversation(state.conversation, session?.conversation || [])
+    applySessionSettings(session)
   } catch (error) {
     if (ticket !== openToken) return
     if (error instanceof ApiError && error.status === 404) state.sessionMissing = true
@@ -256,6 +259,7 @@ export function newChat({ push = true } = {}) {
   state.sessionMissing = false
   state.loadingSession = false
   state.conversation = createConversation()
+  applySessionSettings({ model: lastPickedModel() })
   if (push) writeUrl(null)
 }
 
@@ -274,19 +278,25 @@ export async function deleteSession(sessionId) {
   return true
 }
 
-/** Send the composer's text; `agents` restricts the turn to those agents (from @mentions). */
-export function sendMessage(text, agents = []) {
+/** Send the composer's text; `agents` restricts the turn to those agents (from @mentions); `images`
+ * are data: URLs sent as image parts. */
+export function sendMessage(text, agents = [], images = []) {
   const content = text.trim()
-  if (!content || !socket || state.waitSeconds > 0) return false
+  if ((!content && !images.length) || !socket || state.waitSeconds > 0) return false
   // Writing into a chat that was deleted meanwhile starts a new one rather than reviving its id.
   if (state.sessionMissing) {
     state.sessionId = null
     state.sessionMissing = false
   }
   const clientMsgId = newClientMsgId()
-  addLocalInput(state.conversation, { clientMsgId, text: content, agents, sessionId: state.sessionId })
-  const payload = { msg_id: clientMsgId, content }
+  addLocalInput(state.conversation, { clientMsgId, text: content, agents, sessionId: state.sessionId, images })
+  const payload = { msg_id: clientMsgId, content: chatContent(content, images) }
   if (state.sessionId) payload.session_id = state.sessionId
+  else {
+    // A new chat starts on the model (and effort) picked before its first message.
+    if (state.chatModel) payload.model = state.chatModel
+    if (state.reasoningEffort) payload.reasoning_effort = state.reasoningEffort
+  }
   if (agents.length) payload.agents = agents
   socket.emit('chat', payload)
   return true
@@ -298,7 +308,7 @@ export function retryMessage(message) {
   if (index < 0 || !message.error) return false
   const text = inputText(message)
   state.conversation.messages.splice(index, 1)
-  return sendMessage(text, message.agents || [])
+  return sendMessage(text, message.agents || [], imageUrlsOf(message))
 }
 
 /** Ask again what led to a failed answer: the question it answered goes as a new turn. */
@@ -310,7 +320,7 @@ export function retryAnswer(output) {
     .reverse()
     .find((m) => m.msg_type === 'input' && !m.error)
   if (index < 0 || !question) return false
-  return sendMessage(inputText(question), question.agents || [])
+  return sendMessage(inputText(question), question.agents || [], imageUrlsOf(question))
 }
 
 export function stopTurn() {
@@ -390,4 +400,57 @@ export async function updateChat(sessionId, changes) {
   }
   await refreshSessions()
   return true
+}
+
+// ---- Per-chat model (issue 11): the model chip, the picker's catalog, the chat's settings.
+state.chatModel = lastPickedModel() // this chat's model; null: the server's default
+state.reasoningEffort = null // null: the server's default (LITELLM_REASONING_EFFORT)
+state.models = null // GET /model, loaded when the picker first opens
+state.modelsError = ''
+
+/** The model the chip shows: the chat's own, else the server's default. */
+export const chipModel = computed(() => state.chatModel || state.config?.chat_model || '')
+
+export function applySessionSettings(session) {
+  state.chatModel = session?.model ?? null
+  state.reasoningEffort = session?.reasoning_effort ?? null
+}
+
+export async function loadModels() {
+  if (state.models) return
+  try {
+    const models = await api.models()
+    state.models = Array.isArray(models) ? models : []
+    state.modelsError = ''
+  } catch (error) {
+    state.modelsError = error.message
+  }
+}
+
+async function saveSettings(changes) {
+  if (!state.sessionId) {
+    // Not stored yet: it goes with the chat's first message.
+    if ('model' in changes) state.chatModel = changes.model
+    if ('reasoning_effort' in changes) state.reasoningEffort = changes.reasoning_effort
+    return true
+  }
+  try {
+    applySessionSettings(await api.patchSession(state.sessionId, changes))
+    return true
+  } catch (error) {
+    handleApiError(error, 'Could not change the model')
+    return false
+  }
+}
+
+/** Use `model` in this chat from its next turn on (and start new chats on it, in this browser). */
+export async function pickModel(model) {
+  const saved = await saveSettings({ model })
+  if (saved) rememberPickedModel(model)
+  return saved
+}
+
+/** This chat's reasoning effort (off|minimal|low|medium|high; null: the default). */
+export function pickReasoningEffort(effort) {
+  return saveSettings({ reasoning_effort: effort || null })
 }

@@ -81,3 +81,13 @@ class MemoryDB:
                         messages[msg_id] = copy.deepcopy(finish(copy.deepcopy(message)))
                         count += 1
             return count
+
+    # -- per-chat model settings (issue 11) --
+    def set_session_settings(self, session_id, changes):
+        with self._lock:
+            row = self.sessions.get(session_id)
+            if row is None:
+                return None
+            row.update(changes)
+            self.writes.append(("settings", dict(changes)))
+            return {"model": None, "reasoning_effort": None, **row}

@@ -126,6 +126,8 @@ class BaseMessage(BaseModel):
 
 class InputMessage(BaseMessage):
     msg_type: Literal[MsgType.INPUT] = MsgType.INPUT
+    # Attached images, Director's content-part shape with data: URLs (core/images.py); stored with the message.
+    images: list[dict[str, Any]] = Field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -140,6 +142,9 @@ class ChatRequest(BaseModel):
     client_msg_id: str | None = None
     text_parts: list[str]
     agents: list[str] = Field(default_factory=list)
+    # The chat's model / reasoning_effort changes this message carries (stored for the session).
+    settings: dict[str, str | None] = Field(default_factory=dict)
+    images: list[dict[str, Any]] = Field(default_factory=list)  # checked image_url parts
 
     @property
     def text(self) -> str:

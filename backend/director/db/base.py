@@ -276,3 +276,24 @@ class BaseDB(ABC):
         leaves that part as it is, and ``updated_at`` is not touched. Returns the session, None when
         unknown. ``by_user=False`` (a title the model wrote) never replaces a title the user chose.
         ``ValueError`` for a bad title or a non-bool ``pinned``, before any write."""
+
+    # -- per-chat model settings (issue 11) --------------------------------------------------------
+
+    @abstractmethod
+    def set_session_settings(self, session_id: str, changes: dict[str, str | None]) -> dict[str, Any] | None:
+        """Set some of the session's ``SESSION_SETTINGS`` (``model``, ``reasoning_effort``; None puts one
+        back to the server's default), leaving the others and ``updated_at`` alone. Returns the
+        session as ``get_session`` would, or None when unknown (nothing is created)."""
+
+
+# -- per-chat model settings (issue 11) ------------------------------------------------------------
+
+SESSION_SETTINGS = ("model", "reasoning_effort")
+
+
+def check_session_settings(changes: Any) -> dict[str, str | None]:
+    if not isinstance(changes, dict) or not set(changes) <= set(SESSION_SETTINGS):
+        raise ValueError(f"session settings must be a dict with keys among {SESSION_SETTINGS}")
+    if not all(value is None or isinstance(value, str) for value in changes.values()):
+        raise ValueError("session settings must be strings or None")
+    return dict(changes)
