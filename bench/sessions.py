@@ -14,6 +14,10 @@
 (d) server start to /health answering, median of 5 (target <= 1.5 s), each on a new database (what a
     first start pays: the schema is created);
 (e) the same on the database an earlier start made (what every later start pays).
+
+BENCH_SERVER_SOURCE=<a checkout> runs that checkout's server instead of this one (its ``backend`` goes
+first on the server's PYTHONPATH), so a change can be compared with main in one session:
+``git archive main backend | tar -x -C /tmp/main`` then ``BENCH_SERVER_SOURCE=/tmp/main``.
 """
 
 from __future__ import annotations
@@ -101,13 +105,16 @@ class BenchClient:
 
 
 def server_env(fake: FakeOpenAI) -> dict[str, str]:
-    return {
+    env = {
         "LITELLM_CHAT_MODEL": "openai/fake-model",
         "LITELLM_API_BASE": fake.api_base,
         "LITELLM_API_KEY": API_KEY,
         "LITELLM_NUM_RETRIES": "0",
         "DIRECTOR_LOG_LEVEL": "warning",
     }
+    if source := os.environ.get("BENCH_SERVER_SOURCE"):
+        env["PYTHONPATH"] = str(Path(source) / "backend")
+    return env
 
 
 def parallel(fn: Any, items: list[Any], workers: int) -> list[Any]:

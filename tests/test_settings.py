@@ -11,6 +11,7 @@ from director.agents.settings import AgentSettings
 from director.entrypoint.api.settings import ServerSettings
 from director.errors import ConfigError
 from director.llm.config import PRESET_CONFIGS
+from director.llm.model_policy import ModelPolicySettings
 from director.llm.recording import RecordSettings
 from director.mcp.config import MCPSettings
 from director.settings import DirectorSettings
@@ -22,6 +23,7 @@ ALL_SETTINGS: list[type[DirectorSettings]] = [
     AgentSettings,
     MCPSettings,
     RecordSettings,
+    ModelPolicySettings,
     *PRESET_CONFIGS.values(),
 ]
 

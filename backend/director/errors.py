@@ -65,6 +65,15 @@ class BadPayloadError(DirectorError):
         self.code = code
 
 
+class InvalidModelError(BadPayloadError):
+    """A chat asked for a model the policy does not allow (``setting`` is the variable that would)."""
+
+    def __init__(self, model: str, setting: str, message: str):
+        super().__init__("invalid_model", message)
+        self.model = model
+        self.setting = setting
+
+
 class SessionBusyError(DirectorError):
     def __init__(self, session_id: str):
         super().__init__(

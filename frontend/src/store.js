@@ -18,6 +18,8 @@ import {
 import { PAGE } from './lib/history.js'
 import { retryAfterOfAnswer, retryAfterOfError, secondsLeft } from './lib/backoff.js'
 import { questionOf, siblingAt, siblingsWithNew, withVersions } from './lib/branches.js'
+import { chatContent, imageUrlsOf } from './lib/images.js'
+import { lastPickedModel, rememberPickedModel } from './lib/models.js'
 
 export const state = reactive({
   config: null,
@@ -246,6 +248,7 @@ export async function openSession(sessionId, { push = true, quiet = false } = {}
     if (ticket !== openToken) return // the user moved on meanwhile
     loadConversation(state.conversation, withVersions(session))
     setHistory(session)
+    applySessionSettings(session)
   } catch (error) {
     if (ticket !== openToken) return
     if (error instanceof ApiError && error.status === 404) state.sessionMissing = true
@@ -262,6 +265,7 @@ export function newChat({ push = true } = {}) {
   state.loadingSession = false
   state.conversation = createConversation()
   setHistory(null)
+  applySessionSettings({ model: lastPickedModel() })
   if (push) writeUrl(null)
 }
 
@@ -281,13 +285,13 @@ export async function deleteSession(sessionId) {
 }
 
 /**
- * Send the composer's text; `agents` restricts the turn to those agents (from @mentions).
- * `branch` (edit/regenerate): `{parentMsgId, newVersionOf}` puts the message after that answer (null:
- * the start) as a new version beside `newVersionOf` (the old versions' ids).
+ * Send the composer's text; `agents` restricts the turn to those agents (from @mentions); `images`
+ * are data: URLs sent as image parts. `branch` (edit/regenerate): `{parentMsgId, newVersionOf}` puts the
+ * message after that answer (null: the start) as a new version beside `newVersionOf` (the old versions' ids).
  */
-export function sendMessage(text, agents = [], branch = null) {
+export function sendMessage(text, agents = [], images = [], branch = null) {
   const content = text.trim()
-  if (!content || !socket || state.waitSeconds > 0) return false
+  if ((!content && !images.length) || !socket || state.waitSeconds > 0) return false
   // Writing into a chat that was deleted meanwhile starts a new one rather than reviving its id.
   if (state.sessionMissing) {
     state.sessionId = null
@@ -297,9 +301,14 @@ export function sendMessage(text, agents = [], branch = null) {
   // The message follows the answer on screen, even if another tab has shown another branch since.
   const shown = state.conversation.messages.at(-1)
   const follows = branch || (shown?.msg_type === 'output' && shown.msg_id ? { parentMsgId: shown.msg_id } : null)
-  addLocalInput(state.conversation, { clientMsgId, text: content, agents, sessionId: state.sessionId })
-  const payload = { msg_id: clientMsgId, content }
+  addLocalInput(state.conversation, { clientMsgId, text: content, agents, sessionId: state.sessionId, images })
+  const payload = { msg_id: clientMsgId, content: chatContent(content, images) }
   if (state.sessionId) payload.session_id = state.sessionId
+  else {
+    // A new chat starts on the model (and effort) picked before its first message.
+    if (state.chatModel) payload.model = state.chatModel
+    if (state.reasoningEffort) payload.reasoning_effort = state.reasoningEffort
+  }
   if (agents.length) payload.agents = agents
   if (follows && state.sessionId) {
     payload.parent_msg_id = follows.parentMsgId ?? null
@@ -317,7 +326,7 @@ export function retryMessage(message) {
   if (index < 0 || !message.error) return false
   const text = inputText(message)
   state.conversation.messages.splice(index, 1)
-  return sendMessage(text, message.agents || [], message.branch || null)
+  return sendMessage(text, message.agents || [], imageUrlsOf(message), message.branch || null)
 }
 
 /** Ask again what led to a failed answer: the question it answered goes as a new turn. */
@@ -329,7 +338,7 @@ export function retryAnswer(output) {
     .reverse()
     .find((m) => m.msg_type === 'input' && !m.error)
   if (index < 0 || !question) return false
-  return sendMessage(inputText(question), question.agents || [])
+  return sendMessage(inputText(question), question.agents || [], imageUrlsOf(question))
 }
 
 // ---- Branches (issue 13): edit a question, regenerate an answer, switch versions with `< 2/3 >`.
@@ -342,7 +351,7 @@ export function editMessage(message, text) {
   if (index < 0 || !message.msg_id || !text.trim() || turnRunning.value) return false
   const branch = { parentMsgId: message.parent_msg_id ?? null, newVersionOf: siblingsWithNew(message) }
   const removed = messages.splice(index)
-  if (sendMessage(text, message.agents || [], branch)) return true
+  if (sendMessage(text, message.agents || [], imageUrlsOf(message), branch)) return true
   messages.push(...removed) // not sent (no connection, storage full): nothing changes
   return false
 }
@@ -501,4 +510,57 @@ export async function updateChat(sessionId, changes) {
   }
   await refreshSessions()
   return true
+}
+
+// ---- Per-chat model (issue 11): the model chip, the picker's catalog, the chat's settings.
+state.chatModel = lastPickedModel() // this chat's model; null: the server's default
+state.reasoningEffort = null // null: the server's default (LITELLM_REASONING_EFFORT)
+state.models = null // GET /model, loaded when the picker first opens
+state.modelsError = ''
+
+/** The model the chip shows: the chat's own, else the server's default. */
+export const chipModel = computed(() => state.chatModel || state.config?.chat_model || '')
+
+export function applySessionSettings(session) {
+  state.chatModel = session?.model ?? null
+  state.reasoningEffort = session?.reasoning_effort ?? null
+}
+
+export async function loadModels() {
+  if (state.models) return
+  try {
+    const models = await api.models()
+    state.models = Array.isArray(models) ? models : []
+    state.modelsError = ''
+  } catch (error) {
+    state.modelsError = error.message
+  }
+}
+
+async function saveSettings(changes) {
+  if (!state.sessionId) {
+    // Not stored yet: it goes with the chat's first message.
+    if ('model' in changes) state.chatModel = changes.model
+    if ('reasoning_effort' in changes) state.reasoningEffort = changes.reasoning_effort
+    return true
+  }
+  try {
+    applySessionSettings(await api.patchSession(state.sessionId, changes))
+    return true
+  } catch (error) {
+    handleApiError(error, 'Could not change the model')
+    return false
+  }
+}
+
+/** Use `model` in this chat from its next turn on (and start new chats on it, in this browser). */
+export async function pickModel(model) {
+  const saved = await saveSettings({ model })
+  if (saved) rememberPickedModel(model)
+  return saved
+}
+
+/** This chat's reasoning effort (off|minimal|low|medium|high; null: the default). */
+export function pickReasoningEffort(effort) {
+  return saveSettings({ reasoning_effort: effort || null })
 }

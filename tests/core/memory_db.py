@@ -84,6 +84,16 @@ class MemoryDB:
                         count += 1
             return count
 
+    # -- per-chat model settings (issue 11) --
+    def set_session_settings(self, session_id, changes):
+        with self._lock:
+            row = self.sessions.get(session_id)
+            if row is None:
+                return None
+            row.update(changes)
+            self.writes.append(("settings", dict(changes)))
+            return {"model": None, "reasoning_effort": None, **row}
+
     # -- Branches (issue 13) --------------------------------------------------------------------
 
     def get_message_tree(self, session_id):

@@ -172,8 +172,8 @@ def test_a_database_made_before_migrations_is_upgraded_and_loses_nothing(
         assert version_of(backend, storage) == known_revisions()[-1]
         assert "adopting a database made before versioned migrations" in caplog.text
         assert db.get_sessions() == [
-            {**session, "metadata": session["metadata"]} for session in data["sessions"]
-        ]  # newest first: s1 (updated 200) then s2 (150)
+            {**session, "model": None, "reasoning_effort": None} for session in data["sessions"]
+        ]  # newest first: s1 (updated 200) then s2 (150); no per-chat model yet: the default
         for session_id, messages in data["conversations"].items():
             assert db.get_conversations(session_id) == messages
             assert db.get_context_messages(session_id) == data["context"][session_id]
@@ -244,3 +244,51 @@ def test_revision_ids_follow_the_file_names_and_form_one_line() -> None:
     assert script.get_heads() == [revisions[-1]]  # one head: the fast path's "current" is right
     chain = [rev.revision for rev in script.walk_revisions()]
     assert chain == list(reversed(revisions))
+
+
+def stamp_0001(backend: str, storage: str) -> None:
+    """What version 0001 leaves on a database it adopted: the old tables as they were, stamped 0001."""
+    statements = [
+        "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)",
+        "INSERT INTO alembic_version (version_num) VALUES ('0001')",
+    ]
+    if backend == "sqlite":
+        conn = sqlite3.connect(storage)
+        try:
+            for statement in statements:
+                conn.execute(statement)
+            conn.commit()
+        finally:
+            conn.close()
+        return
+    with psycopg.connect(storage) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def test_a_database_at_0001_gets_per_chat_model_settings_and_loses_nothing(
+    backend: str, storage: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = old_data()
+    write_old_database(backend, storage, data)
+    stamp_0001(backend, storage)
+
+    with caplog.at_level(logging.INFO, logger="director.db"):
+        db = open_db(backend, storage)
+    try:
+        assert "migrated from schema version 0001" in caplog.text
+        assert version_of(backend, storage) == known_revisions()[-1]
+        # Old sessions are intact and use the server's default model (NULL settings).
+        assert db.get_sessions() == [
+            {**session, "model": None, "reasoning_effort": None} for session in data["sessions"]
+        ]
+        for session_id, messages in data["conversations"].items():
+            assert db.get_conversations(session_id) == messages
+            assert db.get_context_messages(session_id) == data["context"][session_id]
+        # The new columns work on the upgraded database.
+        updated = db.set_session_settings("s2", {"model": "anthropic/claude-x", "reasoning_effort": "low"})
+        assert updated is not None and updated["model"] == "anthropic/claude-x"
+        assert db.get_session("s2")["reasoning_effort"] == "low"
+        assert db.get_session("s1")["model"] is None
+    finally:
+        db.close()

@@ -46,3 +46,42 @@ def test_the_length_limit_is_checked_before_normalising():
     with pytest.raises(BadPayloadError) as err:
         chat({"content": "x" * 100 + "\x00"})
     assert err.value.code == "message_too_long"
+
+
+# -- images and per-chat model settings (issue 11) --
+
+PNG_URL = (
+    "data:image/png;base64,"
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
+IMAGE = {"type": "image_url", "image_url": {"url": PNG_URL}}
+
+
+def test_image_parts_are_taken_beside_text_or_alone() -> None:
+    request = chat({"content": [{"type": "text", "text": "what is it?"}, IMAGE]})
+    assert request.text == "what is it?" and request.images == [IMAGE]
+    alone = chat({"content": [IMAGE]})
+    assert alone.text_parts == [] and alone.images == [IMAGE]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        [{"type": "image_url", "image_url": {"url": "http://10.0.0.1/x.png"}}],
+        [IMAGE] * 5,
+        [{"type": "image_url"}],
+    ],
+)
+def test_bad_images_are_refused(content: list) -> None:
+    with pytest.raises(BadPayloadError) as info:
+        chat({"content": content})
+    assert info.value.code == "invalid_image"
+
+
+def test_model_settings_in_a_chat() -> None:
+    request = chat({"content": "hi", "model": "anthropic/claude-x", "reasoning_effort": "Low"})
+    assert request.settings == {"model": "anthropic/claude-x", "reasoning_effort": "low"}
+    assert chat({"content": "hi", "model": None}).settings == {}
+    with pytest.raises(BadPayloadError) as info:
+        chat({"content": "hi", "reasoning_effort": "max"})
+    assert info.value.code == "invalid_reasoning_effort"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -169,3 +172,12 @@ def postgres_dsn(postgres_server: PostgresServer) -> Iterator[str]:
     dsn = create_database(postgres_server)
     yield dsn
     drop_database(postgres_server, dsn)
+
+
+@pytest.fixture
+def cluster_dir() -> Iterator[Path]:
+    # Not pytest's tmp_path: as root, PostgreSQL runs as user postgres, who cannot enter a private dir.
+    path = Path(tempfile.mkdtemp(prefix="director-make-cluster-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

@@ -4,20 +4,17 @@ servers and nginx, serves a chat on SERVER_PORT, and Ctrl+C stops everything it 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
 from tests.fakes.cluster_command import free_run_of_ports, listening
-from tests.fakes.providers import Reply
+from tests.fakes.providers import FakeOpenAI, Reply
 from tests.fakes.server_process import wait_for_health
 from tests.integration.conftest import provider_env
 from tests.integration.live_client import LiveClient, answer_text, disconnect_all
@@ -25,30 +22,27 @@ from tests.integration.live_client import LiveClient, answer_text, disconnect_al
 pytestmark = pytest.mark.postgres
 
 
-@pytest.fixture
-def cluster_dir() -> Iterator[Path]:
-    # Not pytest's tmp_path: as root, PostgreSQL runs as user postgres, who cannot enter a private dir.
-    path = Path(tempfile.mkdtemp(prefix="director-make-cluster-"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
+def cluster_env(fake: FakeOpenAI, work_dir: Path, cluster_dir: Path, port: int) -> dict[str, str]:
+    """A clean environment for the cluster command: two servers, nginx on ``port``, the fake model."""
+    env = {key: os.environ[key] for key in ("PATH", "HOME") if key in os.environ}
+    env.update(
+        provider_env(fake),
+        LITELLM_LOCAL_MODEL_COST_MAP="True",
+        LITELLM_OFFLINE_MODE="true",
+        DIRECTOR_ENV_FILE=str(work_dir / "no.env"),
+        CLUSTER_DIR=str(cluster_dir),
+        CLUSTER_WORKERS="2",
+        SERVER_PORT=str(port),
+        PYTHONUNBUFFERED="1",
+    )
+    return env
 
 
 @pytest.mark.timeout(300)  # initdb, four processes and LiteLLM's import, on a shared 2-core machine
 def test_make_cluster_serves_and_ctrl_c_stops_everything(tmp_path, cluster_dir, module_fake):
 
     port = free_run_of_ports(2)
-    env = {key: os.environ[key] for key in ("PATH", "HOME") if key in os.environ}
-    env.update(
-        provider_env(module_fake),
-        LITELLM_LOCAL_MODEL_COST_MAP="True",
-        LITELLM_OFFLINE_MODE="true",
-        DIRECTOR_ENV_FILE=str(tmp_path / "no.env"),
-        CLUSTER_DIR=str(cluster_dir),
-        CLUSTER_WORKERS="2",
-        SERVER_PORT=str(port),
-        PYTHONUNBUFFERED="1",
-    )
+    env = cluster_env(module_fake, tmp_path, cluster_dir, port)
     log = open(tmp_path / "cluster.log", "wb")  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "-m", "director.entrypoint.cluster"],

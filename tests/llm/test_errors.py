@@ -201,8 +201,10 @@ def test_every_knob_is_forwarded(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_unset_knobs_and_empty_key_are_not_forwarded(monkeypatch: pytest.MonkeyPatch) -> None:
     script = Script(_ok())
     monkeypatch.setattr(ensure_litellm(), "completion", script)
+    # A provider that needs no key: one that does is refused before any call when it has none
+    # (tests/llm/test_missing_credentials.py).
     LiteLLM(
-        LiteLLMConfig(_env_file=None, chat_model="openai/gpt-4o", api_key="", api_base="")
+        LiteLLMConfig(_env_file=None, chat_model="ollama_chat/llama3.1", api_key="", api_base="")
     ).chat_completions([{"role": "user", "content": "x"}])
     call = script.calls[0]
     for absent in (
@@ -224,12 +226,14 @@ def test_fallback_on_another_provider_does_not_get_the_primary_key(
 ) -> None:
     script = Script(_exc("ContextWindowExceededError"), _ok("from fallback"))
     monkeypatch.setattr(ensure_litellm(), "completion", script)
+    monkeypatch.setenv("GEMINI_API_KEY", "gemini-own-key")
     r = _llm(api_base="http://a", fallback_models=["gemini/gemini-2.5-pro"]).chat_completions(
         [{"role": "user", "content": "x"}]
     )
     assert r.ok and r.model == "gemini/gemini-2.5-pro"
     assert script.calls[1]["model"] == "gemini/gemini-2.5-pro"
-    assert "api_key" not in script.calls[1] and "api_base" not in script.calls[1]
+    # Its own provider's key, never the primary's; and not the primary's base URL.
+    assert script.calls[1].get("api_key") == "gemini-own-key" and "api_base" not in script.calls[1]
     assert sleeps == []  # context-window errors go straight to the fallback
 
 

@@ -379,12 +379,13 @@ def test_a_lone_surrogate_in_the_context_no_longer_poisons_the_session(
 def test_a_local_failure_is_not_reported_as_a_provider_500(
     fake_openai: FakeOpenAI, stream: bool, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # No key anywhere: the OpenAI SDK refuses before sending, and LiteLLM wraps that in an
-    # InternalServerError with status 500. Nothing reached the provider, so nothing is retried.
+    # No key anywhere: the OpenAI SDK would refuse before sending, and LiteLLM wrap that in an
+    # InternalServerError with status 500. It is caught earlier (LiteLLM's validate_environment) and
+    # said as what it is, a missing key: nothing reached the provider, so nothing is retried.
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     llm = make_litellm(fake_openai, model="openai/fake-model", api_key="")
     r = _stream(llm, HI)[1] if stream else llm.chat_completions(HI)
-    assert r.status == LLMResponseStatus.ERROR and r.error_type == LLMErrorType.LOCAL
+    assert r.status == LLMResponseStatus.ERROR and r.error_type == LLMErrorType.AUTH
     assert fake_openai.requests == [] and sleeps == []
     assert "500" not in r.content and "provider failed" not in r.content
     assert "nothing reached the provider" in r.content and "OPENAI_API_KEY" in r.content

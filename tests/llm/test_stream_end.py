@@ -44,7 +44,9 @@ class RecordingStream:
 def _run(monkeypatch: pytest.MonkeyPatch, chunks: list[dict[str, Any]]) -> tuple[RecordingStream, list[Any]]:
     stream = RecordingStream(chunks)
     monkeypatch.setattr(ensure_litellm(), "completion", lambda **kwargs: stream)
-    llm = LiteLLM(LiteLLMConfig(_env_file=None, chat_model="openai/fake-model", num_retries=0))
+    llm = LiteLLM(
+        LiteLLMConfig(_env_file=None, chat_model="openai/fake-model", api_key="sk-test", num_retries=0)
+    )
     events = list(llm.chat_completions_stream([{"role": "user", "content": "hi"}]))
     assert isinstance(events[-1], LLMResponse)
     return stream, events

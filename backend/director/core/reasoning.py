@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from director.agents.base import AgentResponse, AgentStatus, BaseAgent
 from director.core.heartbeat import Heartbeat
+from director.core.images import user_content, without_images
 from director.core.prompts import build_system_prompt
 from director.core.session import (
     ASSISTANT,
@@ -56,6 +57,10 @@ STOPPED_BY = {
 }
 # What an answer stopped before its first word says, so it is not mistaken for an empty answer.
 NOTHING_WRITTEN_TEXT = "Stopped before any answer was written."
+THINKING = "thinking"  # agent_name of the block holding the model's reasoning text
+AGENTS_UNAVAILABLE_TEXT = (
+    "Agents are unavailable with this model (it cannot call tools): answered without them"
+)
 
 
 class EngineLimits(BaseModel):
@@ -194,7 +199,7 @@ class ReasoningEngine:
 
         tools_agents = self._allowed_agents(input_message.agents)
         context = self._context = session.get_context_messages()
-        question = {"role": "user", "content": input_message.text}
+        question = {"role": "user", "content": user_content(input_message.text, input_message.images)}
         # Asking again after a failed turn (its question is still the last thing in the context)
         # must not show the model the same question twice.
         if not context or context[-1] != question:
@@ -245,6 +250,10 @@ class ReasoningEngine:
         agents: dict[str, BaseAgent],
         input_message: InputMessage,
     ) -> None:
+        if agents and not self.llm.supports_tools:
+            # A model that cannot call tools still answers, without agents; the steps say why.
+            agents = {}
+            output.add_action(AGENTS_UNAVAILABLE_TEXT)
         system = {
             "role": "system",
             "content": build_system_prompt(list(agents.values()), input_message.agents),
@@ -314,8 +323,21 @@ class ReasoningEngine:
         fallback model took it), the oldest turns are dropped from the model's context and the step
         is tried again, so a long session keeps working; the user's conversation is not touched."""
         while True:
-            response = self._stream_step(output, [system, *context], tools)
+            messages = [system, *context]
+            if not self.llm.supports_vision:
+                messages = without_images(messages)  # images earlier in the history (another model's)
+            response = self._stream_step(output, messages, tools)
             output.add_usage(response.model, response.send_tokens, response.recv_tokens, response.cost)
+            if response.ok and response.reasoning:
+                # A "Thinking" step; kept out of the context, so it is never sent back to a provider.
+                output.add_block(
+                    TextContent(
+                        agent_name=THINKING,
+                        status=BlockStatus.SUCCESS,
+                        status_message="Thinking",
+                        text=response.reasoning,
+                    )
+                )
             if response.error_type != LLMErrorType.CONTEXT_WINDOW:
                 return response
             dropped = _drop_oldest_turns(context)

@@ -130,6 +130,8 @@ class BaseMessage(BaseModel):
 
 class InputMessage(BaseMessage):
     msg_type: Literal[MsgType.INPUT] = MsgType.INPUT
+    # Attached images, Director's content-part shape with data: URLs (core/images.py); stored with the message.
+    images: list[dict[str, Any]] = Field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -148,6 +150,9 @@ class ChatRequest(BaseModel):
     # then means the start of the conversation). Not named: the branch being viewed continues.
     parent_msg_id: str | None = None
     parent_given: bool = False
+    # The chat's model / reasoning_effort changes this message carries (stored for the session).
+    settings: dict[str, str | None] = Field(default_factory=dict)
+    images: list[dict[str, Any]] = Field(default_factory=list)  # checked image_url parts
 
     @property
     def text(self) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 
 from director.agents.base import BaseAgent
 from director.core.branches import BranchTurn
+from director.core.images import NO_VISION, no_vision_message
 from director.core.reasoning import EngineLimits, ReasoningEngine
 from director.core.session import (
     ASSISTANT,
@@ -24,9 +25,10 @@ from director.core.session import (
 )
 from director.core.titles import write_title
 from director.core.turns import TurnRegistry
-from director.db.base import BaseDB, DatabaseClosedError
-from director.errors import StorageFullError
+from director.db.base import SESSION_SETTINGS, BaseDB, DatabaseClosedError
+from director.errors import BadPayloadError, StorageFullError
 from director.llm.base import BaseLLM
+from director.llm.for_session import SessionLLMs
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +52,12 @@ class TurnRunner:
         extra_agents: Callable[[], list[type[BaseAgent]]] | None = None,
         wrap_llm: Callable[[BaseLLM, str], BaseLLM] | None = None,
         auto_title: bool = False,
+        llms: SessionLLMs | None = None,
     ):
         self.db = db
         self.llm = llm
+        # The one place a turn's LLM comes from: the session's model and reasoning effort.
+        self.llms = llms or SessionLLMs(llm)
         self.agent_classes = list(agent_classes)
         self.limits = limits
         self.registry = registry
@@ -81,6 +86,15 @@ class TurnRunner:
         """
         self.registry.claim(session_id)
         try:
+            # A model the policy refuses is refused before anything is stored (InvalidModelError).
+            self.llms.check(request.settings)
+            stored = self.db.get_session(session_id) or {}
+            chosen = {name: stored.get(name) for name in SESSION_SETTINGS} | request.settings
+            llm = self.llms.build(chosen["model"], chosen["reasoning_effort"])
+            if request.images and not llm.supports_vision:
+                raise BadPayloadError(
+                    NO_VISION, no_vision_message(chosen["model"] or llm, self.llms.vision_model())
+                )
             session = Session(self.db, session_id, emit)
             input_message = session.new_input_message(
                 [{"type": "text", "text": part} for part in request.text_parts],
@@ -92,6 +106,7 @@ class TurnRunner:
                 self.db, session_id, request.parent_given, request.parent_msg_id, input_message.msg_id
             )
             input_message.parent_msg_id = branch.parent_msg_id
+            input_message.images = request.images
             session.save_message(input_message.model_dump(mode="json"))
             # The new message's branch is the one shown from now on (in every tab, after reloads). Not
             # worth refusing a stored message over: without it the shown branch is the newest one.
@@ -104,20 +119,23 @@ class TurnRunner:
                 session.create(first_message=request.text)  # titles a new session
             except StorageFullError:
                 pass  # the title is cosmetic; the message and its session are stored
+            if request.settings:
+                self.db.set_session_settings(session_id, request.settings)
             if before_start is not None:
                 before_start()
-            self.spawn(self._run, session, input_message, request)
+            self.spawn(self._run, session, input_message, request, llm)
         except BaseException:
             self.registry.release(session_id)
             raise
 
-    def _run(self, session: Session, input_message: InputMessage, request: ChatRequest) -> None:
+    def _run(self, session: Session, input_message: InputMessage, request: ChatRequest, llm: BaseLLM) -> None:
         engine: ReasoningEngine | None = None
         session_id = session.session_id
         try:
             classes = [*self.agent_classes, *self.extra_agents()]
-            agents = [agent_class(llm=self.llm) for agent_class in classes]
-            llm = self.wrap_llm(self.llm, session_id) if self.wrap_llm is not None else self.llm
+            agents = [agent_class(llm=llm) for agent_class in classes]
+            if self.wrap_llm is not None:
+                llm = self.wrap_llm(llm, session_id)
             engine = ReasoningEngine(session, llm, agents, limits=self.limits)
             self.registry.attach(session_id, engine)
             if session.branch is not None:

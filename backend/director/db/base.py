@@ -313,3 +313,24 @@ class BaseDB(ABC):
     ) -> list[dict[str, Any]]:
         """Up to ``limit`` sessions in ``get_sessions`` order, starting after the session whose
         ``(updated_at, created_at, session_id)`` is ``after`` (keyset paging: no offsets to shift)."""
+
+    # -- per-chat model settings (issue 11) --------------------------------------------------------
+
+    @abstractmethod
+    def set_session_settings(self, session_id: str, changes: dict[str, str | None]) -> dict[str, Any] | None:
+        """Set some of the session's ``SESSION_SETTINGS`` (``model``, ``reasoning_effort``; None puts one
+        back to the server's default), leaving the others and ``updated_at`` alone. Returns the
+        session as ``get_session`` would, or None when unknown (nothing is created)."""
+
+
+# -- per-chat model settings (issue 11) ------------------------------------------------------------
+
+SESSION_SETTINGS = ("model", "reasoning_effort")
+
+
+def check_session_settings(changes: Any) -> dict[str, str | None]:
+    if not isinstance(changes, dict) or not set(changes) <= set(SESSION_SETTINGS):
+        raise ValueError(f"session settings must be a dict with keys among {SESSION_SETTINGS}")
+    if not all(value is None or isinstance(value, str) for value in changes.values()):
+        raise ValueError("session settings must be strings or None")
+    return dict(changes)

@@ -64,6 +64,9 @@ sessions = Table(
     Column("created_at", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
     Column("metadata", JSONDocument, nullable=False, server_default="{}"),
+    # Per-chat model settings (migration 0002): NULL means "the server's default".
+    Column("model", StoredText),
+    Column("reasoning_effort", StoredText),
 )
 Index("sessions_updated_at", sessions.c.updated_at)
 

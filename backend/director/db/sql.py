@@ -20,12 +20,14 @@ from sqlalchemy.exc import DBAPIError
 
 from director.db import dialects
 from director.db.base import (
+    SESSION_SETTINGS,
     BaseDB,
     DatabaseClosedError,
     check_context,
     check_message,
     check_metadata,
     check_session_id,
+    check_session_settings,
     check_title,
     is_storable_id,
     message_created_at,
@@ -144,6 +146,14 @@ class _Statements:
         self.unfinished_sessions = Prepared(
             select(conv.session_id).where(*unfinished_output).distinct(), dialect
         )
+        # -- per-chat model settings (issue 11) --
+        self.set_session_settings = Prepared(
+            bump.values(
+                model=bindparam("model", type_=sessions.c.model.type),
+                reasoning_effort=bindparam("reasoning_effort", type_=sessions.c.reasoning_effort.type),
+            ),
+            dialect,
+        )
         self.branches = _BranchStatements(engine)
 
 
@@ -229,6 +239,8 @@ def _new_session(session_id: str, ts: float, title: str | None = None, metadata_
         "created_at": ts,
         "updated_at": ts,
         "metadata": metadata_json,
+        "model": None,
+        "reasoning_effort": None,
     }
 
 
@@ -505,6 +517,23 @@ class SQLDB(BaseDB):
             values = {"sid": session_id, "new_title": new_title, "new_metadata": to_json(metadata)}
             statements.write.run(cursor, values)
             return {**row, "title": new_title, "metadata": metadata}
+
+        return self._run(work, write=True)
+
+    # -- per-chat model settings (issue 11) --------------------------------------------------------
+
+    def set_session_settings(self, session_id: str, changes: dict[str, str | None]) -> dict[str, Any] | None:
+        changes = check_session_settings(changes)
+        if not is_storable_id(session_id):
+            return None
+
+        def work(cursor: Any) -> dict[str, Any] | None:
+            row = self._sql.get_session.first(cursor, {"sid": session_id})
+            if row is None:
+                return None
+            merged = {name: row.get(name) for name in SESSION_SETTINGS} | changes
+            self._sql.set_session_settings.run(cursor, {"sid": session_id, **merged})
+            return {**row, **merged}
 
         return self._run(work, write=True)
 

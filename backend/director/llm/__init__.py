@@ -5,6 +5,7 @@ Importing this module is cheap: LiteLLM itself is only imported on the first cal
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from pydantic import AliasChoices, Field
@@ -18,6 +19,8 @@ from director.llm.providers import example, quick_start
 from director.settings import DirectorSettings
 
 __all__ = ["NotConfiguredLLM", "describe_llm", "get_default_llm"]
+
+logger = logging.getLogger(__name__)
 
 _FIRST = quick_start()
 SETUP_HINT = (
@@ -94,6 +97,7 @@ def get_default_llm() -> BaseLLM:
     Raises ``ConfigError`` (naming the variable) for malformed settings.
     """
     selection = _Selection()
+    director_only = None
     if selection.set("default_llm"):
         value = (selection.default_llm or "").strip().lower()
         if value == REPLAY:
@@ -101,13 +105,17 @@ def get_default_llm() -> BaseLLM:
 
             return replay_llm_from_env()
         valid = [*(t.value for t in LLMType), REPLAY]
-        if value not in valid:
+        director_only = DIRECTOR_ONLY_TYPES.get(value)
+        if director_only is not None:
+            _warn_once(value, director_only)
+        elif value not in valid:
             raise ConfigError(
                 "DEFAULT_LLM",
                 ", ".join(valid),
                 f"DEFAULT_LLM must be one of {', '.join(valid)} (got {selection.default_llm!r}).",
             )
-        return _build(LLMType(value))
+        else:
+            return _build(LLMType(value))
     if selection.set("litellm_chat_model"):
         return _build(LLMType.LITELLM)
     for name, llm_type in (
@@ -117,7 +125,29 @@ def get_default_llm() -> BaseLLM:
     ):
         if selection.set(name):
             return _build(llm_type)
-    return NotConfiguredLLM()
+    return NotConfiguredLLM(director_only or "No language model is configured.")
+
+
+# -- Director compatibility (issue 11) -------------------------------------------------------------
+
+# DEFAULT_LLM values of VideoDB's Director that this edition has no counterpart for: an existing
+# Director .env keeps starting (the setting is ignored) and the log says what to set instead.
+DIRECTOR_ONLY_TYPES = {
+    name: (
+        f"DEFAULT_LLM={name} is VideoDB Director's hosted proxy, which this edition does not use: "
+        "remove DEFAULT_LLM and set LITELLM_CHAT_MODEL=<provider/model> with that provider's key "
+        f"(e.g. LITELLM_CHAT_MODEL={_FIRST.model} and {_FIRST.key_name}), or DEFAULT_LLM=openai, "
+        "anthropic or googleai with its key."
+    )
+    for name in ("videodb_proxy", "videodb")
+}
+_warned: set[str] = set()
+
+
+def _warn_once(value: str, message: str) -> None:
+    if value not in _warned:
+        _warned.add(value)
+        logger.warning("%s", message)
 
 
 def describe_llm(llm: BaseLLM | None = None) -> dict[str, Any]:

@@ -97,6 +97,9 @@ class LLMResponse(BaseModel):
     cost: float | None = None  # USD as computed by LiteLLM; None when unknown
     latency_ms: float | None = None
     error_type: LLMErrorType | None = None  # set only when status is ERROR
+    # The model's reasoning ("thinking") text when the provider returned it: shown to the user,
+    # never put back into the context (providers reject or re-bill it).
+    reasoning: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -139,7 +142,7 @@ class BaseLLMConfig(DirectorSettings):
     fallback_models: list[str] = Field(default_factory=list)
     drop_params: bool = True
     extra_headers: dict[str, str] = Field(default_factory=dict)
-    reasoning_effort: Literal["low", "medium", "high"] | None = None
+    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
 
 
 class BaseLLM(ABC):
@@ -156,6 +159,23 @@ class BaseLLM(ABC):
     def warmup(self) -> None:
         """Load heavy dependencies ahead of the first call (called off the request path)."""
         return None  # optional hook: most LLMs have nothing to preload
+
+    @property
+    def supports_tools(self) -> bool:
+        """False only when the model is known not to call tools: the turn then runs without agents."""
+        return True
+
+    @property
+    def supports_vision(self) -> bool:
+        """False only when the model is known not to take images: they are then refused or left out."""
+        return True
+
+    def with_settings(self, model: str | None, reasoning_effort: str | None) -> BaseLLM:
+        """This LLM for one chat's model and reasoning effort (see ``llm/for_session.py``).
+
+        An LLM with one fixed model (a test double, the not-configured stand-in) ignores them.
+        """
+        return self
 
     @abstractmethod
     def chat_completions(

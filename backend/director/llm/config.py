@@ -12,11 +12,12 @@ import os
 from typing import Annotated, Any, ClassVar
 
 from dotenv import dotenv_values
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from director.constants import EnvPrefix, LLMType
 from director.llm.base import BaseLLMConfig
+from director.llm.credentials import OTHER_PROVIDER_BASE_VARS, CredentialStatus, ProviderEnv
 from director.llm.providers import preset_model
 from director.llm.proxy import BASE_VARIABLE as PROXY_BASE_VARIABLE
 from director.llm.proxy import PROXY_PROVIDER
@@ -71,6 +72,13 @@ MODEL_DESCRIPTION = f"a LiteLLM model string such as {preset_model(LLMType.ANTHR
 KEY_DESCRIPTION = "the provider's API key"
 
 
+def comma_list(cls: Any, value: Any) -> Any:
+    """A field validator: "a, b," -> ["a", "b"] (LITELLM_FALLBACK_MODELS, LITELLM_MODELS)."""
+    if isinstance(value, str):
+        return [m.strip() for m in value.split(",") if m.strip()]
+    return value
+
+
 def provider_of(model: str) -> str:
     """LiteLLM's provider for a model string (the prefix; a guess for bare names)."""
     if "/" in model:
@@ -120,6 +128,12 @@ class LiteLLMConfig(BaseLLMConfig):
     retry_backoff: float = Field(default=0.5, ge=0, le=60, description="seconds")
     retry_max_wait: float = Field(default=20.0, ge=0, le=600, description="seconds")
 
+    # Per-chat copies (``for_chat``) keep the default model's provider as the one LITELLM_API_KEY,
+    # LITELLM_API_BASE and LITELLM_EXTRA_PARAMS were written for; None: the chat model's own.
+    _home_provider: str | None = PrivateAttr(default=None)
+    _provider_env: ProviderEnv | None = PrivateAttr(default=None)
+    _credentials: dict[str, tuple[str | None, str | None, bool]] = PrivateAttr(default_factory=dict)
+
     def __init__(self, **values: Any):
         super().__init__(**values)
         self._use_provider_key()
@@ -155,12 +169,7 @@ class LiteLLMConfig(BaseLLMConfig):
             return f"{cls.model_prefix}/{value}"
         return value
 
-    @field_validator("fallback_models", mode="before")
-    @classmethod
-    def _split_models(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [m.strip() for m in value.split(",") if m.strip()]
-        return value
+    _split_models = field_validator("fallback_models", mode="before")(comma_list)
 
     @field_validator("extra_params", mode="before")
     @classmethod
@@ -195,6 +204,7 @@ class LiteLLMConfig(BaseLLMConfig):
         if provider_of(model) != provider_of(self.chat_model or ""):
             update.update(api_key=None, api_base=None, extra_params={})
         config = self.model_copy(update=update)
+        config._credentials = {}  # model_copy shares the parent's cache; this copy's answers differ
         config._use_provider_key()
         return config
 
@@ -234,6 +244,62 @@ class LiteLLMConfig(BaseLLMConfig):
         own = [f"{self.env_prefix()}API_KEY"]
         provider_vars = PROVIDER_KEY_VARS.get(provider_of(model or self.chat_model or ""), [])
         return list(dict.fromkeys(own + provider_vars))
+
+    # -- per-chat settings (issue 11) --
+
+    @property
+    def home_provider(self) -> str:
+        """The provider LITELLM_API_KEY / API_BASE / EXTRA_PARAMS were written for."""
+        return self._home_provider or provider_of(self.chat_model or "")
+
+    def provider_env(self) -> ProviderEnv:
+        """The environment over ``.env``, read once and shared by every per-chat copy."""
+        if self._provider_env is None:
+            self._provider_env = ProviderEnv(self._env_path)
+        return self._provider_env
+
+    def for_chat(self, model: str | None, reasoning_effort: str | None) -> LiteLLMConfig:
+        """These settings for one chat: its model first, then the configured fallbacks; every other
+        knob (timeouts, retries, headers) as configured. ``reasoning_effort`` "off" sends none, None
+        keeps the configured one. This object is left as it is."""
+        update: dict[str, Any] = {}
+        if model and model != self.chat_model:
+            update["chat_model"] = model
+            update["fallback_models"] = [m for m in self.fallback_models if m != model]
+        if reasoning_effort is not None:
+            update["reasoning_effort"] = None if reasoning_effort == "off" else reasoning_effort
+        if not update:
+            return self
+        home = self.home_provider
+        env = self.provider_env()
+        config = self.model_copy(update=update)
+        config._home_provider = home
+        config._provider_env = env
+        config._credentials = {}
+        return config
+
+    def credentials_for(self, model: str) -> tuple[str | None, str | None, bool]:
+        """``(api_key, api_base, is_home)`` for a call to ``model``. Cached: read once per model."""
+        cached = self._credentials.get(model)
+        if cached is not None:
+            return cached
+        provider = provider_of(model)
+        if provider == self.home_provider:
+            key = self.api_key.get_secret_value() if self.api_key is not None else None
+            answer = (key, self.api_base, True)
+        else:
+            env = self.provider_env()
+            key = env.first(PROVIDER_KEY_VARS.get(provider, []))
+            if key:
+                register_secret(key)
+            answer = (key, env.first(OTHER_PROVIDER_BASE_VARS.get(provider, [])), False)
+        self._credentials[model] = answer
+        return answer
+
+    def credential_status(self, model: str) -> tuple[CredentialStatus, list[str]]:
+        """Whether ``model``'s credentials are set, and the missing variables (imports LiteLLM)."""
+        key, base, _ = self.credentials_for(model)
+        return self.provider_env().check(model, provider_of(model), key is not None, base is not None)
 
 
 class OpenAIConfig(LiteLLMConfig):

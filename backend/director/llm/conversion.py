@@ -147,6 +147,9 @@ class RawCompletion:
     content: str = ""
     tool_calls: list[RawToolCall] = field(default_factory=list)
     finish_reason: str | None = None
+    reasoning: str = (
+        ""  # the model's reasoning text, when the provider returns it (LiteLLM: reasoning_content)
+    )
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
@@ -177,6 +180,7 @@ def raw_from_response(response: Any) -> RawCompletion:
         choice = choices[0]
         message = _get(choice, "message")
         raw.content = _get(message, "content") or ""
+        raw.reasoning = _get(message, "reasoning_content") or ""
         raw.finish_reason = _get(choice, "finish_reason")
         for call in _get(message, "tool_calls") or []:
             fn = _get(call, "function")
@@ -224,6 +228,9 @@ class StreamAccumulator:
             piece = _get(delta, "content") or ""
             if piece:
                 text += piece
+            thought = _get(delta, "reasoning_content")
+            if isinstance(thought, str):
+                self.raw.reasoning += thought
             for tc in _get(delta, "tool_calls") or []:
                 index = _get(tc, "index")
                 index = len(self._calls) if index is None else int(index)
@@ -268,6 +275,7 @@ def to_llm_response(raw: RawCompletion, model: str, cost: float | None, latency_
         recv_tokens=raw.completion_tokens,
         total_tokens=raw.total_tokens,
         finish_reason=raw.finish_reason,
+        reasoning=raw.reasoning or None,
         status=LLMResponseStatus.SUCCESS,
         model=model,
         cost=cost,

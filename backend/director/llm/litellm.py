@@ -37,6 +37,7 @@ from director.llm.conversion import (
     to_openai_messages,
     to_openai_tools,
 )
+from director.llm.credentials import CredentialStatus, missing_key_message
 from director.llm.litellm_errors import (
     FALLBACK_ON,
     RETRYABLE,
@@ -139,6 +140,13 @@ def _request_body(
     return body
 
 
+# Model-map entries by model string: read once (the offline map does not change while we run).
+_MODEL_INFO: dict[str, dict[str, Any]] = {}
+# Providers whose model info LiteLLM fetches from the model's server (Ollama's /api/show, at its
+# default address, not the api_base we call): never looked up, their capabilities count as unknown.
+_ASKS_THE_SERVER = frozenset({"ollama", "ollama_chat"})
+
+
 # --- the adapter ---------------------------------------------------------------------------------
 
 
@@ -176,15 +184,51 @@ class LiteLLM(BaseLLM):
 
     def _route(self, model: str) -> tuple[str | None, str | None]:
         """``(api_key, api_base)`` Director passes for ``model`` (``None``: LiteLLM's own env lookup)."""
-        cfg = self._proxy_routes.get(model, self.config)
-        if cfg is self.config and provider_of(model) != provider_of(self.config.chat_model or ""):
-            return None, None
-        return (cfg.api_key.get_secret_value() if cfg.api_key else None), cfg.api_base
+        cfg = self._proxy_routes.get(model)
+        if cfg is not None:
+            return (cfg.api_key.get_secret_value() if cfg.api_key else None), cfg.api_base
+        api_key, api_base, _ = self.config.credentials_for(model)
+        return api_key, api_base
 
     def for_model(self, model: str) -> LiteLLM:
         """An adapter with these settings for ``model`` alone, with that provider's credentials
         (see ``LiteLLMConfig.for_model``): what compare_models runs each model with."""
         return LiteLLM(self.config.for_model(model))
+
+    def with_settings(self, model: str | None, reasoning_effort: str | None) -> LiteLLM:
+        """This adapter for one chat's settings (``LiteLLMConfig.for_chat``); itself when they change nothing."""
+        config = self.config.for_chat(model, reasoning_effort)
+        return self if config is self.config else LiteLLM(config)
+
+    def model_info(self, model: str | None = None) -> dict[str, Any]:
+        """LiteLLM's model-map entry for ``model`` (default: the chat model); {} when it has none."""
+        model = model or self.config.chat_model or ""
+        cached = _MODEL_INFO.get(model)
+        if cached is None and provider_of(model) in _ASKS_THE_SERVER:
+            cached = {}  # LiteLLM would ask a (maybe other) Ollama server over HTTP: unknown instead
+        if cached is None:
+            try:
+                cached = dict(ensure_litellm().get_model_info(model))
+            except Exception:  # not in the map (a local or custom model): nothing known
+                cached = {}
+            _MODEL_INFO[model] = cached
+        return cached
+
+    @property
+    def supports_tools(self) -> bool:
+        # Only an explicit "no" turns agents off: an unmapped or unsure model may well call tools.
+        return self.model_info().get("supports_function_calling") is not False
+
+    @property
+    def supports_vision(self) -> bool:
+        # A model in the map without the flag does not take images; an unmapped one may.
+        info = self.model_info()
+        return bool(info.get("supports_vision")) if info else True
+
+    def missing_credentials(self, model: str | None = None) -> list[str]:
+        """The variables LiteLLM needs for ``model`` (default: the chat model) that are not set."""
+        status, missing = self.config.credential_status(model or self.config.chat_model or "")
+        return missing if status == CredentialStatus.MISSING else []
 
     @property
     def models(self) -> list[str]:
@@ -193,6 +237,14 @@ class LiteLLM(BaseLLM):
 
     def warmup(self) -> None:
         litellm = ensure_litellm()
+        missing = self.missing_credentials()
+        if missing:
+            # Said once at start-up, by name, instead of an opaque failure on every turn.
+            logger.warning(
+                "%s has no credentials: set %s (in .env or the environment); every turn will fail until then",
+                self.config.chat_model,
+                " and ".join(missing),
+            )
         # LiteLLM's first completion imports ~500 more modules (~1 s: OpenAI SDK resources, the HTTP
         # stack). A mocked call, which never touches the network, pays most of that here instead.
         try:
@@ -223,14 +275,15 @@ class LiteLLM(BaseLLM):
                 kwargs[name] = value
         if cfg.extra_headers:
             kwargs["extra_headers"] = dict(cfg.extra_headers)
-        # Credentials and base URL belong to the primary model's provider; a fallback on another
-        # provider is routed by LiteLLM from that provider's own env vars (a proxy's by ours).
+        # LITELLM_API_KEY / API_BASE / EXTRA_PARAMS belong to the default model's provider; a model on
+        # another provider gets that provider's own variables (from the environment or .env; a proxy's
+        # LITELLM_PROXY_API_*).
         api_key, api_base = self._route(model)
         if api_key is not None:
             kwargs["api_key"] = api_key
         if api_base:
             kwargs["api_base"] = api_base
-        if provider_of(model) == provider_of(cfg.chat_model or ""):
+        if cfg.credentials_for(model)[2]:
             kwargs.update(cfg.extra_params)
         if stream:
             kwargs["stream"] = True
@@ -324,6 +377,15 @@ class LiteLLM(BaseLLM):
                     if wait > 0:
                         _sleep(wait)
                     wait = None
+                missing = self.missing_credentials(model) if attempt == 0 else []
+                if missing:
+                    # A missing key is a missing key: said at once, before any call (LiteLLM would
+                    # fail locally, or send nothing useful, and look like a provider error).
+                    if position < len(models) - 1:
+                        logger.warning("skipping %s: %s not set", model, " and ".join(missing))
+                        break
+                    yield self._missing_key_error(model, missing, elapsed_ms())
+                    return
                 emitted = False
                 raw = RawCompletion()
                 try:
@@ -408,6 +470,17 @@ class LiteLLM(BaseLLM):
             explicit = "num_retries" in self.config.model_fields_set
             return retry_limit(self.config.num_retries, explicit, failure.error_type)
         return self.config.num_retries
+
+    def _missing_key_error(self, model: str, missing: list[str], latency_ms: float) -> LLMResponse:
+        home = self.config.credentials_for(model)[2]
+        home_variable = f"{self.config.env_prefix()}API_KEY" if home else None
+        return LLMResponse(
+            content=missing_key_message(model, missing, home_variable),
+            status=LLMResponseStatus.ERROR,
+            error_type=LLMErrorType.AUTH,
+            model=model,
+            latency_ms=latency_ms,
+        )
 
     def _backoff(self, attempt: int, failure: Failure) -> float:
         cfg = self.config

@@ -10,13 +10,13 @@ export class ApiError extends Error {
   }
 }
 
-async function request(method, path, payload) {
+async function request(method, path, payload = undefined) {
   let response
   const headers = { Accept: 'application/json', ...authHeaders() }
   if (payload !== undefined) headers['Content-Type'] = 'application/json'
   try {
-    const init = { method, headers, ...(payload !== undefined ? { body: JSON.stringify(payload) } : {}) }
-    response = await fetch(path, init)
+    const sent = payload === undefined ? undefined : JSON.stringify(payload)
+    response = await fetch(path, { method, headers, body: sent })
   } catch {
     throw new ApiError('The server cannot be reached.', 0, 'network')
   }
@@ -60,4 +60,7 @@ export const api = {
   deleteSession: (id) => request('DELETE', `/session/${encodeURIComponent(id)}`),
   // {title?, pinned?}: rename and/or pin a chat.
   updateSession: (id, changes) => request('PATCH', `/session/${encodeURIComponent(id)}`, changes),
+  // The chat's model settings: {model?, reasoning_effort?} (null: the server's default).
+  patchSession: (id, settings) => request('PATCH', `/session/${encodeURIComponent(id)}`, settings),
+  models: () => request('GET', '/model'),
 }

@@ -33,6 +33,8 @@ function normalise(message) {
     // What the turn's model calls used (absent from older servers and from input messages).
     usage: message.usage && typeof message.usage === 'object' ? message.usage : null,
     content: Array.isArray(message.content) ? message.content : [],
+    // Attached images of an input message (image_url parts with data: URLs).
+    images: Array.isArray(message.images) ? message.images : [],
     created_at: message.created_at ?? null,
     // Branches: the message this one follows, and its siblings (itself included) for `< 2/3 >`.
     parent_msg_id: message.parent_msg_id ?? null,
@@ -51,13 +53,14 @@ function normalise(message) {
 }
 
 /** Show the user's message straight away, before the server echoes it. */
-export function addLocalInput(conv, { clientMsgId, text, agents = [], sessionId = null }) {
+export function addLocalInput(conv, { clientMsgId, text, agents = [], sessionId = null, images = [] }) {
   conv.messages.push({
     ...normalise({
       session_id: sessionId,
       msg_type: 'input',
       client_msg_id: clientMsgId,
       content: [{ type: 'text', text }],
+      images: images.map((url) => ({ type: 'image_url', image_url: { url } })),
       agents,
       created_at: Date.now() / 1000,
     }),

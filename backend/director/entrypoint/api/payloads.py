@@ -13,9 +13,11 @@ from collections.abc import Collection
 from enum import StrEnum
 from typing import Any
 
+from director.core.images import INVALID_IMAGE, MAX_IMAGES, is_image_part, parse_image_part
 from director.core.session import ChatRequest
 from director.entrypoint.api.wire_json import UndecodablePayload
 from director.errors import BadPayloadError
+from director.llm.for_session import parse_settings
 from director.text import clean_text
 
 # Ids end up as DB keys and room names: keep them short and boring. Checked with fullmatch: with
@@ -39,6 +41,10 @@ class ErrorCode(StrEnum):
     STORAGE_FULL = "storage_full"  # the DB's disk is full: nothing was saved; carries retry_after (s)
     SERVER_STOPPING = "server_stopping"  # SIGTERM arrived: no new turns while running ones are saved
     UNKNOWN_PARENT = "unknown_parent"  # parent_msg_id is not an answer in the session (branches)
+    INVALID_MODEL = "invalid_model"  # a model the server does not allow (the message names the setting)
+    INVALID_REASONING_EFFORT = "invalid_reasoning_effort"  # not off|minimal|low|medium|high
+    INVALID_IMAGE = "invalid_image"  # not a PNG/JPEG/GIF/WebP data: URL, too big, or too many
+    MODEL_WITHOUT_VISION = "model_without_vision"  # images sent to a model that cannot see them
 
 
 def _as_object(payload: Any) -> dict[str, Any]:
@@ -65,12 +71,20 @@ def _optional_id(payload: dict[str, Any], key: str) -> str | None:
     return value
 
 
-def _text_parts(content: Any, max_chars: int) -> list[str]:
+def _text_parts(content: Any, max_chars: int, images: list[dict[str, Any]] | None = None) -> list[str]:
+    """The text parts; image parts (Director's ``image_url`` shape) are checked and added to ``images``."""
     if isinstance(content, str):
         parts = [content]
     elif isinstance(content, list) and content:
         parts = []
         for part in content:
+            if images is not None and is_image_part(part):
+                if len(images) >= MAX_IMAGES:
+                    raise BadPayloadError(
+                        INVALID_IMAGE, f"Attach at most {MAX_IMAGES} images to one message."
+                    )
+                images.append(parse_image_part(part))
+                continue
             if not (
                 isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str)
             ):
@@ -93,7 +107,7 @@ def _text_parts(content: Any, max_chars: int) -> list[str]:
     # Normalised (after the cheap length check) before anything stores it: a lone surrogate would
     # break every later turn of the session (no encoder accepts it); PostgreSQL cannot store NUL.
     parts = [clean_text(part) for part in parts]
-    if not any(part.strip() for part in parts):
+    if not any(part.strip() for part in parts) and not images:
         raise BadPayloadError(ErrorCode.INVALID_CONTENT.value, "The message is empty.")
     return parts
 
@@ -114,15 +128,18 @@ def _agents(value: Any, known_agents: Collection[str]) -> list[str]:
 
 def parse_chat(payload: Any, known_agents: Collection[str], max_chars: int) -> ChatRequest:
     data = _as_object(payload)
+    images: list[dict[str, Any]] = []
     return ChatRequest(
         session_id=_optional_id(data, "session_id"),
         conv_id=_optional_id(data, "conv_id"),
         client_msg_id=_optional_id(data, "msg_id"),
-        text_parts=_text_parts(data.get("content"), max_chars),
+        text_parts=_text_parts(data.get("content"), max_chars, images),
+        images=images,
         agents=_agents(data.get("agents"), known_agents),
         # Present (even null) means the client chose where the message goes; see core/branches.py.
         parent_msg_id=_optional_id(data, "parent_msg_id"),
         parent_given="parent_msg_id" in data,
+        settings=parse_settings(data, null_resets=False),
     )
 
 

@@ -22,8 +22,12 @@ from director.entrypoint.api.live_turns import live_output, with_live_output
 from director.entrypoint.api.security import bearer_token, token_matches
 from director.entrypoint.api.state import EXTENSION_KEY, ServerState
 from director.errors import BadPayloadError, NotFoundError, SessionBusyError
+from director.llm.for_session import parse_settings
 
 logger = logging.getLogger(__name__)
+
+# What PATCH /session/<id> changes: the chat's name and pin, and its model settings.
+PATCHABLE = frozenset({"title", "pinned", "model", "reasoning_effort"})
 
 api = Blueprint("api", __name__)
 
@@ -159,23 +163,6 @@ def export_session(session_id: str) -> ResponseReturnValue:
     )
 
 
-@api.patch("/session/<session_id>")
-def update_session(session_id: str) -> ResponseReturnValue:
-    """Rename (``title``) and/or pin (``pinned``) a chat: ``{title?, pinned?}``; returns the session."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not ({"title", "pinned"} & body.keys()):
-        return json_error(400, "invalid_payload", 'Send a JSON object with "title" and/or "pinned".')
-    try:
-        session = state().db.update_chat_settings(
-            session_id, title=body.get("title"), pinned=body.get("pinned")
-        )
-    except ValueError as exc:
-        return json_error(400, "invalid_payload", str(exc).capitalize() + ".")
-    if session is None:
-        raise NotFoundError(f"No session with id {session_id[:128]!r}.")
-    return jsonify(session)
-
-
 @api.delete("/session/<session_id>")
 def delete_session(session_id: str) -> ResponseReturnValue:
     current = state()
@@ -193,6 +180,44 @@ def delete_session(session_id: str) -> ResponseReturnValue:
     if not deleted:
         raise NotFoundError(f"No session with id {session_id[:128]!r}.")
     return jsonify({"deleted": True, "session_id": session_id})
+
+
+@api.patch("/session/<session_id>")
+def update_session(session_id: str) -> ResponseReturnValue:
+    """Change a chat: rename (``title``), pin (``pinned``), and/or set its ``model`` / ``reasoning_effort``
+    (null: back to the default) for its next turns. Everything is checked before anything is written."""
+    current = state()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not (PATCHABLE & body.keys()):
+        raise BadPayloadError(
+            "invalid_payload", f"Send a JSON object with any of {', '.join(sorted(PATCHABLE))}."
+        )
+    changes = parse_settings(body, null_resets=True)
+    current.runner.llms.check(changes)  # InvalidModelError: 400 invalid_model, nothing stored
+    try:
+        if {"title", "pinned"} & body.keys():
+            found = current.db.update_chat_settings(
+                session_id, title=body.get("title"), pinned=body.get("pinned")
+            )
+            if found is None:
+                raise NotFoundError(f"No session with id {session_id[:128]!r}.")
+    except ValueError as exc:
+        raise BadPayloadError("invalid_payload", str(exc).capitalize() + ".") from None
+    if changes and current.db.set_session_settings(session_id, changes) is None:
+        raise NotFoundError(f"No session with id {session_id[:128]!r}.")
+    session = current.db.get_session(session_id)
+    if session is None:
+        raise NotFoundError(f"No session with id {session_id[:128]!r}.")
+    return jsonify(session)
+
+
+@api.get("/model")
+def list_models() -> ResponseReturnValue:
+    """The model catalog: ``?q=`` filters by id (every word), ``?allowed=true`` keeps allowed models only."""
+    query = request.args.get("q", "")[:200]
+    allowed_only = request.args.get("allowed", "").lower() in ("true", "1", "yes")
+    body = state().catalog.query(query, allowed_only)
+    return current_app.response_class(body, mimetype="application/json")
 
 
 @api.get("/config/check")

@@ -31,6 +31,10 @@ from director.mcp.config import load_mcp_servers
 
 logger = logging.getLogger("director.server")
 
+# Signals that stop the worker, each with the drain: SIGTERM (a service manager), SIGINT (Ctrl+C in a
+# terminal reaches master and worker alike) and SIGQUIT (what the master sends its worker on SIGINT).
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
+
 # Seconds a stopping worker waits for open connections; `drain` closes websockets well before.
 GRACEFUL_TIMEOUT_S = 10
 # On SIGTERM, running turns get this long to stop at a safe point by themselves...
@@ -191,11 +195,14 @@ class DirectorServer(BaseApplication):
         self._drain_thread = threading.Thread(target=drain_on_sigterm, name="drain", daemon=True)
         self._drain_thread.start()
 
-        def on_sigterm(sig: int, frame: Any) -> None:
+        def on_stop(sig: int, frame: Any) -> None:
             gunicorn_handle_exit(sig, frame)  # stop accepting; finish in-flight requests
             sigterm.set()
 
-        signal.signal(signal.SIGTERM, on_sigterm)
+        # gunicorn's own SIGINT/SIGQUIT exit skips the drain: running turns were cut unsaved, and open
+        # websockets held the worker until the master's SIGKILL ten seconds later.
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, on_stop)
 
     def _worker_exit(self, _arbiter: Any, _worker: Any) -> None:
         if not self._sigterm.is_set():

@@ -16,6 +16,7 @@ from director.entrypoint.api.health import ServerHealth
 from director.entrypoint.api.security import OriginPolicy
 from director.entrypoint.api.settings import ServerSettings
 from director.llm.base import BaseLLM
+from director.llm.catalog import ModelCatalog
 
 if TYPE_CHECKING:
     from director.mcp.hub import MCPHub
@@ -45,3 +46,8 @@ class ServerState:
     @property
     def agent_names(self) -> frozenset[str]:
         return frozenset(agent.name for agent in self.all_agent_classes())
+
+    catalog: ModelCatalog = field(init=False)  # GET /model; built on its first request
+
+    def __post_init__(self) -> None:
+        self.catalog = ModelCatalog(self.runner.llms)

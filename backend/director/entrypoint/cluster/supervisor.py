@@ -50,7 +50,7 @@ class Cluster:
         self.cluster = cluster
         self.directory = cluster.directory.resolve()
         self.stopping = threading.Event()
-        # Stopped in reverse order of start: nginx, the servers, then what they depend on.
+        # Stopped in reverse order of start: the servers with nginx (see _start), then what they depend on.
         self._started: list[list[Child]] = []
 
     @property
@@ -104,7 +104,11 @@ class Cluster:
             [f"{LOCAL_HOST}:{port}" for port in self.server_ports],
             runtime,
         )
-        self._started.append([start_nginx(config, runtime, LOCAL_HOST, self.settings.port)])
+        # nginx stops together with the servers, not before them: its graceful stop waits for every
+        # proxied websocket, and those close only when the servers' drain has sent each running turn's
+        # stopped answer and closed them. Stopped first, it waited (then was killed) with the turns still
+        # running, and their clients never heard the end. It stops listening at once either way.
+        servers.append(start_nginx(config, runtime, LOCAL_HOST, self.settings.port))
 
     def _check_stop(self) -> None:
         if self.stopping.is_set():

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { mount } from '@vue/test-utils'
 import ChatComposer from '../ChatComposer.vue'
 
@@ -22,7 +22,7 @@ describe('ChatComposer', () => {
     await textarea.trigger('keydown', { key: 'Enter', shiftKey: true })
     expect(wrapper.emitted('send')).toBeUndefined()
     await textarea.trigger('keydown', { key: 'Enter' })
-    expect(wrapper.emitted('send')).toEqual([[{ text: 'price of @pricing please', agents: ['pricing'] }]])
+    expect(wrapper.emitted('send')).toEqual([[{ text: 'price of @pricing please', agents: ['pricing'], images: [] }]])
     expect(textarea.element.value).toBe('')
   })
 
@@ -63,7 +63,7 @@ describe('ChatComposer', () => {
     expect(wrapper.get('[data-testid="send-wait"]').text()).toContain('send again in 30 s')
     await wrapper.setProps({ waitSeconds: 0 })
     await wrapper.get('textarea').trigger('keydown', { key: 'Enter' })
-    expect(wrapper.emitted('send')).toEqual([[{ text: 'hello', agents: [] }]])
+    expect(wrapper.emitted('send')).toEqual([[{ text: 'hello', agents: [], images: [] }]])
     expect(wrapper.find('[data-testid="send-wait"]').exists()).toBe(false)
   })
 })
@@ -107,5 +107,25 @@ describe('ChatComposer keyboard', () => {
     } finally {
       window.matchMedia = original
     }
+  })
+
+  it('attaches chosen images, refuses what the server would, and sends them with or without text', async () => {
+    const wrapper = mount(ChatComposer, { props: { agents: AGENTS } })
+    const input = wrapper.get('[data-testid="image-input"]')
+    const png = new File([new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10])], 'pixel.png', { type: 'image/png' })
+    const svg = new File(['<svg/>'], 'logo.svg', { type: 'image/svg+xml' })
+    Object.defineProperty(input.element, 'files', { value: [png, svg], configurable: true })
+    await input.trigger('change')
+    // FileReader is asynchronous.
+    await vi.waitFor(() => expect(wrapper.findAll('[data-testid="attachments"] img')).toHaveLength(1))
+    expect(wrapper.get('[role="alert"]').text()).toContain('logo.svg is not a PNG, JPEG, GIF or WebP image.')
+    // An image alone can be sent.
+    expect(wrapper.get('button[aria-label="Send message"]').attributes('disabled')).toBeUndefined()
+    await wrapper.get('textarea').trigger('keydown', { key: 'Enter' })
+    const [[sent]] = wrapper.emitted('send')
+    expect(sent.text).toBe('')
+    expect(sent.images).toHaveLength(1)
+    expect(sent.images[0]).toMatch(/^data:image\/png;base64,/)
+    expect(wrapper.find('[data-testid="attachments"]').exists()).toBe(false)
   })
 })
