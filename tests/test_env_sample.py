@@ -7,8 +7,10 @@ import re
 from pathlib import Path
 
 from director.agents.settings import AgentSettings
+from director.core.budget import BudgetSettings
 from director.entrypoint.api.settings import ServerSettings
 from director.entrypoint.cluster.settings import ClusterSettings
+from director.llm.callbacks import CallbackSettings
 from director.llm.config import LiteLLMConfig
 from director.settings import DirectorSettings
 
@@ -26,7 +28,14 @@ def documented() -> set[str]:
     return set(ASSIGNMENT.findall((ROOT / ".env.sample").read_text(encoding="utf-8")))
 
 
-SETTINGS: tuple[type[DirectorSettings], ...] = (LiteLLMConfig, ServerSettings, AgentSettings, ClusterSettings)
+SETTINGS: tuple[type[DirectorSettings], ...] = (
+    LiteLLMConfig,
+    ServerSettings,
+    AgentSettings,
+    ClusterSettings,
+    BudgetSettings,
+    CallbackSettings,
+)
 
 
 def read_by_code() -> set[str]:

@@ -8,14 +8,22 @@ from typing import Literal
 
 import pytest
 from director.agents.settings import AgentSettings
+from director.core.budget import BudgetSettings
 from director.entrypoint.api.settings import ServerSettings
 from director.errors import ConfigError
+from director.llm.callbacks import CallbackSettings
 from director.llm.config import PRESET_CONFIGS
 from director.settings import DirectorSettings
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-ALL_SETTINGS: list[type[DirectorSettings]] = [ServerSettings, AgentSettings, *PRESET_CONFIGS.values()]
+ALL_SETTINGS: list[type[DirectorSettings]] = [
+    ServerSettings,
+    AgentSettings,
+    BudgetSettings,
+    CallbackSettings,
+    *PRESET_CONFIGS.values(),
+]
 
 
 class Example(DirectorSettings):

@@ -107,3 +107,35 @@ class ServerStoppingError(DirectorError):
 
     def __init__(self) -> None:
         super().__init__("The server is restarting and cannot start this turn. Send it again in a moment.")
+
+
+class BudgetExceededError(DirectorError):
+    """A model call was refused before it started: a spending budget is used up (core/budget.py)."""
+
+    code = "budget_exceeded"
+
+    def __init__(self, budget: str, spent_usd: float, limit_usd: float, setting: str):
+        what = "this chat's" if budget == "session" else "today's (UTC)"
+        super().__init__(
+            f"Stopped before the next model call: {what} budget of ${limit_usd:.2f} is used up "
+            f"(${spent_usd:.4f} spent). Raise {setting} to continue."
+        )
+        self.budget = budget
+        self.spent_usd = spent_usd
+        self.limit_usd = limit_usd
+        self.setting = setting
+
+
+class UnpricedModelError(DirectorError):
+    """A model with no known price was refused while a budget is set (core/budget.py)."""
+
+    code = "unpriced_model"
+    setting = "DIRECTOR_ALLOW_UNPRICED_MODELS"
+
+    def __init__(self, models: list[str]):
+        names = ", ".join(models)
+        super().__init__(
+            f"Refused to call {names}: LiteLLM has no price for it, so a budget cannot be enforced. "
+            f"Set {self.setting}=true to allow it anyway."
+        )
+        self.models = models

@@ -503,7 +503,8 @@ class ReasoningEngine:
         error_type = response.error_type.value if response.error_type else "unknown"
         logger.warning("LLM error (%s) ended turn in session %s", error_type, self.session.session_id)
         output.add_action(f"The model call failed ({error_type})")
-        self._finish_error(output, response.content or "The model call failed.", {"error_type": error_type})
+        data = {"error_type": error_type, **(response.error_detail or {})}
+        self._finish_error(output, response.content or "The model call failed.", data)
 
     def _finish_error(self, output: OutputMessage, message: str, data: dict[str, Any] | None = None) -> None:
         block = output.assistant_block()

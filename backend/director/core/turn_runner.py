@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from director.agents.base import BaseAgent
+from director.core.metered_llm import UsageMeter
 from director.core.reasoning import EngineLimits, ReasoningEngine
 from director.core.session import (
     ASSISTANT,
@@ -45,6 +46,7 @@ class TurnRunner:
         limits: EngineLimits,
         registry: TurnRegistry,
         spawn: Spawn,
+        meter: UsageMeter | None = None,
     ):
         self.db = db
         self.llm = llm
@@ -52,6 +54,7 @@ class TurnRunner:
         self.limits = limits
         self.registry = registry
         self.spawn = spawn
+        self.meter = meter  # checks budgets and records every model call of a turn
 
     def start(
         self,
@@ -94,8 +97,11 @@ class TurnRunner:
         engine: ReasoningEngine | None = None
         session_id = session.session_id
         try:
-            agents = [agent_class(llm=self.llm) for agent_class in self.agent_classes]
-            engine = ReasoningEngine(session, self.llm, agents, limits=self.limits)
+            llm = self.llm
+            if self.meter is not None:
+                llm = self.meter.wrap_turn(llm, session_id, lambda: engine.output_message if engine else None)
+            agents = [agent_class(llm=llm) for agent_class in self.agent_classes]
+            engine = ReasoningEngine(session, llm, agents, limits=self.limits)
             self.registry.attach(session_id, engine)
             engine.run(input_message, input_saved=True)
         except StorageFullError as exc:

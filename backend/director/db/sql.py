@@ -35,6 +35,15 @@ from director.db.base import (
 from director.db.migrate import migrate
 from director.db.prepared import Prepared
 from director.db.schema import context_messages, conversations, sessions
+from director.db.usage_statements import (
+    UsageGroup,
+    UsageScope,
+    UsageStatements,
+    as_totals,
+    call_row,
+    totals_increment,
+    zero_totals,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +157,7 @@ class SQLDB(BaseDB):
         self._begin_write = dialects.begin_write(engine.dialect.name)
         self._where = where
         self._sql = _Statements(engine)
+        self._usage = UsageStatements(engine)
         self._schema_ready = False
         self._closed = False
         self._lock = threading.Lock()
@@ -350,3 +360,43 @@ class SQLDB(BaseDB):
         with self._lock:
             self._closed = True
         self._engine.dispose()
+
+    # -- usage and budgets (issue 12) ------------------------------------------------------------
+
+    def record_llm_call(self, call: dict[str, Any]) -> None:
+        check_session_id(call.get("session_id"))
+        row = call_row(call, now())
+        increments = (
+            totals_increment(row, UsageScope.SESSION, row["session_id"]),
+            totals_increment(row, UsageScope.DAY, row["day"]),
+        )
+
+        def work(cursor: Any) -> None:
+            self._usage.insert_call.run(cursor, row)
+            for increment in increments:
+                self._usage.add_to_totals.run(cursor, increment)
+
+        self._run(work, write=True)
+
+    def get_usage_totals(self, session_id: str) -> dict[str, Any]:
+        if not is_storable_id(session_id):
+            return zero_totals()
+        values = {"scope": UsageScope.SESSION.value, "key": session_id}
+        return as_totals(self._run(lambda cursor: self._usage.totals_of.first(cursor, values)))
+
+    def get_all_session_totals(self) -> dict[str, dict[str, Any]]:
+        rows = self._run(lambda cursor: self._usage.session_totals.all(cursor))
+        return {row["key"]: as_totals(row) for row in rows}
+
+    def get_spend(self, session_id: str, day: str) -> tuple[float, float]:
+        rows = self._run(lambda cursor: self._usage.spend.all(cursor, {"sid": session_id, "day": day}))
+        spent = {row["scope"]: float(row["cost_usd"] or 0.0) for row in rows}
+        return spent.get(UsageScope.SESSION.value, 0.0), spent.get(UsageScope.DAY.value, 0.0)
+
+    def usage_report(
+        self, since: float, until: float, group_by: str, limit: int = 20
+    ) -> list[dict[str, Any]]:
+        statement = self._usage.report[UsageGroup(group_by)]
+        values = {"since": since, "until": until, "limit": limit}
+        rows = self._run(lambda cursor: statement.all(cursor, values))
+        return [{**row, **as_totals(row), "unpriced_calls": int(row["unpriced_calls"] or 0)} for row in rows]

@@ -43,6 +43,9 @@ class LLMErrorType(StrEnum):
     # Failed inside Director/LiteLLM before any request left (text that cannot be encoded, no API
     # key): LiteLLM reports these as a provider 500, but no provider was involved.
     LOCAL = "local"
+    # Refused before sending by Director's own spending rules (core/budget.py).
+    BUDGET_EXCEEDED = "budget_exceeded"
+    UNPRICED_MODEL = "unpriced_model"
     UNKNOWN = "unknown"
 
 
@@ -91,12 +94,15 @@ class LLMResponse(BaseModel):
     send_tokens: int = 0
     recv_tokens: int = 0
     total_tokens: int = 0
+    cached_tokens: int = 0  # input tokens served from the provider's prompt cache (part of send_tokens)
     finish_reason: str | None = None
     status: LLMResponseStatus = LLMResponseStatus.SUCCESS
     model: str | None = None  # the model that actually answered (may be a fallback)
     cost: float | None = None  # USD as computed by LiteLLM; None when unknown
     latency_ms: float | None = None
     error_type: LLMErrorType | None = None  # set only when status is ERROR
+    # Machine-readable specifics of an error, for the answer's error block (e.g. which budget).
+    error_detail: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:

@@ -27,6 +27,7 @@ from director.llm.base import (
     TextDelta,
     ToolCallDelta,
 )
+from director.llm.call_metadata import current_call_metadata
 from director.llm.config import LiteLLMConfig, provider_of
 from director.llm.conversion import (
     RawCompletion,
@@ -203,6 +204,10 @@ class LiteLLM(BaseLLM):
         if stream:
             kwargs["stream"] = True
             kwargs["stream_options"] = {"include_usage": True}
+        metadata = current_call_metadata()
+        if metadata:
+            # For LiteLLM's callbacks (LITELLM_CALLBACKS); LiteLLM does not send it to the provider.
+            kwargs["metadata"] = dict(metadata)
         return kwargs
 
     def _cost(self, litellm: ModuleType, model: str, raw: RawCompletion) -> float | None:
@@ -210,7 +215,11 @@ class LiteLLM(BaseLLM):
             return None
         try:
             prompt, completion = litellm.cost_per_token(
-                model=model, prompt_tokens=raw.prompt_tokens, completion_tokens=raw.completion_tokens
+                model=model,
+                prompt_tokens=raw.prompt_tokens,
+                completion_tokens=raw.completion_tokens,
+                cache_read_input_tokens=raw.cached_tokens,
+                cache_creation_input_tokens=raw.cache_creation_tokens,
             )
         except Exception:  # unknown/custom models have no price: cost is "unknown", not an error
             return None

@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from director.core.session import as_interrupted
+from director.db.usage_statements import zero_totals
 from director.entrypoint.api.security import bearer_token, token_matches
 from director.entrypoint.api.state import EXTENSION_KEY, ServerState
 from director.errors import NotFoundError, SessionBusyError
@@ -67,7 +68,10 @@ def list_agents() -> ResponseReturnValue:
 
 @api.get("/session")
 def list_sessions() -> ResponseReturnValue:
-    return jsonify(state().db.get_sessions())
+    db = state().db
+    sessions = db.get_sessions()
+    totals = db.get_all_session_totals()  # summed by the database (usage_totals), never here
+    return jsonify([{**s, "totals": totals.get(s["session_id"]) or zero_totals()} for s in sessions])
 
 
 @api.get("/session/<session_id>")
@@ -80,7 +84,8 @@ def get_session(session_id: str) -> ResponseReturnValue:
     if not current.registry.is_busy(session_id):
         # An output still "in progress" with no turn running was cut by a crash: show it as ended.
         conversation = [as_interrupted(message) for message in conversation]
-    return jsonify({**session, "conversation": conversation})
+    totals = current.db.get_usage_totals(session_id)
+    return jsonify({**session, "totals": totals, "conversation": conversation})
 
 
 @api.delete("/session/<session_id>")
