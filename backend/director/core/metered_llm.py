@@ -94,7 +94,7 @@ class MeteredLLM(WrappingLLM):
         except BudgetExceededError as exc:
             detail = {
                 "budget": exc.budget,
-                "spent_usd": round(exc.spent_usd, 6),
+                "spent_usd": exc.spent_usd,
                 "limit_usd": exc.limit_usd,
                 "setting": exc.setting,
             }
