@@ -207,7 +207,9 @@ class LiteLLM(BaseLLM):
         metadata = current_call_metadata()
         if metadata:
             # For LiteLLM's callbacks (LITELLM_CALLBACKS); LiteLLM does not send it to the provider.
-            kwargs["metadata"] = dict(metadata)
+            # Top-level keys are what CustomLoggers and Langfuse read; `requester_metadata` is the
+            # one place LiteLLM's standard logging payload (OpenTelemetry's spans) keeps caller data.
+            kwargs["metadata"] = {**metadata, "requester_metadata": dict(metadata)}
         return kwargs
 
     def _cost(self, litellm: ModuleType, model: str, raw: RawCompletion) -> float | None:
