@@ -37,4 +37,7 @@ export const api = {
   sessions: () => request('GET', '/session'),
   session: (id) => request('GET', `/session/${encodeURIComponent(id)}`),
   deleteSession: (id) => request('DELETE', `/session/${encodeURIComponent(id)}`),
+  // Usage and budgets (issue 12): figures summed by the server's database.
+  usage: (params) => request('GET', `/usage?${new URLSearchParams(params)}`),
+  budget: () => request('GET', '/usage/budget'),
 }
