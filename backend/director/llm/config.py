@@ -57,6 +57,8 @@ RESERVED_PARAMS = frozenset(
         "drop_params",
         "extra_headers",
         "fallbacks",
+        "metadata",
+        "cache_control_injection_points",
     }
 )
 
@@ -113,6 +115,8 @@ class LiteLLMConfig(BaseLLMConfig):
     # Our backoff: base * 2**attempt seconds (or the provider's Retry-After), never above retry_max_wait.
     retry_backoff: float = Field(default=0.5, ge=0, le=60, description="seconds")
     retry_max_wait: float = Field(default=20.0, ge=0, le=600, description="seconds")
+    # Mark the stable prompt prefix for providers that cache only up to a marker (llm/prompt_cache.py).
+    prompt_caching: bool = True
 
     def __init__(self, **values: Any):
         super().__init__(**values)

@@ -45,6 +45,7 @@ from director.llm.litellm_errors import (
     describe_exception,
     user_message,
 )
+from director.llm.prompt_cache import cache_injection_points
 from director.llm.redact import protect
 from director.text import clean_strings
 
@@ -204,6 +205,10 @@ class LiteLLM(BaseLLM):
         if stream:
             kwargs["stream"] = True
             kwargs["stream_options"] = {"include_usage": True}
+        if cfg.prompt_caching:
+            points = cache_injection_points(model)
+            if points:
+                kwargs["cache_control_injection_points"] = points
         metadata = current_call_metadata()
         if metadata:
             # For LiteLLM's callbacks (LITELLM_CALLBACKS); LiteLLM does not send it to the provider.
