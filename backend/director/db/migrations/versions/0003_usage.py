@@ -40,7 +40,21 @@ def upgrade() -> None:
         sa.Column("created_at", Timestamp, nullable=False),
         sa.Column("day", sa.Text, nullable=False),
     )
-    op.create_index("llm_calls_created_at", "llm_calls", ["created_at"])
+    # Covering the Usage page's range scans (GET /usage reads the index only).
+    op.create_index(
+        "llm_calls_created_at",
+        "llm_calls",
+        [
+            "created_at",
+            "day",
+            "model",
+            "session_id",
+            "input_tokens",
+            "output_tokens",
+            "cached_tokens",
+            "cost_usd",
+        ],
+    )
     op.create_index("llm_calls_session", "llm_calls", ["session_id"])
     op.create_table(
         "usage_totals",
