@@ -1,7 +1,7 @@
 """Usage and budgets benchmark (prints figures; not a test). Run: .venv/bin/python bench/usage.py [sqlite] [postgres]
 
 On SQLite (a temp file) and a real PostgreSQL (TEST_POSTGRES_DSN, or a throwaway cluster), with 100,000 stored
-model calls (90 days, 500 chats, 5 models):
+model calls (90 days, 500 chats each active over up to 3 days, as chats are, 5 models):
 - the budget check made before every model call (session and daily budget set): median and p99;
 - what metering adds to a whole model call (check + the usage row + totals) around an instant LLM;
 - GET /usage through the Flask app, per group_by, over the last 90 days: median and worst of 20.
@@ -38,14 +38,16 @@ ROUNDS = 1000
 def fill(db: Any) -> None:
     """100,000 calls written in bulk (one transaction), with the totals the per-call path maintains."""
     from director.db.schema import llm_calls, sessions, usage_totals
-    from director.db.usage_statements import utc_day
+    from director.db.usage_statements import call_row, totals_increments
 
     rng = random.Random(12)
     now = time.time()
     rows, totals = [], {}
+    starts = [now - rng.random() * DAYS * 86400 for _ in range(SESSIONS)]
     for i in range(CALLS):
-        created = now - rng.random() * DAYS * 86400
-        sid = f"s{rng.randrange(SESSIONS)}"
+        chat = rng.randrange(SESSIONS)
+        created = min(starts[chat] + rng.random() * 3 * 86400, now)
+        sid = f"s{chat}"
         model = rng.choice(MODELS)
         row = {
             "call_id": f"c{i}",
@@ -60,20 +62,16 @@ def fill(db: Any) -> None:
             "latency_ms": rng.random() * 3000,
             "outcome": "success",
             "created_at": created,
-            "day": utc_day(created),
         }
+        row = call_row(row, created)
         rows.append(row)
-        for key in (("session", sid), ("day", row["day"])):
-            t = totals.setdefault(key, [0, 0, 0, 0.0, 0])
-            t[0] += row["input_tokens"]
-            t[1] += row["output_tokens"]
-            t[3] += row["cost_usd"] or 0.0
-            t[4] += 1
-    total_rows = [
-        dict(zip(("input_tokens", "output_tokens", "cached_tokens", "cost_usd", "llm_calls"), v, strict=True))
-        | {"scope": scope, "key": key}
-        for (scope, key), v in totals.items()
-    ]
+        for increment in totals_increments(row):
+            total = totals.setdefault((increment["scope"], increment["key"]), dict(increment))
+            if total is not increment:
+                for field, value in increment.items():
+                    if field not in ("scope", "key"):
+                        total[field] += value
+    total_rows = list(totals.values())
     db.prepare()
     with db._engine.begin() as conn:
         conn.execute(

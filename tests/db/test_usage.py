@@ -146,3 +146,27 @@ def test_a_database_of_the_previous_version_gains_usage_and_keeps_its_data(
         assert db.get_usage_totals("s1")["cost_usd"] == pytest.approx(0.001)
     finally:
         db.close()
+
+
+def test_a_range_with_partial_days_counts_exactly_the_calls_inside_it(db: BaseDB) -> None:
+    """Whole days come from the maintained totals, the partial days at the ends from the calls themselves."""
+    db.create_session("a", title="A")
+    times = [T0 + 10, T0 + 7200, T0 + DAY + 5, T0 + 2 * DAY + 3600, T0 + 2 * DAY + 7200, T0 + 3 * DAY + 1]
+    for i, created in enumerate(times):
+        db.record_llm_call(call("a", created_at=created, cost_usd=0.001 * (i + 1), model=f"m{i % 2}"))
+    since, until = T0 + 3600, T0 + 2 * DAY + 5000  # cuts off times[0] and times[4:], keeps 1..3
+    days = db.usage_report(since, until, "day")
+    assert [(r["key"], r["llm_calls"]) for r in days] == [
+        (utc_day(T0), 1),
+        (utc_day(T0 + DAY), 1),
+        (utc_day(T0 + 2 * DAY), 1),
+    ]
+    models = {r["key"]: r for r in db.usage_report(since, until, "model")}
+    assert {k: r["llm_calls"] for k, r in models.items()} == {"m1": 2, "m0": 1}
+    assert models["m1"]["cost_usd"] == pytest.approx(0.002 + 0.004)
+    sessions = db.usage_report(since, until, "session")
+    assert [(r["key"], r["title"], r["llm_calls"]) for r in sessions] == [("a", "A", 3)]
+    assert sessions[0]["cost_usd"] == pytest.approx(0.002 + 0.003 + 0.004)
+    # A range of whole days only, and one inside a single day.
+    assert sum(r["llm_calls"] for r in db.usage_report(T0, T0 + 3 * DAY, "day")) == 5
+    assert [r["llm_calls"] for r in db.usage_report(T0 + 5, T0 + 3600, "model")] == [1]

@@ -125,8 +125,9 @@ USAGE_INDEX_COLUMNS = (
 Index("llm_calls_created_at", *(llm_calls.c[name] for name in USAGE_INDEX_COLUMNS))
 Index("llm_calls_session", llm_calls.c.session_id)
 
-# Running totals per scope ("session" -> session id, "day" -> UTC date), maintained in the same
-# transaction as each llm_calls row: a budget check is two primary-key reads, however many calls exist.
+# Running totals per scope ("session" -> session id, "day" -> UTC date, "day_model" / "day_session" ->
+# "YYYY-MM-DD|model or session id"), maintained in the same transaction as each llm_calls row: a budget
+# check is two primary-key reads, and GET /usage sums whole days from here, however many calls exist.
 usage_totals = Table(
     "usage_totals",
     metadata,
@@ -137,4 +138,5 @@ usage_totals = Table(
     Column("cached_tokens", Integer, nullable=False),
     Column("cost_usd", Real, nullable=False),
     Column("llm_calls", Integer, nullable=False),
+    Column("unpriced_calls", Integer, nullable=False),
 )

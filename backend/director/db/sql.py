@@ -36,12 +36,18 @@ from director.db.migrate import migrate
 from director.db.prepared import Prepared
 from director.db.schema import context_messages, conversations, sessions
 from director.db.usage_statements import (
+    GROUP_SCOPE,
     UsageGroup,
     UsageScope,
     UsageStatements,
     as_totals,
     call_row,
-    totals_increment,
+    group_key,
+    merge,
+    ordered,
+    totals_increments,
+    utc_day,
+    whole_days,
     zero_totals,
 )
 
@@ -366,10 +372,7 @@ class SQLDB(BaseDB):
     def record_llm_call(self, call: dict[str, Any]) -> None:
         check_session_id(call.get("session_id"))
         row = call_row(call, now())
-        increments = (
-            totals_increment(row, UsageScope.SESSION, row["session_id"]),
-            totals_increment(row, UsageScope.DAY, row["day"]),
-        )
+        increments = totals_increments(row)
 
         def work(cursor: Any) -> None:
             self._usage.insert_call.run(cursor, row)
@@ -396,7 +399,28 @@ class SQLDB(BaseDB):
     def usage_report(
         self, since: float, until: float, group_by: str, limit: int = 20
     ) -> list[dict[str, Any]]:
-        statement = self._usage.report[UsageGroup(group_by)]
-        values = {"since": since, "until": until, "limit": limit}
-        rows = self._run(lambda cursor: statement.all(cursor, values))
-        return [{**row, **as_totals(row), "unpriced_calls": int(row["unpriced_calls"] or 0)} for row in rows]
+        group = UsageGroup(group_by)
+        scope = GROUP_SCOPE[group]
+        days = whole_days(since, until)
+        # Calls themselves are scanned only in the partial days at the range's ends.
+        scans = [(since, until)] if days is None else [(since, days[0]), (days[1], until)]
+
+        def work(cursor: Any) -> dict[str, dict[str, Any]]:
+            merged: dict[str, dict[str, Any]] = {}
+            for start, end in scans:
+                if start < end:
+                    merge(self._usage.report[group].all(cursor, {"since": start, "until": end}), merged)
+            if days is not None:
+                bounds = {"scope": scope.value, "first": utc_day(days[0]), "end": utc_day(days[1])}
+                rows = self._usage.whole_days.all(cursor, bounds)
+                merge([{**row, "key": group_key(scope, row["key"])} for row in rows], merged)
+            return merged
+
+        rows = ordered(group, self._run(work), limit)
+        if group is UsageGroup.SESSION:
+            for row in rows:
+                found = self._run(
+                    lambda cursor, sid=row["key"]: self._usage.title.first(cursor, {"sid": sid})
+                )
+                row["title"] = found["title"] if found else None
+        return rows

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Engine, Integer, and_, bindparam, case, func, literal, or_, select
+from sqlalchemy import Engine, and_, bindparam, case, func, literal, or_, select
 from sqlalchemy.sql.functions import coalesce
 
 from director.db import dialects
@@ -21,17 +21,32 @@ from director.db.prepared import Prepared
 from director.db.schema import llm_calls, sessions, usage_totals
 
 TOTAL_FIELDS = ("input_tokens", "output_tokens", "cached_tokens", "cost_usd", "llm_calls")
+REPORT_FIELDS = (*TOTAL_FIELDS, "unpriced_calls")
+DAY_S = 86400
+LAST_DAY_END = 253_402_214_400.0  # 9999-12-31, the last day YYYY-MM-DD can name (later calls are scanned)
 
 
 class UsageScope(StrEnum):
     SESSION = "session"
     DAY = "day"
+    # Per UTC day and model / chat (key "YYYY-MM-DD|<model or chat>"): GET /usage sums whole days from
+    # these few rows instead of scanning every call; only the partial days at a range's ends are scanned.
+    DAY_MODEL = "day_model"
+    DAY_SESSION = "day_session"
 
 
 class UsageGroup(StrEnum):
     DAY = "day"
     MODEL = "model"
     SESSION = "session"
+
+
+GROUP_SCOPE = {
+    UsageGroup.DAY: UsageScope.DAY,
+    UsageGroup.MODEL: UsageScope.DAY_MODEL,
+    UsageGroup.SESSION: UsageScope.DAY_SESSION,
+}
+UNKNOWN_MODEL = "unknown"
 
 
 def zero_totals() -> dict[str, Any]:
@@ -60,7 +75,7 @@ class UsageStatements:
         self.add_to_totals = Prepared(
             upsert.on_conflict_do_update(
                 index_elements=[tot.scope, tot.key],
-                set_={f: getattr(tot, f) + getattr(upsert.excluded, f) for f in TOTAL_FIELDS},
+                set_={f: getattr(tot, f) + getattr(upsert.excluded, f) for f in REPORT_FIELDS},
             ),
             dialect,
         )
@@ -83,6 +98,16 @@ class UsageStatements:
             dialect,
         )
         self.report = {group: Prepared(_report(group), dialect) for group in UsageGroup}
+        # Whole days of GET /usage: keys of one scope from a day (inclusive) to another (exclusive).
+        self.whole_days = Prepared(
+            select(tot.key, *total_columns, tot.unpriced_calls).where(
+                tot.scope == bindparam("scope"), tot.key >= bindparam("first"), tot.key < bindparam("end")
+            ),
+            dialect,
+        )
+        self.title = Prepared(
+            select(sessions.c.title).where(sessions.c.session_id == bindparam("sid")), dialect
+        )
 
 
 def _report(group: UsageGroup) -> Any:
@@ -97,22 +122,42 @@ def _report(group: UsageGroup) -> Any:
         coalesce(func.sum(case((c.cost_usd.is_(None), 1), else_=0)), 0).label("unpriced_calls"),
     ]
     in_range = and_(c.created_at >= bindparam("since"), c.created_at < bindparam("until"))
-    if group is UsageGroup.SESSION:
-        key = c.session_id
-        query = (
-            select(key.label("key"), func.max(sessions.c.title).label("title"), *sums)
-            .select_from(llm_calls.outerjoin(sessions, sessions.c.session_id == c.session_id))
-            .where(in_range)
-            .group_by(key)
-            .order_by(func.sum(c.cost_usd).desc().nulls_last(), key)
-            .limit(bindparam("limit", type_=Integer))
-        )
-        return query
-    key = c.day if group is UsageGroup.DAY else coalesce(c.model, literal("unknown"))
-    query = select(key.label("key"), *sums).where(in_range).group_by(key)
+    keys = {
+        UsageGroup.DAY: c.day,
+        UsageGroup.MODEL: coalesce(c.model, literal(UNKNOWN_MODEL)),
+        UsageGroup.SESSION: c.session_id,
+    }
+    key = keys[group]
+    return select(key.label("key"), *sums).where(in_range).group_by(key)
+
+
+def whole_days(since: float, until: float) -> tuple[float, float] | None:
+    """The whole UTC days inside ``[since, until)`` as ``(start, end)`` epoch seconds, or None."""
+    first = math.ceil(since / DAY_S) * DAY_S
+    end = math.floor(min(until, LAST_DAY_END) / DAY_S) * DAY_S
+    return (first, end) if first < end else None
+
+
+def group_key(scope: UsageScope, key: str) -> str:
+    """The GET /usage key of a totals row: the day, or what follows "YYYY-MM-DD|"."""
+    return key if scope is UsageScope.DAY else key[11:]
+
+
+def merge(rows: list[dict[str, Any]], into: dict[str, dict[str, Any]]) -> None:
+    for row in rows:
+        total = into.setdefault(row["key"], {"key": row["key"], **{f: 0 for f in REPORT_FIELDS}})
+        for field in REPORT_FIELDS:
+            total[field] += row[field] or 0
+
+
+def ordered(group: UsageGroup, merged: dict[str, dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    rows = [
+        {**row, **as_totals(row), "unpriced_calls": int(row["unpriced_calls"])} for row in merged.values()
+    ]
     if group is UsageGroup.DAY:
-        return query.order_by(key)
-    return query.order_by(func.sum(c.cost_usd).desc().nulls_last(), key)
+        return sorted(rows, key=lambda r: r["key"])
+    rows.sort(key=lambda r: (-r["cost_usd"], r["key"]))
+    return rows[:limit] if group is UsageGroup.SESSION else rows
 
 
 def utc_day(ts: float) -> str:
@@ -144,6 +189,17 @@ def call_row(call: dict[str, Any], ts: float) -> dict[str, Any]:
     return row
 
 
+def totals_increments(row: dict[str, Any]) -> list[dict[str, Any]]:
+    """The usage_totals rows one call adds to: its chat, its day, its day and model, its day and chat."""
+    day = row["day"]
+    return [
+        totals_increment(row, UsageScope.SESSION, row["session_id"]),
+        totals_increment(row, UsageScope.DAY, day),
+        totals_increment(row, UsageScope.DAY_MODEL, f"{day}|{row['model'] or UNKNOWN_MODEL}"),
+        totals_increment(row, UsageScope.DAY_SESSION, f"{day}|{row['session_id']}"),
+    ]
+
+
 def totals_increment(row: dict[str, Any], scope: UsageScope, key: str) -> dict[str, Any]:
     return {
         "scope": scope.value,
@@ -153,6 +209,7 @@ def totals_increment(row: dict[str, Any], scope: UsageScope, key: str) -> dict[s
         "cached_tokens": row["cached_tokens"],
         "cost_usd": row["cost_usd"] or 0.0,
         "llm_calls": 1,
+        "unpriced_calls": 1 if row["cost_usd"] is None else 0,
     }
 
 

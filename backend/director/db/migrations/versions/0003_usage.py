@@ -62,7 +62,7 @@ def upgrade() -> None:
         sa.Column("key", sa.Text, primary_key=True),
         *_counts("input_tokens", "output_tokens", "cached_tokens"),
         sa.Column("cost_usd", _REAL, nullable=False),
-        *_counts("llm_calls"),
+        *_counts("llm_calls", "unpriced_calls"),
     )
 
 
