@@ -23,7 +23,7 @@ from director.core.session import OutputMessage
 from director.db.base import BaseDB
 from director.errors import BudgetExceededError, StorageFullError, UnpricedModelError
 from director.llm.base import BaseLLM, LLMErrorType, LLMResponse, LLMResponseStatus, StreamEvent
-from director.llm.call_log import log_call
+from director.llm.call_log import call_figures, log_call
 from director.llm.call_metadata import call_metadata
 from director.llm.wrapping import WrappingLLM
 
@@ -119,22 +119,10 @@ class MeteredLLM(WrappingLLM):
         return response
 
     def _record(self, response: LLMResponse, agent: str | None, msg_id: str | None) -> None:
-        call = {
-            "session_id": self.scope.session_id,
-            "msg_id": msg_id,
-            "agent": agent,
-            "model": response.model,
-            "input_tokens": response.send_tokens,
-            "output_tokens": response.recv_tokens,
-            "cached_tokens": response.cached_tokens,
-            "cost_usd": response.cost,
-            "latency_ms": round(response.latency_ms, 1) if response.latency_ms is not None else None,
-            "outcome": response.error_type.value if response.error_type else "success",
-            "created_at": time.time(),
-        }
+        figures = {**call_figures(agent, response), "created_at": time.time()}
         log_call(self.scope.session_id, agent, response)
         try:
-            self.meter.db.record_llm_call(call)
+            self.meter.db.record_llm_call({**figures, "session_id": self.scope.session_id, "msg_id": msg_id})
         except StorageFullError:
             pass  # logged once a minute by the DB layer; the answer itself matters more
         except Exception:
@@ -142,7 +130,7 @@ class MeteredLLM(WrappingLLM):
             logger.exception("could not store usage of a model call in session %s", self.scope.session_id)
         if self.scope.on_call is not None:
             try:
-                self.scope.on_call({key: call[key] for key in call if key not in ("session_id", "msg_id")})
+                self.scope.on_call(figures)
             except Exception:
                 logger.exception("could not add a call's usage to the answer in %s", self.scope.session_id)
 

@@ -8,6 +8,7 @@ Nothing secret is in it, and the handlers' ``RedactingFilter`` masks the message
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from director.llm.base import LLMResponse
 from director.llm.redact import protect
@@ -16,9 +17,9 @@ logger = logging.getLogger("director.llm.calls")
 protect(logger)
 
 
-def log_call(session_id: str, agent: str | None, response: LLMResponse) -> None:
-    call = {
-        "session_id": session_id,
+def call_figures(agent: str | None, response: LLMResponse) -> dict[str, Any]:
+    """What one model call used, as the usage row, the answer's ``calls`` and the log line carry it."""
+    return {
         "agent": agent,
         "model": response.model,
         "input_tokens": response.send_tokens,
@@ -28,6 +29,10 @@ def log_call(session_id: str, agent: str | None, response: LLMResponse) -> None:
         "latency_ms": round(response.latency_ms, 1) if response.latency_ms is not None else None,
         "outcome": response.error_type.value if response.error_type else "success",
     }
+
+
+def log_call(session_id: str, agent: str | None, response: LLMResponse) -> None:
+    call = {"session_id": session_id, **call_figures(agent, response)}
     cost = f"{response.cost:.6f}" if response.cost is not None else "unpriced"
     logger.info(
         "model call session=%s agent=%s model=%s tokens_in=%d tokens_out=%d cached=%d cost_usd=%s "
