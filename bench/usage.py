@@ -14,13 +14,15 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from backends import on_each_backend  # noqa: E402 (after the path is set)
 
 CALLS = 100_000
 SESSIONS = 500
@@ -157,30 +159,7 @@ def bench(name: str, db: Any) -> None:
 def main() -> int:
     os.environ.setdefault("DIRECTOR_LOG_LEVEL", "warning")
     os.environ["DIRECTOR_ENV_FILE"] = os.devnull
-    parts = set(sys.argv[1:]) or {"sqlite", "postgres"}
-    if "sqlite" in parts:
-        from director.db.sqlite import SQLiteDB
-
-        with tempfile.TemporaryDirectory() as tmp:
-            db = SQLiteDB(Path(tmp) / "bench.db")
-            try:
-                bench("SQLite", db)
-            finally:
-                db.close()
-    if "postgres" in parts:
-        from director.db.postgres import PostgresDB
-
-        from tests.fakes.postgres import create_database, drop_database, start_postgres
-
-        server = start_postgres()
-        dsn = create_database(server, prefix="director_bench")
-        db = PostgresDB(dsn)
-        try:
-            bench("PostgreSQL", db)
-        finally:
-            db.close()
-            drop_database(server, dsn)
-            server.stop()
+    on_each_backend(bench, sys.argv[1:])
     return 0
 
 
