@@ -51,6 +51,7 @@ class Digest(BaseAgent):
         """
         assert self.llm is not None
         response = self.llm.chat_completions([{"role": "user", "content": f"Digest: {text}"}])
+        self.record_usage(response)
         if not response.ok:
             return AgentResponse(status=AgentStatus.ERROR, message=response.content)
         return AgentResponse(message=response.content)
@@ -143,6 +144,8 @@ def test_a_session_budget_reached_mid_turn_refuses_the_next_call_and_keeps_the_p
     assert digest["status"] == "success" and digest["text"] == "the digest"
     assert llm.remaining == 0 and len(llm.calls) == 2  # the refused call never reached the model
     assert db.get_usage_totals("s1")["llm_calls"] == 2
+    # The answer's own usage agrees with the database: the refusal was not a model call.
+    assert output["usage"]["llm_calls"] == 2 and len(output["calls"]) == 2
 
     # The next turn of that chat is refused at once; nothing is sent.
     llm.queue(priced("never sent"))

@@ -293,7 +293,8 @@ class ReasoningEngine:
         is tried again, so a long session keeps working; the user's conversation is not touched."""
         while True:
             response = self._stream_step(output, [system, *context], tools)
-            output.add_usage(response.model, response.send_tokens, response.recv_tokens, response.cost)
+            if response.sent:
+                output.add_usage(response.model, response.send_tokens, response.recv_tokens, response.cost)
             if response.error_type != LLMErrorType.CONTEXT_WINDOW:
                 return response
             dropped = _drop_oldest_turns(context)
@@ -412,7 +413,8 @@ class ReasoningEngine:
 
         def count_usage(response: LLMResponse) -> None:
             # The agent's own model calls (summarize, compare_models) are part of what the turn used.
-            output.add_usage(None, response.send_tokens, response.recv_tokens, response.cost)
+            if response.sent:
+                output.add_usage(None, response.send_tokens, response.recv_tokens, response.cost)
 
         return item.agent.call(item.call.tool.arguments, reporter=report, usage_sink=count_usage)
 

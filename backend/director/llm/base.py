@@ -49,6 +49,10 @@ class LLMErrorType(StrEnum):
     UNKNOWN = "unknown"
 
 
+# Refusals made before anything was sent: no model call happened, so none is counted.
+NOT_SENT = frozenset({LLMErrorType.BUDGET_EXCEEDED, LLMErrorType.UNPRICED_MODEL})
+
+
 class _ReadableAsDict:
     """Director code reads tool calls as dicts (``call["tool"]["name"]``); these models allow it too.
 
@@ -107,6 +111,11 @@ class LLMResponse(BaseModel):
     @property
     def ok(self) -> bool:
         return self.status == LLMResponseStatus.SUCCESS
+
+    @property
+    def sent(self) -> bool:
+        """A model call happened (False for a refusal made before sending, e.g. a budget's)."""
+        return self.error_type not in NOT_SENT
 
 
 class TextDelta(BaseModel):
