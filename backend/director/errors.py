@@ -117,13 +117,18 @@ class BudgetExceededError(DirectorError):
     def __init__(self, budget: str, spent_usd: float, limit_usd: float, setting: str):
         what = "this chat's" if budget == "session" else "today's (UTC)"
         super().__init__(
-            f"Stopped before the next model call: {what} budget of ${limit_usd:.2f} is used up "
-            f"(${spent_usd:.4f} spent). Raise {setting} to continue."
+            f"Stopped before the next model call: {what} budget of {_usd(limit_usd)} is used up "
+            f"({_usd(spent_usd)} spent). Raise {setting} to continue."
         )
         self.budget = budget
         self.spent_usd = spent_usd
         self.limit_usd = limit_usd
         self.setting = setting
+
+
+def _usd(amount: float) -> str:
+    # Cents for real budgets; fractions of a cent (tiny test budgets, cheap models) stay visible.
+    return f"${amount:,.2f}" if amount >= 0.01 else f"${amount:.6f}"
 
 
 class UnpricedModelError(DirectorError):

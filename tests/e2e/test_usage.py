@@ -97,6 +97,10 @@ def test_totals_budget_bar_refusal_and_usage_page(ui: UI, fake: FakeOpenAI) -> N
     expect(page.get_by_role("button", name="7 days")).to_have_attribute("aria-pressed", "true")
     assert axe_violations(ui.page) == []
     screenshot(ui.page, "usage-page")
+    ui.page.emulate_media(color_scheme="dark")
+    assert axe_violations(ui.page) == []
+    screenshot(ui.page, "usage-page-dark")
+    ui.page.emulate_media(color_scheme="light")
 
     link = page.get_by_test_id("usage-chats").get_by_role("link", name="First question")
     link.click()
