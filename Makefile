@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 STAMPS := .stamps
 
-.PHONY: install prereqs system-deps run cluster dev test test-py test-js lint bench clean
+.PHONY: install prereqs system-deps run cluster dev test test-py test-js proxy-test lint bench clean
 
 install: $(STAMPS)/python $(STAMPS)/frontend
 
@@ -60,6 +60,13 @@ test-py:
 test-js:
 	cd frontend && npm test
 
+# The real LiteLLM Proxy against a fake upstream (not part of `make test`: it installs litellm[proxy]
+# in its own venv, and the proxy takes about 30 s to start).
+proxy-test: install
+	test -x .venv-proxy/bin/litellm || (python3 -m venv .venv-proxy && \
+		.venv-proxy/bin/pip install -q -r requirements-proxy-test.txt)
+	DIRECTOR_LITELLM_PROXY_BIN=.venv-proxy/bin/litellm $(PY) -m pytest tests/integration/test_real_litellm_proxy.py
+
 lint: install
 	$(PY) -m ruff check backend tests bench
 	$(PY) -m ruff format --check backend tests bench
@@ -68,4 +75,4 @@ bench: install
 	for f in bench/*.py; do $(PY) $$f || exit 1; done
 
 clean:
-	rm -rf .venv $(STAMPS) frontend/node_modules frontend/dist test-artifacts .cluster
+	rm -rf .venv .venv-proxy $(STAMPS) frontend/node_modules frontend/dist test-artifacts .cluster

@@ -125,9 +125,9 @@ def warm_up(server: ServerProcess) -> None:
 
 
 def bench_concurrent_sessions(
-    fake: TimedFakeOpenAI, server: ServerProcess
+    fake: TimedFakeOpenAI, server: ServerProcess, n_sessions: int = N_SESSIONS
 ) -> tuple[float, list[dict[str, Any]]]:
-    clients = parallel(lambda _: BenchClient(server.url), list(range(N_SESSIONS)), workers=20)
+    clients = parallel(lambda _: BenchClient(server.url), list(range(n_sessions)), workers=20)
     fake.reset()
     fake.latency = LATENCY_S
     fake.responder = lambda request: Reply(text="A short streamed answer for the benchmark turn.")
@@ -143,7 +143,7 @@ def bench_concurrent_sessions(
         raise RuntimeError(f"{len(failures)} turns failed, e.g. {failures[0]}")
     print(f"    deltas received per client (median): {statistics.median(c.deltas for c in clients)}")
     requests = [r.json for r in fake.requests]
-    parallel(lambda c: c.sio.disconnect(), clients, workers=N_SESSIONS)
+    parallel(lambda c: c.sio.disconnect(), clients, workers=n_sessions)
     return wall, requests
 
 

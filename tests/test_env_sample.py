@@ -20,7 +20,12 @@ ASSIGNMENT = re.compile(r"^#?\s*([A-Z][A-Z0-9_]*)=", re.MULTILINE)
 # Names that are Director's own (provider keys such as OPENAI_API_KEY are LiteLLM's business).
 OURS = re.compile(r"^(LITELLM_|DIRECTOR_|SERVER_|CLUSTER_|DB_TYPE$|SQLITE_|POSTGRES_|DEFAULT_LLM$)")
 # Read by something other than the settings classes below.
-READ_ELSEWHERE = {"DEFAULT_LLM", "DIRECTOR_ENV_FILE"}
+READ_ELSEWHERE = {
+    "DEFAULT_LLM",
+    "DIRECTOR_ENV_FILE",
+    "LITELLM_PROXY_API_BASE",
+    "LITELLM_PROXY_API_KEY",
+}  # proxy: llm/proxy.py
 INTERNAL_FIELDS = {"llm_type"}  # set by the presets, not by users
 
 

@@ -144,3 +144,13 @@ class UnpricedModelError(DirectorError):
             f"Set {self.setting}=true to allow it anyway."
         )
         self.models = models
+
+
+# --- LiteLLM proxy ---
+class ProxyCatalogError(DirectorError):
+    """The LiteLLM proxy could not say which models it serves (unreachable, or refused the key)."""
+
+    def __init__(self, message: str, api_base: str, status_code: int | None = None):
+        super().__init__(message)
+        self.api_base = api_base
+        self.status_code = status_code

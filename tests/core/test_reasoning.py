@@ -548,3 +548,21 @@ def test_agents_own_model_calls_count_in_the_turn_usage(session: Session) -> Non
     assert (usage.llm_calls, usage.input_tokens, usage.output_tokens) == (3, 17, 8)
     assert usage.cost_usd == pytest.approx(0.01)
     assert usage.model == "scripted"  # the turn's model, not the agent's
+
+
+def test_finishing_is_set_before_the_final_state_is_sent(session: Session) -> None:
+    """A client may answer the final state at once: the turn must already count as finishing when
+    that state is sent (the turn registry then waits for its release instead of refusing)."""
+    engine = make_engine(session, ScriptedLLM(text_response("Done.")), [EchoAgent()])
+    seen_when_sent: list[bool] = []
+    emit = session.emit
+
+    def watching(event: str, payload: dict[str, Any]) -> None:
+        if event == "chat" and payload["msg_type"] == "output" and payload["status"] != "progress":
+            seen_when_sent.append(engine.finishing)
+        emit(event, payload)
+
+    session.emit = watching
+    assert not engine.finishing
+    engine.run(session.new_input_message("hi", client_msg_id="c1"))
+    assert seen_when_sent == [True] and engine.finishing and engine.finished

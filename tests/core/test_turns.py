@@ -72,3 +72,32 @@ def test_claim_is_atomic_under_contention() -> None:
     for t in threads:
         t.join()
     assert won.count(True) == 1
+
+
+class FinishingEngine(Engine):
+    # ReasoningEngine.finishing: the final state is set and is being saved and sent.
+    finishing = True
+    finished = False
+
+
+def test_a_claim_waits_for_a_turn_that_sent_its_final_answer_to_release() -> None:
+    """The client may send its next message the moment the final answer arrives, before the turn's
+    thread released the session: that message waits for the release instead of being refused."""
+    registry = LocalTurnRegistry()
+    registry.claim("s")
+    registry.attach("s", FinishingEngine())
+    timer = threading.Timer(0.1, registry.release, args=("s",))
+    timer.start()
+    registry.claim("s")  # no SessionBusyError
+    timer.join()
+    assert registry.running() == ["s"]
+
+
+def test_a_turn_still_answering_is_refused_at_once() -> None:
+    registry = LocalTurnRegistry()
+    registry.claim("s")
+    engine = Engine()
+    engine.finished = False  # type: ignore[attr-defined]
+    registry.attach("s", engine)
+    with pytest.raises(SessionBusyError):
+        registry.claim("s")

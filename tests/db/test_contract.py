@@ -618,3 +618,28 @@ def test_ids_with_rtl_and_emoji_are_keys_like_any_other(db: BaseDB) -> None:
     assert db.get_context_messages(session_id) == [{"role": "user", "content": "hi"}]
     assert db.delete_session(session_id) is True
     assert db.get_sessions() == []
+
+
+# -- cluster turn leases: one session's repair, and where to look ---------------------------------
+
+
+def test_unfinished_sessions_lists_sessions_with_an_answer_in_progress(db: BaseDB) -> None:
+    db.add_or_update_msg_to_conv(output_message("s1", "cut"))
+    db.add_or_update_msg_to_conv(output_message("s1", "cut-too"))
+    db.add_or_update_msg_to_conv(output_message("s2", "done", status="success"))
+    db.add_or_update_msg_to_conv(input_message("s3", "in", "q"))
+    assert db.unfinished_sessions() == ["s1"]
+
+
+def test_finish_unfinished_messages_of_rewrites_that_session_only(db: BaseDB) -> None:
+    done = output_message("s1", "done", status="success")
+    for message in (done, output_message("s1", "cut"), output_message("s2", "other")):
+        db.add_or_update_msg_to_conv(message)
+    before = db.get_session("s1")
+    assert db.finish_unfinished_messages_of("s1", _mark_cut) == 1
+    s1 = {m["msg_id"]: m for m in db.get_conversations("s1")}
+    assert s1["cut"]["status"] == "error" and s1["done"] == done
+    assert [m["status"] for m in db.get_conversations("s2")] == ["progress"]  # another session's: untouched
+    assert db.get_session("s1") == before  # a repair is not activity
+    assert db.finish_unfinished_messages_of("s1", _mark_cut) == 0
+    assert db.finish_unfinished_messages_of("\x00not an id", _mark_cut) == 0

@@ -239,3 +239,16 @@ def test_without_a_message_queue_the_server_is_a_single_process(make_server):
     server = make_server()
     assert type(server.socketio.server.manager) is socketio.Manager
     assert server.app.test_client().get("/health").json["message_queue"] == "none"
+
+
+def test_a_litellm_proxy_model_without_the_proxys_url_refuses_to_start(monkeypatch, caplog, no_gunicorn):
+    """LiteLLM would send the proxy's key to OpenAI's public URL instead: one line, exit code 2."""
+    for name in ("LITELLM_API_BASE", "LITELLM_PROXY_API_BASE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LITELLM_CHAT_MODEL", "litellm_proxy/team-gpt")
+    monkeypatch.setenv("LITELLM_API_KEY", "sk-proxy-master-key")
+    assert main() == 2
+    assert no_gunicorn == []
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "LITELLM_API_BASE" in errors[0] and "LITELLM_PROXY_API_BASE" in errors[0]
+    assert "\n" not in errors[0] and "sk-proxy-master-key" not in caplog.text

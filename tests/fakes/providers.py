@@ -95,6 +95,7 @@ class RecordedRequest:
     headers: dict[str, str]  # lower-case keys
     json: Any  # the parsed body (None when empty or not JSON)
     raw_body: bytes = b""
+    query: str = ""  # the URL's query string (Azure's api-version, Gemini's alt=sse)
 
 
 def context_window_reply(provider: str = "openai") -> Reply:
@@ -159,7 +160,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def send_stream(
-        self, content_type: str, pieces: Iterator[str], headers: dict[str, str] | None = None
+        self, content_type: str, pieces: Iterator[str | bytes], headers: dict[str, str] | None = None
     ) -> None:
         self.send_response(200)
         self.send_header("Content-Type", content_type)
@@ -169,7 +170,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.end_headers()
         for piece in pieces:
-            data = piece.encode()
+            data = piece if isinstance(piece, bytes) else piece.encode()  # bytes: AWS event stream
             self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
             self.wfile.flush()
         self.wfile.write(b"0\r\n\r\n")
@@ -255,12 +256,16 @@ class FakeProvider:
         req = RecordedRequest(
             method=h.command,
             path=h.path.split("?", 1)[0],
+            query=h.path.split("?", 1)[1] if "?" in h.path else "",
             headers={k.lower(): v for k, v in h.headers.items()},
             json=body,
             raw_body=raw,
         )
         with self._lock:
             self.all_requests.append(req)
+        if (refusal := self._refuse(req)) is not None:
+            h.send_json(refusal.status, self._error_body(refusal), refusal.headers)
+            return
         if not self._is_completion(req):
             self._other(h, req)
             return
@@ -296,6 +301,10 @@ class FakeProvider:
     def _other(self, h: _Handler, req: RecordedRequest) -> None:
         h.send_json(404, {"error": f"no route {req.method} {req.path}"})
 
+    def _refuse(self, req: RecordedRequest) -> Reply | None:
+        """A reply that refuses ``req`` before anything else (a server's own key check), or None."""
+        return None
+
     def _wants_stream(self, req: RecordedRequest) -> bool:
         return bool((req.json or {}).get("stream"))
 
@@ -305,7 +314,7 @@ class FakeProvider:
     def _json(self, req: RecordedRequest, reply: Reply) -> dict[str, Any]:
         raise NotImplementedError
 
-    def _stream(self, req: RecordedRequest, reply: Reply) -> Iterator[str]:
+    def _stream(self, req: RecordedRequest, reply: Reply) -> Iterator[str | bytes]:
         raise NotImplementedError
 
 
@@ -332,6 +341,8 @@ class FakeOpenAI(FakeProvider):
 
     name = "openai"
     default_model = "openai/fake-model"
+    # Some OpenAI-shaped servers (Mistral) send usage at the end of every stream, asked or not.
+    stream_usage_always = False
 
     @property
     def api_base(self) -> str:
@@ -405,7 +416,9 @@ class FakeOpenAI(FakeProvider):
             for frag in split_fragments(args):
                 yield chunk({"tool_calls": [{"index": i, "function": {"arguments": frag}}]})
         yield chunk({}, self._finish(reply))
-        include_usage = ((req.json or {}).get("stream_options") or {}).get("include_usage")
+        include_usage = self.stream_usage_always or ((req.json or {}).get("stream_options") or {}).get(
+            "include_usage"
+        )
         if reply.usage and include_usage:
             yield f"data: {json.dumps({**base, 'choices': [], 'usage': self._usage(reply)})}\n\n"
         yield "data: [DONE]\n\n"

@@ -24,6 +24,7 @@ from tests.integration.live_client import LiveClient, answer_text, disconnect_al
 pytestmark = pytest.mark.postgres
 
 WAIT_S = 15.0
+LEASE_S = 2.0
 
 
 @dataclass
@@ -48,6 +49,8 @@ def cluster(module_fake: FakeOpenAI, postgres_server: PostgresServer) -> Iterato
         POSTGRES_PORT=str(params.get("port", 5432)),
         POSTGRES_USER=str(params.get("user", "postgres")),
         POSTGRES_DB=str(params["dbname"]),
+        # A short lease, so a killed process's turn is found within seconds (the default is 10 s).
+        DIRECTOR_TURN_LEASE_S=str(LEASE_S),
     )
     servers: list[ServerProcess] = []
     nginx = None
@@ -92,6 +95,13 @@ def wait_health(url: str, field: str, value: str, timeout_s: float = WAIT_S) -> 
         assert time.monotonic() - start < timeout_s, f"{url} /health {field} stayed {state!r}"
         time.sleep(0.1)
     return time.monotonic() - start
+
+
+def wait_log(server: ServerProcess, text: str, timeout_s: float = WAIT_S) -> None:
+    deadline = time.monotonic() + timeout_s
+    while text not in server.logs():
+        assert time.monotonic() < deadline, f"{text!r} not in the log of {server.url}"
+        time.sleep(0.1)
 
 
 def joined(client: LiveClient, session_id: str) -> None:
@@ -208,6 +218,19 @@ def test_redis_lost_and_back(cluster, clients):
     alice.emit("chat", {"session_id": session_id, "content": "three"})
     assert answer_text(bob.final_output(session_id, timeout=WAIT_S)) == "after the outage"
     assert "reachable again" in first.logs()
+    # Each process skips Redis for a second after a failure (fail fast): wait until both use it again.
+    for server in cluster.servers:
+        wait_log(server, "turn leases: redis://127.0.0.1")
+        wait_log(server, "reachable again; busy claims are cluster-wide")
+    held = Held(fake)
+    try:
+        chat_when_free(alice, session_id, "hold on")
+        assert held.arrived.wait(WAIT_S)
+        error = busy_error(bob, session_id, "me too")  # the busy claim is cluster-wide again
+        assert error is not None and error["code"] == "session_busy"
+    finally:
+        held.release.set()
+    assert answer_text(alice.final_output(session_id)) == "released"
 
 
 def test_a_process_starting_leaves_a_turn_running_on_another_alone(cluster, clients):
@@ -227,15 +250,158 @@ def test_a_process_starting_leaves_a_turn_running_on_another_alone(cluster, clie
         alice.wait_for(lambda c: c.outputs(session_id))  # the answer is stored as "progress"
         second = cluster.servers[1]
         second.restart()
-        with psycopg.connect(cluster.dsn) as conn:
-            statuses = conn.execute(
-                "SELECT message->>'status' FROM conversations WHERE session_id = %s "
-                "AND message->>'msg_type' = 'output' ORDER BY seq",
-                (session_id,),
-            ).fetchall()
-        assert [row[0] for row in statuses] == ["success", "progress"]
-        assert "not rewritten at start-up" in second.logs()
+        assert stored_statuses(cluster, session_id) == ["success", "progress"]
+        time.sleep(3 * LEASE_S)  # a few sweeps of the restarted process: the live turn's lease holds
+        assert stored_statuses(cluster, session_id) == ["success", "progress"]
+        assert "found by their expired turn lease" in second.logs()
     finally:
         release.set()
     final = alice.final_output(session_id)
     assert final["status"] == "success" and answer_text(final) == "answered while the other process restarted"
+
+
+# -- one turn per session across the cluster (turn leases) ------------------------------------------
+
+
+def stored_statuses(cluster: Cluster, session_id: str) -> list[str]:
+    with psycopg.connect(cluster.dsn) as conn:
+        rows = conn.execute(
+            "SELECT message->>'status' FROM conversations WHERE session_id = %s "
+            "AND message->>'msg_type' = 'output' ORDER BY seq",
+            (session_id,),
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+class Held:
+    """A provider that holds the requests whose last message says ``hold`` until released."""
+
+    def __init__(self, fake: FakeOpenAI):
+        self.release = threading.Event()
+        self.arrived = threading.Event()
+        fake.responder = self
+
+    def __call__(self, request) -> Reply:
+        last = request.json["messages"][-1]["content"]
+        text = last if isinstance(last, str) else " ".join(part.get("text", "") for part in last)
+        if "hold" in text:
+            self.arrived.set()
+            self.release.wait(60)
+            return Reply(text="released")
+        return Reply(text=f"answer to {text}")
+
+
+def chat_when_free(client: LiveClient, session_id: str, content: str, timeout_s: float = 5.0) -> None:
+    """Send a chat and wait until it is accepted (its answer appears). A turn's final event goes out
+    just before its claim is released, so a `session_busy` right after it is retried briefly."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        client.clear()
+        client.emit("chat", {"session_id": session_id, "content": content})
+        client.wait_for(lambda c: c.of("error") or c.outputs(session_id))
+        error = next(iter(client.of("error")), None)
+        if error is None:
+            return
+        assert error["code"] == "session_busy" and time.monotonic() < deadline, error
+        time.sleep(0.1)
+
+
+def busy_error(client: LiveClient, session_id: str, content: str) -> dict | None:
+    """Send a chat; the `session_busy` error if refused, else None once its answer arrived."""
+    client.clear()
+    client.emit("chat", {"session_id": session_id, "content": content})
+    client.wait_for(
+        lambda c: c.of("error") or [m for m in c.outputs(session_id) if m["status"] != "progress"]
+    )
+    return next(iter(client.of("error")), None)
+
+
+def test_a_session_busy_on_one_process_is_refused_at_once_on_the_other(cluster, clients):
+    alice, bob, session_id = two_tabs_on_one_session(cluster, clients)
+    held = Held(cluster.fake)
+    try:
+        chat_when_free(alice, session_id, "hold on")
+        assert held.arrived.wait(WAIT_S)
+        started = time.monotonic()
+        error = busy_error(bob, session_id, "me too")
+        assert error is not None and error["code"] == "session_busy", (
+            bob.events,
+            cluster.servers[0].logs()[-3000:],
+            cluster.servers[1].logs()[-3000:],
+        )
+        assert time.monotonic() - started < 2.0  # at once, not after the turn
+        # Reading the session from the other process shows the answer as running, not cut.
+        body = requests.get(f"{cluster.servers[1].url}/session/{session_id}", timeout=5).json()
+        assert body["conversation"][-1]["status"] == "progress"
+        # DELETE on the other process refuses it too, and deletes nothing.
+        response = requests.delete(f"{cluster.servers[1].url}/session/{session_id}", timeout=5)
+        assert response.status_code == 409 and response.json()["code"] == "session_busy"
+    finally:
+        held.release.set()
+    assert answer_text(alice.final_output(session_id)) == "released"
+    # Free again everywhere: the other process may now run the next turn, and then delete it.
+    chat_when_free(bob, session_id, "now me")
+    bob.wait_for(lambda c: "answer to now me" in [answer_text(m) for m in c.outputs(session_id)])
+    deadline = time.monotonic() + 5  # the answer went out a moment before the other process released it
+    while (
+        status := requests.delete(f"{cluster.servers[0].url}/session/{session_id}", timeout=5).status_code
+    ) == 409:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert status == 200
+
+
+def test_stop_sent_to_the_other_process_stops_the_turn(cluster, clients):
+    alice, bob, session_id = two_tabs_on_one_session(cluster, clients)
+    words = [f" w{i}" for i in range(200)]
+    cluster.fake.script(Reply(text="".join(words), chunks=words, chunk_delay=0.05))
+    alice.clear()
+    alice.emit("chat", {"session_id": session_id, "content": "a long one"})
+    alice.wait_for(lambda c: len(c.of("chat_delta")) >= 3)  # streaming on process 1
+    bob.emit("stop", {"session_id": session_id})  # sent to process 2
+    final = alice.final_output(session_id, timeout=5)  # well before the stream's 10 s
+    assert final["stopped"] is True and final["stop_reason"] == "user"
+    assert stored_statuses(cluster, session_id)[-1] == "stopped"
+    assert "(from another process)" in cluster.servers[0].logs()
+
+
+def test_a_killed_process_turn_is_marked_interrupted_and_the_session_continues_elsewhere(cluster, clients):
+    """kill -9 process 2 mid-turn: its lease expires, a sweep marks the answer interrupted within
+    2 x lease, process 1's own running turn and every finished answer are untouched."""
+    cluster.fake.reset()
+    first, second = cluster.servers
+    held = Held(cluster.fake)
+    survivor = LiveClient(first.url)
+    victim = LiveClient(second.url)
+    clients += [survivor, victim]
+    kept_id = survivor.ask("first")["session_id"]
+    cut_id = victim.ask("first")["session_id"]
+    try:
+        chat_when_free(survivor, kept_id, "hold this one too")
+        chat_when_free(victim, cut_id, "hold on")  # its answer is stored as "progress"
+        assert held.arrived.wait(WAIT_S)
+        clients.remove(victim)
+        second.kill()
+        killed_at = time.monotonic()
+        deadline = killed_at + 2 * LEASE_S + 10  # the documented bound, with slack for a loaded machine
+        while stored_statuses(cluster, cut_id) != ["success", "error"]:
+            assert time.monotonic() < deadline, stored_statuses(cluster, cut_id)
+            time.sleep(0.1)
+        assert "cut by a dead process as interrupted" in first.logs()
+        # The session continues at once on the surviving process.
+        chat_when_free(survivor, cut_id, "again", timeout_s=0.5)  # no lease left to wait for
+        assert answer_text(survivor.final_output(cut_id)) == "answer to again"
+        assert stored_statuses(cluster, cut_id) == ["success", "error", "success"]
+        assert stored_statuses(cluster, kept_id) == ["success", "progress"]  # still running, untouched
+    finally:
+        held.release.set()
+        if not second.alive():
+            second.start()
+            warmed_up(second)
+    final = survivor.wait_for(
+        lambda c: next(
+            (m for m in c.outputs(kept_id) if m["status"] == "success" and answer_text(m) == "released"), None
+        )
+    )
+    assert final is not None
+    assert stored_statuses(cluster, kept_id) == ["success", "success"]

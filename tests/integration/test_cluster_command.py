@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,29 +16,13 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.fakes.cluster_command import free_run_of_ports, listening
 from tests.fakes.providers import Reply
-from tests.fakes.server_process import free_port, wait_for_health
+from tests.fakes.server_process import wait_for_health
 from tests.integration.conftest import provider_env
 from tests.integration.live_client import LiveClient, answer_text, disconnect_all
 
 pytestmark = pytest.mark.postgres
-
-
-def listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def free_run_of_ports(count: int) -> int:
-    """A port with the next ``count`` ones free too (nginx on it, the servers on the ones after)."""
-    for _ in range(50):
-        base = free_port()
-        if base + count < 65535 and not any(listening(base + i) for i in range(1, count + 1)):
-            return base
-    raise RuntimeError("no run of free ports")
 
 
 @pytest.fixture

@@ -216,3 +216,17 @@ def test_tool_calls_read_as_director_dicts() -> None:
         "type": "function",
         "tool": {"name": "add", "arguments": {"a": 1}},
     }
+
+
+def test_a_user_message_of_text_and_image_parts_is_sent_as_parts() -> None:
+    parts = [
+        {"type": "text", "text": "what is it?"},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,AA"}},
+    ]
+    [out] = to_openai_messages([{"role": "user", "content": parts}])
+    assert out == {"role": "user", "content": parts}
+    assert out["content"][0] is not parts[0]  # copied: the stored context is never aliased
+    # Anything else that is not a string is still sent as its JSON text, never as unknown parts.
+    odd = [{"type": "video", "url": "x"}]
+    assert to_openai_messages([{"role": "user", "content": odd}])[0]["content"] == json.dumps(odd)
+    assert to_openai_messages([{"role": "system", "content": parts}])[0]["content"] == json.dumps(parts)

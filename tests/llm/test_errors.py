@@ -7,7 +7,6 @@ from typing import Any
 
 import httpx
 import pytest
-from director.llm import litellm as adapter
 from director.llm.base import LLMErrorType, LLMResponse, LLMResponseStatus
 from director.llm.config import LiteLLMConfig
 from director.llm.litellm import LiteLLM, ensure_litellm
@@ -112,13 +111,6 @@ def _ok(text: str = "fine") -> dict[str, Any]:
         "choices": [{"message": {"content": text}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 1, "completion_tokens": 1},
     }
-
-
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    waits: list[float] = []
-    monkeypatch.setattr(adapter, "_sleep", waits.append)
-    return waits
 
 
 def _llm(**overrides: Any) -> LiteLLM:
@@ -351,3 +343,26 @@ def test_a_decoding_failure_of_an_answer_is_not_local() -> None:
     # Bytes the provider sent that do not decode are the provider's doing, not ours.
     failure = classify(_wrapped(UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")))
     assert failure.error_type == LLMErrorType.SERVER
+
+
+def test_an_error_before_the_first_chunk_is_judged_by_the_providers_own_error() -> None:
+    # Gemini's request is only sent when the stream is first read, so LiteLLM reports its HTTP
+    # errors (429 with Retry-After, a bad key) as a MidStreamFallbackError before any chunk.
+    from litellm.exceptions import MidStreamFallbackError
+
+    litellm = ensure_litellm()
+    response = httpx.Response(429, headers={"retry-after": "3"}, request=httpx.Request("POST", "http://x"))
+    limited = litellm.RateLimitError(message="quota", llm_provider="gemini", model="m", response=response)
+    before, after = (
+        MidStreamFallbackError("wrapped", "m", "gemini", original_exception=limited, is_pre_first_chunk=pre)
+        for pre in (True, False)
+    )
+    failure = classify(before)
+    assert (failure.error_type, failure.status_code, failure.retry_after) == (
+        LLMErrorType.RATE_LIMIT,
+        429,
+        3.0,
+    )
+    assert (
+        classify(after).error_type == LLMErrorType.SERVER
+    )  # a stream that had started: not a 429 to wait on

@@ -1,7 +1,9 @@
 """The LiteLLM adapter through real LiteLLM and real HTTP, against fake provider servers on 127.0.0.1.
 
 Every test runs for each wire format LiteLLM speaks here: OpenAI chat completions, the Anthropic
-Messages API, Ollama's /api/chat, and a LiteLLM proxy (OpenAI shape at /chat/completions).
+Messages API, Ollama's /api/chat, and a LiteLLM proxy (OpenAI shape at /chat/completions). What every
+format must do alike (answers, streams, tool calls, replays, images, common errors) is the conformance
+set in test_wire_conformance.py, over nine formats; this file holds the adapter's own behaviour.
 """
 
 from __future__ import annotations
@@ -14,8 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from director.llm import litellm as adapter
-from director.llm.base import LLMErrorType, LLMResponse, LLMResponseStatus, TextDelta, ToolCallDelta
+from director.llm.base import LLMErrorType, LLMResponse, LLMResponseStatus, TextDelta
 from director.llm.litellm import LiteLLM, ensure_litellm
 
 from tests.fakes.providers import (
@@ -106,14 +107,6 @@ def provider(request: pytest.FixtureRequest) -> Iterator[Provider]:
     fake.close()
 
 
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Backoff waits the adapter asked for (not slept: keeps the suite fast)."""
-    waits: list[float] = []
-    monkeypatch.setattr(adapter, "_sleep", waits.append)
-    return waits
-
-
 def _stream(llm: LiteLLM, messages: list[dict[str, Any]], **kw: Any) -> tuple[list[Any], LLMResponse]:
     events = list(llm.chat_completions_stream(messages, **kw))
     finals = [e for e in events if isinstance(e, LLMResponse)]
@@ -137,96 +130,6 @@ def test_plain_answer_and_what_the_server_received(provider: Provider) -> None:
     texts = json.dumps(req.json)
     assert "be brief" in texts and "2+2?" in provider.sent_texts(req)
     assert "0.25" in texts  # temperature forwarded (placement differs per provider)
-
-
-def test_one_tool_call(provider: Provider) -> None:
-    provider.fake.script(Reply(tool_calls=[("pricing", {"models": ["gpt-4o"]})]))
-    r = provider.llm().chat_completions(HI, tools=[PRICING_TOOL])
-    assert r.ok
-    assert [(c.tool.name, c.tool.arguments) for c in r.tool_calls] == [("pricing", {"models": ["gpt-4o"]})]
-    assert r.tool_calls[0].id and not r.tool_calls[0].arguments_malformed
-    assert provider.sent_tool_names(provider.fake.requests[0]) == ["pricing"]
-
-
-def test_parallel_tool_calls(provider: Provider) -> None:
-    calls = [("pricing", {"models": ["a"]}), ("pricing", {"models": ["b"]}), ("summarize", {"text": "x"})]
-    provider.fake.script(Reply(text="Checking.", tool_calls=calls))
-    r = provider.llm().chat_completions(HI, tools=[PRICING_TOOL])
-    assert [(c.tool.name, c.tool.arguments) for c in r.tool_calls] == [(n, a) for n, a in calls]
-    assert len({c.id for c in r.tool_calls}) == 3
-
-
-def test_multi_turn_replay_of_tool_calls_and_results(provider: Provider) -> None:
-    provider.fake.script(Reply(text="GPT-4o costs 1."))
-    messages = [
-        {"role": "user", "content": "price?"},
-        {
-            "role": "assistant",
-            "content": "",
-            "tool_calls": [
-                {
-                    "id": "call_a",
-                    "type": "function",
-                    "tool": {"name": "pricing", "arguments": {"models": ["gpt-4o"]}},
-                },
-                {"id": "call_b", "type": "function", "tool": {"name": "noop", "arguments": {}}},
-            ],
-        },
-        {"role": "tool", "tool_call_id": "call_a", "content": '{"price": 1}'},
-        {"role": "tool", "tool_call_id": "call_b", "content": "done"},
-    ]
-    r = provider.llm().chat_completions(messages, tools=[PRICING_TOOL])
-    assert r.ok and r.content == "GPT-4o costs 1."
-    sent = provider.fake.requests[0].json["messages"]
-    if provider.kind == "anthropic":
-        uses = [b for b in sent[1]["content"] if b["type"] == "tool_use"]
-        assert [(b["id"], b["name"], b["input"]) for b in uses] == [
-            ("call_a", "pricing", {"models": ["gpt-4o"]}),
-            ("call_b", "noop", {}),
-        ]
-        results = [b for b in sent[2]["content"] if b["type"] == "tool_result"]
-        assert [(b["tool_use_id"], b["content"]) for b in results] == [
-            ("call_a", '{"price": 1}'),
-            ("call_b", "done"),
-        ]
-    elif provider.kind == "ollama":
-        assert [c["function"]["arguments"] for c in sent[1]["tool_calls"]] == [{"models": ["gpt-4o"]}, {}]
-        assert [(m["role"], m["content"]) for m in sent[2:]] == [("tool", '{"price": 1}'), ("tool", "done")]
-    else:
-        assert [(c["id"], c["function"]["arguments"]) for c in sent[1]["tool_calls"]] == [
-            ("call_a", '{"models": ["gpt-4o"]}'),
-            ("call_b", "{}"),  # never "" on replay
-        ]
-        assert [(m["tool_call_id"], m["content"]) for m in sent[2:]] == [
-            ("call_a", '{"price": 1}'),
-            ("call_b", "done"),
-        ]
-
-
-def test_streaming_text(provider: Provider) -> None:
-    chunks = ["The ", "answer ", "is ", "four."]
-    provider.fake.script(Reply(text="".join(chunks), chunks=chunks))
-    deltas, final = _stream(provider.llm(), HI)
-    assert all(isinstance(d, TextDelta) for d in deltas)
-    assert [d.text for d in deltas] == chunks
-    assert final.ok and final.content == "The answer is four."
-    assert final.model == provider.model and final.total_tokens == 15
-    assert provider.fake.requests[0].json["stream"] is True
-
-
-def test_streaming_tool_call_arguments(provider: Provider) -> None:
-    calls = [("pricing", {"models": ["gpt-4o", "claude"]}), ("summarize", {"text": "long"})]
-    provider.fake.script(Reply(tool_calls=calls))
-    deltas, final = _stream(provider.llm(), HI, tools=[PRICING_TOOL])
-    tool_deltas = [d for d in deltas if isinstance(d, ToolCallDelta)]
-    by_index: dict[int, str] = {}
-    for d in tool_deltas:
-        by_index[d.index] = by_index.get(d.index, "") + d.arguments
-    assert [json.loads(by_index[i]) for i in sorted(by_index)] == [a for _, a in calls]
-    assert {d.name for d in tool_deltas if d.name} == {"pricing", "summarize"}
-    assert [(c.tool.name, c.tool.arguments) for c in final.tool_calls] == calls
-    # the final response's ids match the ids announced in the deltas
-    assert [c.id for c in final.tool_calls] == [d.id for d in tool_deltas if d.id]
 
 
 def test_usage_missing_gives_zero_tokens(provider: Provider, sleeps: list[float]) -> None:

@@ -131,6 +131,13 @@ class ReasoningEngine:
         output = self.output_message
         return output is not None and output.sealed
 
+    @property
+    def finishing(self) -> bool:
+        """The turn's final state is set and being saved and sent (or already was): a next message
+        from the client may arrive a moment before this turn releases its session."""
+        output = self.output_message
+        return output is not None and (output.sealed or output.status != MsgStatus.PROGRESS)
+
     def _check_stop(self) -> None:
         if self._stop.is_set():
             raise _Stopped

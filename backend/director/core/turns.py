@@ -6,10 +6,10 @@ UI show answers to messages the user may already have abandoned; rejecting is ex
 user can press Stop.
 
 ``TurnRegistry`` is the interface the socket layer, REST, the turn runner and the shutdown drain
-use; ``LocalTurnRegistry`` is the in-process implementation (one server process). A cluster-wide
-one (several processes) would keep ``claim`` as a lease in shared storage and deliver ``stop`` to
-the process that runs the turn; ``attach``, ``running`` and ``stop_all`` stay about this process's
-own turns, which only it can stop at a safe point and save. No Flask here.
+use; ``LocalTurnRegistry`` is the in-process implementation (one server process). The cluster-wide
+one (several processes, entrypoint/api/turn_leases.py) keeps ``claim`` as a lease in Redis and
+delivers ``stop`` to the process that runs the turn; ``attach``, ``running`` and ``stop_all`` stay
+about this process's own turns, which only it can stop at a safe point and save. No Flask here.
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ from typing import Protocol
 from director.core.session import StopReason
 from director.errors import ServerStoppingError, SessionBusyError
 
+# How long a claim waits for a turn that already sent its final answer to release its session.
+FINISHING_WAIT_S = 1.0
+
 
 class Stoppable(Protocol):
     def stop(self, reason: StopReason = StopReason.USER) -> None: ...
@@ -29,6 +32,11 @@ class Stoppable(Protocol):
 
     @property
     def finished(self) -> bool: ...
+
+
+def _finishing(engine: Stoppable) -> bool:
+    # ReasoningEngine.finishing is true from the moment its final state is set, before it is sent.
+    return bool(getattr(engine, "finishing", False)) or engine.finished
 
 
 class _Turn:
@@ -106,6 +114,11 @@ class LocalTurnRegistry(TurnRegistry):
         with self._lock:
             if self._closed:
                 raise ServerStoppingError()
+            turn = self._turns.get(session_id)
+            if turn is not None and turn.engine is not None and _finishing(turn.engine):
+                # Its final answer is going out, so the user may already be sending the next message
+                # while the turn's thread has only its release left (longer in a cluster: a Redis call).
+                self._released.wait_for(lambda: session_id not in self._turns, timeout=FINISHING_WAIT_S)
             if session_id in self._turns:
                 raise SessionBusyError(session_id)
             self._turns[session_id] = _Turn()

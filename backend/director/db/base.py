@@ -273,3 +273,18 @@ class BaseDB(ABC):
         ``[{key, input_tokens, output_tokens, cached_tokens, cost_usd, llm_calls, unpriced_calls}]``
         (``title`` too per session). Days ascending; models and sessions by cost, highest first,
         sessions at most ``limit``."""
+
+    # -- cluster turn leases (entrypoint/api/turn_leases.py) --------------------------------------
+
+    @abstractmethod
+    def unfinished_sessions(self) -> list[str]:
+        """Sessions holding an output message still ``status: "progress"`` (a running turn's, or one
+        a dead process cut). Where the cluster's repair looks after a restart of every process."""
+
+    @abstractmethod
+    def finish_unfinished_messages_of(
+        self, session_id: str, finish: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> int:
+        """Replace the session's output messages still ``status: "progress"`` with ``finish(message)``,
+        in one transaction; returns how many. Only for a caller that knows no turn runs there (it
+        holds the session's lease); sessions' ``updated_at`` is left alone."""

@@ -143,6 +143,21 @@ class _Statements:
         self.get_context = Prepared(select(ctx.messages).where(ctx.session_id == bindparam("sid")), dialect)
         self.health = Prepared(select(sid).limit(1), dialect)
 
+        # -- cluster turn leases: the repair of one session's cut answers, and where to look for them
+        unfinished_output = (
+            dialects.json_text_field(name, conv.message, "msg_type") == "output",
+            dialects.json_text_field(name, conv.message, "status") == "progress",
+        )
+        self.unfinished_of_session = Prepared(
+            select(conv.session_id, conv.msg_id, conv.message)
+            .where(conv.session_id == bindparam("sid"), *unfinished_output)
+            .with_for_update(),
+            dialect,
+        )
+        self.unfinished_sessions = Prepared(
+            select(conv.session_id).where(*unfinished_output).distinct(), dialect
+        )
+
 
 def _new_session(session_id: str, ts: float, title: str | None = None, metadata_json: str = "{}") -> dict:
     return {
@@ -339,17 +354,21 @@ class SQLDB(BaseDB):
     def finish_unfinished_messages(
         self, updated_before: float, finish: Callable[[dict[str, Any]], dict[str, Any]]
     ) -> int:
-        def work(cursor: Any) -> int:
-            rows = self._sql.unfinished.all(cursor, {"before": updated_before})
-            ts = now()
-            for row in rows:
-                values = {"sid": row["session_id"], "mid": row["msg_id"], "ts": ts}
-                self._sql.rewrite_message.run(
-                    cursor, {**values, "new_message": to_json(finish(row["message"]))}
-                )
-            return len(rows)
+        return self._run(
+            lambda cursor: self._rewrite(
+                cursor, self._sql.unfinished.all(cursor, {"before": updated_before}), finish
+            ),
+            write=True,
+        )
 
-        return self._run(work, write=True)
+    def _rewrite(
+        self, cursor: Any, rows: list[dict[str, Any]], finish: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> int:
+        ts = now()
+        for row in rows:
+            values = {"sid": row["session_id"], "mid": row["msg_id"], "ts": ts}
+            self._sql.rewrite_message.run(cursor, {**values, "new_message": to_json(finish(row["message"]))})
+        return len(rows)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -424,3 +443,22 @@ class SQLDB(BaseDB):
                 )
                 row["title"] = found["title"] if found else None
         return rows
+
+    # -- cluster turn leases ---------------------------------------------------------------------
+
+    def unfinished_sessions(self) -> list[str]:
+        return [
+            row["session_id"] for row in self._run(lambda cursor: self._sql.unfinished_sessions.all(cursor))
+        ]
+
+    def finish_unfinished_messages_of(
+        self, session_id: str, finish: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> int:
+        if not is_storable_id(session_id):
+            return 0
+        return self._run(
+            lambda cursor: self._rewrite(
+                cursor, self._sql.unfinished_of_session.all(cursor, {"sid": session_id}), finish
+            ),
+            write=True,
+        )

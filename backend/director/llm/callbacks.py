@@ -19,6 +19,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from director.errors import ConfigError
+from director.llm import streaming_logging
 from director.llm.litellm import ensure_litellm
 from director.settings import DirectorSettings
 
@@ -89,8 +90,8 @@ def install_callbacks(settings: CallbackSettings | None = None) -> list[Any]:
             litellm.callbacks.append(callback)
             _installed.add(item)
             added.append(callback)
-        # Director turns LiteLLM's streaming success logging off for speed when nobody listens
-        # (llm/litellm.py); with callbacks, they must hear about streamed calls too.
-        litellm.disable_streaming_logging = False
+        # LiteLLM's streaming success logging is off while nobody listens (llm/streaming_logging.py);
+        # with callbacks registered, they must hear about streamed calls too.
+        streaming_logging.apply(litellm)
     logger.info("LiteLLM callbacks: %s", ", ".join(settings.callbacks))
     return added

@@ -18,6 +18,8 @@ from pydantic_settings import NoDecode, SettingsConfigDict
 from director.constants import EnvPrefix, LLMType
 from director.llm.base import BaseLLMConfig
 from director.llm.providers import preset_model
+from director.llm.proxy import BASE_VARIABLE as PROXY_BASE_VARIABLE
+from director.llm.proxy import PROXY_PROVIDER
 from director.llm.redact import register_secret
 
 # The env var each provider's key lives in, by LiteLLM model prefix (used to read it from .env when
@@ -36,6 +38,10 @@ PROVIDER_KEY_VARS: dict[str, list[str]] = {
     "azure": ["AZURE_API_KEY"],
     "litellm_proxy": ["LITELLM_PROXY_API_KEY"],
 }
+
+# The env var a provider's base URL lives in, where Director must read it itself: without one,
+# LiteLLM sends a litellm_proxy/ model (and the proxy's key) to OpenAI's public URL.
+PROVIDER_BASE_VARS: dict[str, list[str]] = {PROXY_PROVIDER: [PROXY_BASE_VARIABLE]}
 
 # Parameters Director sets itself (or that carry secrets): LITELLM_EXTRA_PARAMS may not override them.
 RESERVED_PARAMS = frozenset(
@@ -201,23 +207,30 @@ class LiteLLMConfig(BaseLLMConfig):
             self.api_key = self.provider_key()
         if self.api_key is not None:
             register_secret(self.api_key.get_secret_value())
+        if self.api_base is None:
+            self.api_base = self._provider_setting(PROVIDER_BASE_VARS)
 
     def provider_key(self) -> SecretStr | None:
         """The chat model's provider key from the environment or, failing that, from ``.env``.
 
         LiteLLM only looks at ``os.environ``; a key a user put in ``.env`` would otherwise be ignored.
         """
+        value = self._provider_setting(PROVIDER_KEY_VARS)
+        return SecretStr(value) if value else None
+
+    def _provider_setting(self, variables: dict[str, list[str]]) -> str | None:
+        """The first of the chat model's provider's ``variables`` set in the environment, else in ``.env``."""
         if not self.chat_model:
             return None
-        names = PROVIDER_KEY_VARS.get(provider_of(self.chat_model), [])
+        names = variables.get(provider_of(self.chat_model), [])
         for name in names:
             if os.environ.get(name, "").strip():
-                return SecretStr(os.environ[name].strip())
-        if self._env_path is not None and self._env_path.is_file():
+                return os.environ[name].strip()
+        if names and self._env_path is not None and self._env_path.is_file():
             file_values = {k.upper(): v for k, v in dotenv_values(self._env_path).items() if v}
             for name in names:
                 if file_values.get(name, "").strip():
-                    return SecretStr(file_values[name].strip())
+                    return file_values[name].strip()
         return None
 
     def key_variables(self, model: str | None = None) -> list[str]:

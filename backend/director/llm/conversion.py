@@ -51,6 +51,19 @@ def _text(content: Any) -> str:
     return content if isinstance(content, str) else json.dumps(content)
 
 
+# OpenAI content parts LiteLLM translates for every provider (an image becomes Anthropic's "image"
+# block, Gemini's inline_data, Bedrock's image block...): a user message made of them is sent as parts.
+_CONTENT_PARTS = frozenset({"text", "image_url"})
+
+
+def _is_parts(content: Any) -> bool:
+    return (
+        isinstance(content, list)
+        and bool(content)
+        and all(isinstance(p, dict) and p.get("type") in _CONTENT_PARTS for p in content)
+    )
+
+
 def to_openai_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for msg in messages:
@@ -72,6 +85,8 @@ def to_openai_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "tool_calls": [_tool_call_to_openai(c) for c in msg["tool_calls"]],
                 }
             )
+        elif role == "user" and _is_parts(msg.get("content")):
+            out.append({"role": role, "content": [dict(p) for p in msg["content"]]})
         else:
             out.append({"role": role, "content": _text(msg.get("content"))})
     return out
@@ -139,6 +154,8 @@ class RawCompletion:
     # for Anthropic, written to it; LiteLLM prices both at their own rates.
     cached_tokens: int = 0
     cache_creation_tokens: int = 0
+
+    response_cost: float | None = None  # what the provider said the answer cost (a LiteLLM proxy's header)
 
 
 def _get(obj: Any, name: str, default: Any = None) -> Any:

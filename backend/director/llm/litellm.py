@@ -18,6 +18,7 @@ from types import ModuleType
 from typing import Any
 
 from director.errors import ConfigError
+from director.llm import streaming_logging
 from director.llm.base import (
     BaseLLM,
     LLMErrorType,
@@ -46,6 +47,8 @@ from director.llm.litellm_errors import (
     user_message,
 )
 from director.llm.prompt_cache import cache_injection_points
+from director.llm.proxy import CATALOG, header_cost, is_proxy_model, retry_limit
+from director.llm.proxy_errors import proxy_message, refine
 from director.llm.redact import protect
 from director.text import clean_strings
 
@@ -77,8 +80,9 @@ def ensure_litellm() -> ModuleType:
             litellm.suppress_debug_info = True
             # Director registers no LiteLLM callbacks and computes cost itself; LiteLLM's per-stream
             # success logging runs asyncio.run() in a worker thread for every call and was over half
-            # the server's CPU under 100 concurrent turns (bench/sessions.py).
-            litellm.disable_streaming_logging = True
+            # the server's CPU under 100 concurrent turns (bench/sessions.py). Off unless a callback
+            # needs it (streaming_logging.py), checked again at every streamed call.
+            streaming_logging.apply(litellm)
             # LiteLLM's own loggers may repeat request details; keep keys out of them too.
             for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
                 protect(logging.getLogger(name))
@@ -151,6 +155,33 @@ class LiteLLM(BaseLLM):
             variable = config.env_name("chat_model")
             raise ConfigError(variable, config.accepted("chat_model"), f"{variable} is not set.")
         super().__init__(config)
+        # A litellm_proxy/ fallback on another provider than the primary model's: its own proxy URL
+        # and key (LITELLM_PROXY_API_*), resolved once. LiteLLM would otherwise send it to OpenAI.
+        self._proxy_routes = {
+            m: config.for_model(m)
+            for m in config.fallback_models
+            if is_proxy_model(m) and provider_of(m) != provider_of(config.chat_model)
+        }
+        self._require_proxy_base()
+
+    def _require_proxy_base(self) -> None:
+        """Refuse a LiteLLM proxy model without the proxy's URL: no key may leave for a host nobody set."""
+        for model in self.models:
+            if is_proxy_model(model) and not self._route(model)[1]:
+                variable = self.config.env_name("api_base")
+                raise ConfigError(
+                    variable,
+                    "the LiteLLM proxy's URL, e.g. http://localhost:4000",
+                    f"{model} is a LiteLLM proxy model but no proxy URL is set: set {variable} or "
+                    f"LITELLM_PROXY_API_BASE to the proxy's URL (e.g. http://localhost:4000).",
+                )
+
+    def _route(self, model: str) -> tuple[str | None, str | None]:
+        """``(api_key, api_base)`` Director passes for ``model`` (``None``: LiteLLM's own env lookup)."""
+        cfg = self._proxy_routes.get(model, self.config)
+        if cfg is self.config and provider_of(model) != provider_of(self.config.chat_model or ""):
+            return None, None
+        return (cfg.api_key.get_secret_value() if cfg.api_key else None), cfg.api_base
 
     def for_model(self, model: str) -> LiteLLM:
         """An adapter with these settings for ``model`` alone, with that provider's credentials
@@ -195,12 +226,13 @@ class LiteLLM(BaseLLM):
         if cfg.extra_headers:
             kwargs["extra_headers"] = dict(cfg.extra_headers)
         # Credentials and base URL belong to the primary model's provider; a fallback on another
-        # provider is routed by LiteLLM from that provider's own env vars.
+        # provider is routed by LiteLLM from that provider's own env vars (a proxy's by ours).
+        api_key, api_base = self._route(model)
+        if api_key is not None:
+            kwargs["api_key"] = api_key
+        if api_base:
+            kwargs["api_base"] = api_base
         if provider_of(model) == provider_of(cfg.chat_model or ""):
-            if cfg.api_key is not None:
-                kwargs["api_key"] = cfg.api_key.get_secret_value()
-            if cfg.api_base:
-                kwargs["api_base"] = cfg.api_base
             kwargs.update(cfg.extra_params)
         if stream:
             kwargs["stream"] = True
@@ -218,6 +250,8 @@ class LiteLLM(BaseLLM):
         return kwargs
 
     def _cost(self, litellm: ModuleType, model: str, raw: RawCompletion) -> float | None:
+        if is_proxy_model(model):
+            return self._proxy_cost(model, raw)
         if not raw.total_tokens:
             return None
         try:
@@ -231,6 +265,19 @@ class LiteLLM(BaseLLM):
         except Exception:  # unknown/custom models have no price: cost is "unknown", not an error
             return None
         return float(prompt + completion)
+
+    def _proxy_cost(self, model: str, raw: RawCompletion) -> float | None:
+        """A proxy alias's cost: the proxy's header, else its /model/info prices, else unknown.
+
+        Never LiteLLM's price list: ``litellm_proxy/gpt-4o`` may be any model the proxy calls gpt-4o.
+        """
+        if raw.response_cost is not None:
+            return raw.response_cost
+        api_key, api_base = self._route(model)
+        price = CATALOG.price(api_base, api_key, model) if api_base and raw.total_tokens else None
+        if price is None:
+            return None
+        return raw.prompt_tokens * price[0] + raw.completion_tokens * price[1]
 
     # -- public API --
     def chat_completions(
@@ -305,16 +352,19 @@ class LiteLLM(BaseLLM):
                 except Exception as exc:
                     _release_responses(exc)
                     failure = classify(exc)
+                    if is_proxy_model(model):
+                        failure = refine(failure, exc)
+                    retries = self._retry_limit(model, failure)
                     last_model = position == len(models) - 1
                     # Once deltas reached the caller, a retry would duplicate them: report instead.
-                    if not emitted and failure.error_type in RETRYABLE and attempt < self.config.num_retries:
+                    if not emitted and failure.error_type in RETRYABLE and attempt < retries:
                         wait = self._backoff(attempt, failure)
                         logger.warning(
                             "%s failed (%s), retry %d/%d in %.2f s: %s",
                             model,
                             failure.error_type.value,
                             attempt + 1,
-                            self.config.num_retries,
+                            retries,
                             wait,
                             describe_exception(exc),
                         )
@@ -342,9 +392,13 @@ class LiteLLM(BaseLLM):
         """
         kwargs = self._request_kwargs(model, stream=stream)
         if not stream:
-            yield raw_from_response(litellm.completion(**body, **kwargs))
+            response = litellm.completion(**body, **kwargs)
+            raw = raw_from_response(response)
+            raw.response_cost = header_cost(getattr(response, "_hidden_params", None))
+            yield raw
             return
         acc = StreamAccumulator()
+        streaming_logging.apply(litellm)  # a callback registered since the import gets its logging
         chunks = litellm.completion(**body, **kwargs)
         try:
             for chunk in chunks:
@@ -361,7 +415,15 @@ class LiteLLM(BaseLLM):
         finally:
             # Also when we or the caller stop early: release the HTTP response now.
             _close_stream(chunks)
-        yield acc.result()
+        raw = acc.result()
+        raw.response_cost = header_cost(getattr(chunks, "_hidden_params", None))
+        yield raw
+
+    def _retry_limit(self, model: str, failure: Failure) -> int:
+        if is_proxy_model(model):  # the proxy retries upstream itself (see proxy.retry_limit)
+            explicit = "num_retries" in self.config.model_fields_set
+            return retry_limit(self.config.num_retries, explicit, failure.error_type)
+        return self.config.num_retries
 
     def _backoff(self, attempt: int, failure: Failure) -> float:
         cfg = self.config
@@ -373,16 +435,21 @@ class LiteLLM(BaseLLM):
     def _error(
         self, failure: Failure, model: str, attempts: int, latency_ms: float, mid_stream: bool = False
     ) -> LLMResponse:
-        content = user_message(
-            failure,
-            model,
-            prefix=self.config.env_prefix(),
-            key_variables=self.config.key_variables(model),
-            api_base=self.config.api_base,
-            timeout=self.config.timeout,
-            attempts=attempts,
-            mid_stream=mid_stream,
-        )
+        if failure.proxy is not None:
+            content = proxy_message(
+                failure, model, key_variables=self.config.key_variables(model), api_base=self._route(model)[1]
+            )
+        else:
+            content = user_message(
+                failure,
+                model,
+                prefix=self.config.env_prefix(),
+                key_variables=self.config.key_variables(model),
+                api_base=self.config.api_base,
+                timeout=self.config.timeout,
+                attempts=attempts,
+                mid_stream=mid_stream,
+            )
         return LLMResponse(
             content=content,
             status=LLMResponseStatus.ERROR,

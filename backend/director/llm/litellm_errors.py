@@ -69,6 +69,16 @@ _CONTEXT_HINTS = (
 )
 
 
+class ProxyProblem(StrEnum):
+    """What a LiteLLM proxy's error body says went wrong (see ``proxy_errors``)."""
+
+    PROXY_KEY = "proxy_key"  # the proxy refused Director's key
+    NO_DATABASE = "no_database"  # a key that is not the master key, on a proxy without a database
+    UPSTREAM_KEY = "upstream_key"  # the proxy's own key for the upstream provider was refused
+    MODEL_ACCESS = "model_access"  # the key may not use this model
+    BUDGET = "budget"  # the key's (or its team's) budget is spent
+
+
 class LocalProblem(StrEnum):
     """What failed locally (see ``_local_problem``)."""
 
@@ -85,6 +95,8 @@ class Failure:
     status_code: int | None
     retry_after: float | None  # seconds the provider asked us to wait, if it said
     local: LocalProblem | None = None  # for LOCAL: what went wrong before anything was sent
+    proxy: ProxyProblem | None = None  # behind a LiteLLM proxy: what its error body says
+    model_group: str | None = None  # the proxy's model group that failed, when it said
 
 
 def _class_names(exc: BaseException) -> set[str]:
@@ -106,6 +118,16 @@ def classify(exc: BaseException) -> Failure:
     status = getattr(exc, "status_code", None)
     status = status if isinstance(status, int) else None
     text = " ".join(f"{type(e).__name__} {e}" for e in _causes(exc)).lower()
+    original = getattr(exc, "original_exception", None)
+    if (
+        "MidStreamFallbackError" in names
+        and getattr(exc, "is_pre_first_chunk", False)
+        and original is not None
+    ):
+        # Providers whose request LiteLLM only sends when the stream is first read (Gemini) report
+        # every HTTP error that way, a 429 or a bad key included: nothing had streamed, so the
+        # provider's own error is the one to judge (its Retry-After too).
+        return classify(original)
     if "MidStreamFallbackError" in names:
         # LiteLLM's wrapper for a stream that broke after it started: its 500 is LiteLLM's own, not
         # the provider's (which had answered 200), so judge by what broke underneath instead.
@@ -220,13 +242,16 @@ def retry_after(exc: BaseException) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def _where(api_base: str | None) -> str:
-    if not api_base:
-        return ""
-    parts = urlsplit(api_base)
+def safe_url(api_base: str | None) -> str:
+    """``scheme://host[:port]`` of a base URL, "" if it has no host: never its credentials or path."""
+    parts = urlsplit(api_base or "")
     host = parts.hostname or ""
-    # Never echo credentials a user may have embedded in the URL.
-    return f" at {parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}" if host else ""
+    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}" if host else ""
+
+
+def _where(api_base: str | None) -> str:
+    url = safe_url(api_base)
+    return f" at {url}" if url else ""
 
 
 def user_message(

@@ -27,7 +27,7 @@ from director.db.base import BaseDB
 from director.entrypoint.api import wire_json
 from director.entrypoint.api.admission import Admission
 from director.entrypoint.api.capacity import socket_limit
-from director.entrypoint.api.health import ServerHealth
+from director.entrypoint.api.health import ServerHealth, worker_identity
 from director.entrypoint.api.packet_guard import PollingPayloadGuard, install_packet_guard
 from director.entrypoint.api.routes import api
 from director.entrypoint.api.security import HostGuard, HostPolicy, OriginPolicy
@@ -95,6 +95,23 @@ def _start_queue_listener(socketio: SocketIO) -> None:
         server.manager.initialize()
 
 
+def _default_registry(settings: ServerSettings, db: BaseDB) -> TurnRegistry:
+    """With a message queue, turns are claimed cluster-wide (Redis leases); else in this process."""
+    if settings.message_queue is None:
+        return LocalTurnRegistry()
+    from director.entrypoint.api.turn_leases import ClusterTurnRegistry
+
+    url = settings.message_queue.get_secret_value()
+    return ClusterTurnRegistry.for_db(url, settings.turn_lease_s, db, name=worker_identity(settings.port))
+
+
+def _start_cluster_registry(registry: TurnRegistry) -> None:
+    # Renewing leases, sweeping expired ones and listening for stops (an injected registry may have none).
+    start = getattr(registry, "start", None)
+    if callable(start):
+        start()
+
+
 def _default_agents() -> list[type[BaseAgent]]:
     from director.agents import AGENTS
 
@@ -135,7 +152,7 @@ def create_app(
     )
     admission = Admission(socket_limit(settings.threads))
     admission.install(socketio.server.eio)
-    registry = registry if registry is not None else LocalTurnRegistry()
+    registry = registry if registry is not None else _default_registry(settings, db)
     limits = EngineLimits(max_steps=settings.max_steps, agent_timeout_s=settings.agent_timeout)
     meter = UsageMeter(db, Budget(load_budget_settings(), db.get_spend, has_price))
     install_callbacks()  # LITELLM_CALLBACKS, once per process
@@ -170,6 +187,7 @@ def create_app(
     # Outermost, around Flask-SocketIO's own middleware: one check for REST, files and Socket.IO.
     if queue is not None:
         _start_queue_listener(socketio)
+        _start_cluster_registry(registry)
     app.wsgi_app = HostGuard(app.wsgi_app, HostPolicy(settings.host_names))  # type: ignore[method-assign]
     return app, socketio
 

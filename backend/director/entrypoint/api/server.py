@@ -64,9 +64,9 @@ def build_app(settings: ServerSettings, llm: BaseLLM | None = None) -> tuple[Any
         finish_interrupted_answers(state.db)
     else:
         # Other processes share the database: a "progress" row older than this process may be a turn
-        # running elsewhere right now. Telling the two apart needs the cluster-wide turn registry.
+        # running elsewhere right now. The turn leases tell them apart (turn_leases.py sweeps for them).
         logger.info(
-            "several processes share the database: answers cut by a crash are not rewritten at start-up"
+            "several processes share the database: answers cut by a crash are found by their expired turn lease"
         )
     llm = state.llm
     state.admission.start_reaper()

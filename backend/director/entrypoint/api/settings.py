@@ -68,6 +68,12 @@ class ServerSettings(DirectorSettings):
         description="a Redis URL such as redis://127.0.0.1:6379/0 (rediss:// and unix:// work too)",
     )
 
+    # With a message queue: how long a busy session's claim outlives a process that stopped renewing it
+    # (killed); a cut answer shows as interrupted within twice this. See entrypoint/api/turn_leases.py.
+    turn_lease_s: float = Field(
+        10.0, validation_alias=_env("DIRECTOR_TURN_LEASE_S"), ge=1, le=12, description="seconds"
+    )
+
     auth_token: SecretStr | None = Field(
         None, validation_alias=_env("DIRECTOR_AUTH_TOKEN"), description="a token (any text; blank for none)"
     )

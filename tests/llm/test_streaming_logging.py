@@ -1,0 +1,69 @@
+"""LiteLLM's streaming success logging is skipped only when no callback needs it, and skipping it
+changes nothing Director reports: a streamed answer's tokens and cost stay exact (real LiteLLM over
+real HTTP to the fake provider)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from director.llm.base import LLMResponse
+from director.llm.litellm import ensure_litellm
+
+from tests.fakes.providers import FakeOpenAI, Reply, make_litellm
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenAI]:
+    server = FakeOpenAI()
+    yield server
+    server.close()
+
+
+def streamed(fake: FakeOpenAI, model: str = "openai/gpt-4o") -> LLMResponse:
+    llm = make_litellm(fake, model=model)
+    events = list(llm.chat_completions_stream([{"role": "user", "content": "hi"}]))
+    final = events[-1]
+    assert isinstance(final, LLMResponse)
+    return final
+
+
+def test_without_callbacks_the_logging_is_skipped_and_usage_and_cost_stay_exact(fake):
+    litellm = ensure_litellm()
+    assert not litellm.callbacks and not litellm.success_callback
+    fake.script(Reply(text="priced and streamed", prompt_tokens=1000, completion_tokens=500))
+    response = streamed(fake)
+    assert litellm.disable_streaming_logging is True
+    assert response.ok and response.content == "priced and streamed"
+    assert (response.send_tokens, response.recv_tokens) == (1000, 500)
+    expected = sum(litellm.cost_per_token(model="openai/gpt-4o", prompt_tokens=1000, completion_tokens=500))
+    assert response.cost == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_registered_callback_gets_the_logging_back(fake):
+    litellm = ensure_litellm()
+    from litellm.integrations.custom_logger import CustomLogger
+
+    logged = threading.Event()
+
+    class Recorder(CustomLogger):
+        def log_success_event(self, kwargs, response_obj, start_time, end_time):
+            logged.set()
+
+    recorder = Recorder()
+    litellm.callbacks.append(recorder)
+    try:
+        fake.script(Reply(text="logged", prompt_tokens=10, completion_tokens=5))
+        response = streamed(fake)
+        assert litellm.disable_streaming_logging is False
+        assert response.ok and (response.send_tokens, response.recv_tokens) == (10, 5)
+        assert logged.wait(10), "the registered callback never saw the streamed call"
+    finally:
+        # LiteLLM copies a registered callback into its success lists: take it out of all of them.
+        for name in ("callbacks", "success_callback", "_async_success_callback"):
+            hooks = getattr(litellm, name)
+            hooks[:] = [hook for hook in hooks if hook is not recorder]
+    fake.script(Reply(text="quiet again"))
+    streamed(fake)
+    assert litellm.disable_streaming_logging is True
