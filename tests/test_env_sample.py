@@ -7,8 +7,10 @@ import re
 from pathlib import Path
 
 from director.agents.settings import AgentSettings
+from director.core.budget import BudgetSettings
 from director.entrypoint.api.settings import ServerSettings
 from director.entrypoint.cluster.settings import ClusterSettings
+from director.llm.callbacks import CallbackSettings
 from director.llm.config import LiteLLMConfig
 from director.llm.model_policy import ModelPolicySettings
 from director.llm.proxy import BASE_VARIABLE, KEY_VARIABLE
@@ -39,6 +41,8 @@ SETTINGS: tuple[type[DirectorSettings], ...] = (
     MCPSettings,
     RecordSettings,
     ModelPolicySettings,
+    BudgetSettings,
+    CallbackSettings,
 )
 
 

@@ -17,6 +17,7 @@ from director.core.heartbeat import recently_saved
 from director.core.session import as_interrupted
 from director.db.chat_settings import pinned_first
 from director.db.search import MAX_QUERY_CHARS
+from director.db.usage_statements import zero_totals
 from director.entrypoint.api.live_turns import live_output, with_live_output
 from director.entrypoint.api.security import bearer_token, token_matches
 from director.entrypoint.api.state import EXTENSION_KEY, ServerState
@@ -83,7 +84,10 @@ def list_sessions() -> ResponseReturnValue:
     query = request.args.get("q")
     if query is not None and query.strip():
         return search_sessions(query)
-    return jsonify(pinned_first(state().db.get_sessions()))
+    db = state().db
+    sessions = pinned_first(db.get_sessions())
+    totals = db.get_all_session_totals()  # summed by the database (usage_totals), never here
+    return jsonify([{**s, "totals": totals.get(s["session_id"]) or zero_totals()} for s in sessions])
 
 
 def search_sessions(query: str) -> ResponseReturnValue:
@@ -96,7 +100,8 @@ def search_sessions(query: str) -> ResponseReturnValue:
 @api.get("/session/<session_id>")
 def get_session(session_id: str) -> ResponseReturnValue:
     session, conversation = _session_with_conversation(session_id)
-    return jsonify({**session, "conversation": conversation})
+    totals = state().db.get_usage_totals(session_id)  # summed by the database
+    return jsonify({**session, "totals": totals, "conversation": conversation})
 
 
 def _session_with_conversation(session_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
