@@ -13,7 +13,7 @@ from alembic import op
 from director.db.schema import Timestamp
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
