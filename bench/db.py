@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +19,9 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from backends import on_each_backend  # noqa: E402 (after the path is set)
 
 ROUNDS = 400
 THREADS = 8
@@ -103,33 +105,10 @@ def bench(name: str, db: Any) -> None:
 
 def main() -> int:
     os.environ.setdefault("DIRECTOR_LOG_LEVEL", "warning")
-    parts = set(sys.argv[1:]) or {"sqlite", "postgres"}
     import director.db.sqlite as sqlite_module
 
     print(f"DB layer from {Path(sqlite_module.__file__).parent}")
-    if "sqlite" in parts:
-        from director.db.sqlite import SQLiteDB
-
-        with tempfile.TemporaryDirectory() as tmp:
-            db = SQLiteDB(Path(tmp) / "bench.db")
-            try:
-                bench("SQLite", db)
-            finally:
-                db.close()
-    if "postgres" in parts:
-        from director.db.postgres import PostgresDB
-
-        from tests.fakes.postgres import create_database, drop_database, start_postgres
-
-        server = start_postgres()
-        dsn = create_database(server, prefix="director_bench")
-        db = PostgresDB(dsn)
-        try:
-            bench("PostgreSQL", db)
-        finally:
-            db.close()
-            drop_database(server, dsn)
-            server.stop()
+    on_each_backend(bench, sys.argv[1:])
     return 0
 
 

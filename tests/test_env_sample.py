@@ -7,9 +7,12 @@ import re
 from pathlib import Path
 
 from director.agents.settings import AgentSettings
+from director.core.budget import BudgetSettings
 from director.entrypoint.api.settings import ServerSettings
 from director.entrypoint.cluster.settings import ClusterSettings
+from director.llm.callbacks import CallbackSettings
 from director.llm.config import LiteLLMConfig
+from director.llm.model_policy import ModelPolicySettings
 from director.llm.proxy import BASE_VARIABLE, KEY_VARIABLE
 from director.llm.recording import RecordSettings
 from director.mcp.config import MCPSettings
@@ -37,6 +40,9 @@ SETTINGS: tuple[type[DirectorSettings], ...] = (
     ClusterSettings,
     MCPSettings,
     RecordSettings,
+    ModelPolicySettings,
+    BudgetSettings,
+    CallbackSettings,
 )
 
 

@@ -8,8 +8,10 @@ from typing import Literal
 
 import pytest
 from director.agents.settings import AgentSettings
+from director.core.budget import BudgetSettings
 from director.entrypoint.api.settings import ServerSettings
 from director.errors import ConfigError
+from director.llm.callbacks import CallbackSettings
 from director.llm.config import PRESET_CONFIGS
 from director.llm.model_policy import ModelPolicySettings
 from director.llm.recording import RecordSettings
@@ -24,6 +26,8 @@ ALL_SETTINGS: list[type[DirectorSettings]] = [
     MCPSettings,
     RecordSettings,
     ModelPolicySettings,
+    BudgetSettings,
+    CallbackSettings,
     *PRESET_CONFIGS.values(),
 ]
 

@@ -118,6 +118,43 @@ class ServerStoppingError(DirectorError):
         super().__init__("The server is restarting and cannot start this turn. Send it again in a moment.")
 
 
+class BudgetExceededError(DirectorError):
+    """A model call was refused before it started: a spending budget is used up (core/budget.py)."""
+
+    code = "budget_exceeded"
+
+    def __init__(self, budget: str, spent_usd: float, limit_usd: float, setting: str):
+        what = "this chat's" if budget == "session" else "today's (UTC)"
+        super().__init__(
+            f"Stopped before the next model call: {what} budget of {_usd(limit_usd)} is used up "
+            f"({_usd(spent_usd)} spent). Raise {setting} to continue."
+        )
+        self.budget = budget
+        self.spent_usd = spent_usd
+        self.limit_usd = limit_usd
+        self.setting = setting
+
+
+def _usd(amount: float) -> str:
+    # Cents for real budgets; fractions of a cent (tiny test budgets, cheap models) stay visible.
+    return f"${amount:,.2f}" if amount >= 0.01 else f"${amount:.6f}"
+
+
+class UnpricedModelError(DirectorError):
+    """A model with no known price was refused while a budget is set (core/budget.py)."""
+
+    code = "unpriced_model"
+    setting = "DIRECTOR_ALLOW_UNPRICED_MODELS"
+
+    def __init__(self, models: list[str]):
+        names = ", ".join(models)
+        super().__init__(
+            f"Refused to call {names}: LiteLLM has no price for it, so a budget cannot be enforced. "
+            f"Set {self.setting}=true to allow it anyway."
+        )
+        self.models = models
+
+
 # --- LiteLLM proxy ---
 class ProxyCatalogError(DirectorError):
     """The LiteLLM proxy could not say which models it serves (unreachable, or refused the key)."""

@@ -1,5 +1,5 @@
 // Application state and the actions the components call. Plain Vue reactivity, no framework.
-import { reactive, computed } from 'vue'
+import { reactive, computed, watch } from 'vue'
 import { api, ApiError } from './lib/api.js'
 import { setToken, getToken } from './lib/auth.js'
 import { createChatSocket } from './lib/socket.js'
@@ -564,3 +564,55 @@ export async function pickModel(model) {
 export function pickReasoningEffort(effort) {
   return saveSettings({ reasoning_effort: effort || null })
 }
+
+// ---- Usage and budgets (issue 12) ----------------------------------------------------------------
+// The chat header's totals come from the session list (GET /session carries each chat's `totals`,
+// summed by the server's database), which is refreshed after every finished answer. The budget
+// limits and today's spend come from GET /usage/budget, refreshed whenever that list is.
+export const usage = reactive({
+  open: new URLSearchParams(window.location.search).get('view') === 'usage',
+  budget: null, // {session_budget_usd, daily_budget_usd, today_spent_usd, allow_unpriced_models}
+})
+
+export const currentTotals = computed(
+  () => state.sessions.find((s) => s.session_id === state.sessionId)?.totals || null,
+)
+
+export async function refreshBudget() {
+  try {
+    usage.budget = await api.budget()
+  } catch {
+    usage.budget = null // an older server, or a token still missing: no bar, nothing else changes
+  }
+}
+
+function writeView(open) {
+  const url = new URL(window.location.href)
+  if (open) url.searchParams.set('view', 'usage')
+  else url.searchParams.delete('view')
+  if (url.href !== window.location.href) window.history.pushState({ usage: open }, '', url)
+}
+
+export function openUsage() {
+  usage.open = true
+  writeView(true)
+}
+
+export function closeUsage() {
+  if (!usage.open) return
+  usage.open = false
+  writeView(false)
+}
+
+watch(
+  () => state.sessions,
+  () => refreshBudget(),
+)
+// Opening a chat (or a new one) leaves the Usage page.
+watch(
+  () => state.sessionId,
+  () => closeUsage(),
+)
+window.addEventListener('popstate', () => {
+  usage.open = new URLSearchParams(window.location.search).get('view') === 'usage'
+})

@@ -135,3 +135,39 @@ class MemoryDB:
                 "context_tip"
             ] = msg_id
             self.writes.append(("context", copy.deepcopy(context)))
+
+    # -- usage and budgets (issue 12): sums over the stored calls, as the contract describes --
+
+    def record_llm_call(self, call):
+        with self._lock:
+            self.__dict__.setdefault("calls", []).append(dict(call))
+
+    def _session_calls(self, session_id):
+        return [c for c in self.__dict__.get("calls", []) if c["session_id"] == session_id]
+
+    @staticmethod
+    def _sum(calls):
+        return {
+            "input_tokens": sum(c["input_tokens"] for c in calls),
+            "output_tokens": sum(c["output_tokens"] for c in calls),
+            "cached_tokens": sum(c["cached_tokens"] for c in calls),
+            "cost_usd": sum(c["cost_usd"] or 0.0 for c in calls),
+            "llm_calls": len(calls),
+        }
+
+    def get_usage_totals(self, session_id):
+        with self._lock:
+            return self._sum(self._session_calls(session_id))
+
+    def get_all_session_totals(self):
+        with self._lock:
+            ids = {c["session_id"] for c in self.__dict__.get("calls", [])}
+            return {sid: self._sum(self._session_calls(sid)) for sid in ids}
+
+    def get_spend(self, session_id, day):
+        from director.db.usage_statements import utc_day
+
+        with self._lock:
+            calls = self.__dict__.get("calls", [])
+            day_calls = [c for c in calls if utc_day(c.get("created_at") or time.time()) == day]
+            return self._sum(self._session_calls(session_id))["cost_usd"], self._sum(day_calls)["cost_usd"]

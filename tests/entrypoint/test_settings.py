@@ -94,7 +94,7 @@ def no_gunicorn(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     monkeypatch.setattr(server_module, "DirectorServer", Recorder)
     # Port 0 (any free port) for the probe, so a local server on :8000 cannot fail these tests.
     monkeypatch.setenv("SERVER_PORT", "0")
-    monkeypatch.setattr(server_module, "configure_logging", lambda level="info": None)
+    monkeypatch.setattr(server_module, "configure_logging", lambda *args, **kwargs: None)
     return started
 
 

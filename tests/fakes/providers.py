@@ -59,6 +59,9 @@ class Reply:
     finish_reason: str | None = None  # default: "tool_calls"/"stop" (provider-specific names)
     # Streaming (OpenAI fake): seconds between text chunks, a slow ("drip") stream.
     chunk_delay: float = 0.0
+    # Anthropic fake: prompt caching as Anthropic reports it (input_tokens excludes these).
+    cache_read_tokens: int = 0
+    cache_creation_tokens: int = 0
 
     def text_chunks(self) -> list[str]:
         if self.chunks is not None:
@@ -482,8 +485,19 @@ class FakeAnthropic(FakeProvider):
             "stop_sequence": None,
         }
         if reply.usage:
-            body["usage"] = {"input_tokens": reply.prompt_tokens, "output_tokens": reply.completion_tokens}
+            body["usage"] = {
+                "input_tokens": reply.prompt_tokens,
+                "output_tokens": reply.completion_tokens,
+                **self._cache_usage(reply),
+            }
         return body
+
+    @staticmethod
+    def _cache_usage(reply: Reply) -> dict[str, int]:
+        return {
+            "cache_read_input_tokens": reply.cache_read_tokens,
+            "cache_creation_input_tokens": reply.cache_creation_tokens,
+        }
 
     def _stream(self, req: RecordedRequest, reply: Reply) -> Iterator[str]:
         n = self.next_id()
@@ -501,7 +515,11 @@ class FakeAnthropic(FakeProvider):
             "stop_sequence": None,
         }
         if reply.usage:
-            message["usage"] = {"input_tokens": reply.prompt_tokens, "output_tokens": 1}
+            message["usage"] = {
+                "input_tokens": reply.prompt_tokens,
+                "output_tokens": 1,
+                **self._cache_usage(reply),
+            }
         yield event("message_start", {"message": message})
         index = 0
         if reply.text:

@@ -31,11 +31,12 @@ class SmallDisk:
     def fill(self) -> None:
         """Write a file until the filesystem has no space left at all."""
         chunk = b"\0" * (1 << 16)
-        with open(self.path / FILLER, "ab") as out:
+        # Unbuffered: a buffered file would still hold the chunk that did not fit and raise ENOSPC
+        # again when closed, depending on how the free space happens to line up with the chunks.
+        with open(self.path / FILLER, "ab", buffering=0) as out:
             try:
                 while True:
                     out.write(chunk)
-                    out.flush()
             except OSError as exc:
                 if exc.errno != errno.ENOSPC:
                     raise

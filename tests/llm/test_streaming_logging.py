@@ -31,7 +31,7 @@ def streamed(fake: FakeOpenAI, model: str = "openai/gpt-4o") -> LLMResponse:
 
 def test_without_callbacks_the_logging_is_skipped_and_usage_and_cost_stay_exact(fake):
     litellm = ensure_litellm()
-    assert not litellm.callbacks and not litellm.success_callback
+    assert not litellm.callbacks and not [hook for hook in litellm.success_callback if hook != "cache"]
     fake.script(Reply(text="priced and streamed", prompt_tokens=1000, completion_tokens=500))
     response = streamed(fake)
     assert litellm.disable_streaming_logging is True
@@ -67,3 +67,14 @@ def test_a_registered_callback_gets_the_logging_back(fake):
     fake.script(Reply(text="quiet again"))
     streamed(fake)
     assert litellm.disable_streaming_logging is True
+
+
+def test_litellms_own_cache_hook_without_a_cache_keeps_the_logging_skipped(fake, monkeypatch):
+    # LiteLLM's Gemini path registers its "cache" hook at import although no cache is configured.
+    litellm = ensure_litellm()
+    monkeypatch.setattr(litellm, "success_callback", ["cache"])
+    monkeypatch.setattr(litellm, "cache", None)
+    fake.script(Reply(text="still skipped", prompt_tokens=10, completion_tokens=5))
+    response = streamed(fake)
+    assert litellm.disable_streaming_logging is True
+    assert response.ok and (response.send_tokens, response.recv_tokens) == (10, 5)

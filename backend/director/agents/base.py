@@ -55,6 +55,15 @@ _reporter: contextvars.ContextVar[Reporter | None] = contextvars.ContextVar("age
 UsageSink = Callable[[LLMResponse], None]
 _usage_sink: contextvars.ContextVar[UsageSink | None] = contextvars.ContextVar("agent_usage", default=None)
 
+# The agent whose ``run`` this thread is executing: usage metering records which agent made a model call.
+_agent_name: contextvars.ContextVar[str | None] = contextvars.ContextVar("agent_name", default=None)
+
+
+def current_agent_name() -> str | None:
+    """The agent running in this thread (or context copied from it), None in the engine's own calls."""
+    return _agent_name.get()
+
+
 _ARGS_HEADER = re.compile(r"^\s*(Args|Arguments|Parameters)\s*:\s*$")
 _SECTION_HEADER = re.compile(r"^\s*[A-Z][A-Za-z ]*:\s*$")
 _ARG_LINE = re.compile(r"^\s*(\*{0,2}\w+)\s*(\([^)]*\))?\s*:\s*(.*)$")
@@ -206,8 +215,12 @@ class BaseAgent:
     ) -> AgentResponse:
         """Validate ``arguments`` and run. Raises InvalidToolArgumentsError; other errors propagate."""
         validated = self.validate_arguments(arguments)
-        with reporting(reporter, usage_sink):
-            response = self.run(**validated)
+        name_token = _agent_name.set(self.name)
+        try:
+            with reporting(reporter, usage_sink):
+                response = self.run(**validated)
+        finally:
+            _agent_name.reset(name_token)
         if not isinstance(response, AgentResponse):
             raise TypeError(
                 f"{type(self).__name__}.run returned {type(response).__name__}, not AgentResponse"

@@ -7,6 +7,7 @@ comparison itself still succeeds.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated
@@ -18,6 +19,7 @@ from director.agents.settings import load_agent_settings
 from director.llm.base import LLMResponse
 from director.llm.litellm import LiteLLM
 from director.llm.redact import protect
+from director.llm.wrapping import unwrap
 
 logger = logging.getLogger(__name__)
 # Agent tracebacks and provider errors can carry keys: mask them in every line we log.
@@ -114,7 +116,9 @@ class CompareModelsAgent(BaseAgent):
                 status=AgentStatus.ERROR,
                 message=f"At most {limit} models can be compared at once (DIRECTOR_COMPARE_MAX_MODELS).",
             )
-        if not isinstance(self.llm, LiteLLM):  # None, or NotConfiguredLLM: nothing to take settings from
+        # None, or NotConfiguredLLM: nothing to take settings from (a per-turn wrapper such as
+        # the usage meter is looked through).
+        if not isinstance(unwrap(self.llm), LiteLLM):
             return AgentResponse(status=AgentStatus.ERROR, message="No language model is configured.")
         allowed = allowed_models(self.llm)
         if refused := [m for m in models if m not in allowed]:
@@ -133,7 +137,10 @@ class CompareModelsAgent(BaseAgent):
                 return ComparisonRow(model=model, error=message)
 
         with ThreadPoolExecutor(max_workers=len(models), thread_name_prefix="compare") as pool:
-            results = list(pool.map(one, models))
+            # Each call runs in its own copy of this thread's context, so usage metering and
+            # LiteLLM callbacks know which agent made it.
+            futures = [pool.submit(contextvars.copy_context().run, one, model) for model in models]
+            results = [future.result() for future in futures]
         rows = []
         for model, result in zip(models, results, strict=True):
             if isinstance(result, LLMResponse):

@@ -327,7 +327,8 @@ class ReasoningEngine:
             if not self.llm.supports_vision:
                 messages = without_images(messages)  # images earlier in the history (another model's)
             response = self._stream_step(output, messages, tools)
-            output.add_usage(response.model, response.send_tokens, response.recv_tokens, response.cost)
+            if response.sent:
+                output.add_usage(response.model, response.send_tokens, response.recv_tokens, response.cost)
             if response.ok and response.reasoning:
                 # A "Thinking" step; kept out of the context, so it is never sent back to a provider.
                 output.add_block(
@@ -458,7 +459,8 @@ class ReasoningEngine:
 
         def count_usage(response: LLMResponse) -> None:
             # The agent's own model calls (summarize, compare_models) are part of what the turn used.
-            output.add_usage(None, response.send_tokens, response.recv_tokens, response.cost)
+            if response.sent:
+                output.add_usage(None, response.send_tokens, response.recv_tokens, response.cost)
 
         return item.agent.call(item.call.tool.arguments, reporter=report, usage_sink=count_usage)
 
@@ -549,7 +551,8 @@ class ReasoningEngine:
         error_type = response.error_type.value if response.error_type else "unknown"
         logger.warning("LLM error (%s) ended turn in session %s", error_type, self.session.session_id)
         output.add_action(f"The model call failed ({error_type})")
-        self._finish_error(output, response.content or "The model call failed.", {"error_type": error_type})
+        data = {"error_type": error_type, **(response.error_detail or {})}
+        self._finish_error(output, response.content or "The model call failed.", data)
 
     def _finish_error(self, output: OutputMessage, message: str, data: dict[str, Any] | None = None) -> None:
         block = output.assistant_block()

@@ -185,6 +185,10 @@ class OutputMessage(BaseMessage):
     stop_reason: StopReason | None = None
     updated_at: float = Field(default_factory=time.time)
     usage: TurnUsage = Field(default_factory=TurnUsage)
+    # One entry per model call of the turn, the agents' own included, in order: ``{agent, model,
+    # input_tokens, output_tokens, cached_tokens, cost_usd, latency_ms, outcome, created_at}``
+    # (``agent`` None for the engine's calls). Filled by the usage meter (core/metered_llm.py).
+    calls: list[dict[str, Any]] = Field(default_factory=list)
 
     _session: Session | None = PrivateAttr(default=None)
     _lock: threading.RLock = PrivateAttr(default_factory=threading.RLock)
@@ -216,6 +220,10 @@ class OutputMessage(BaseMessage):
             usage.output_tokens += output_tokens
             if cost is not None:
                 usage.cost_usd = (usage.cost_usd or 0.0) + cost
+
+    def add_call(self, call: dict[str, Any]) -> None:
+        with self._lock:
+            self.calls.append(call)
 
     def add_action(self, action: str) -> None:
         with self._lock:

@@ -11,6 +11,7 @@ from typing import Any
 from director.agents.base import BaseAgent
 from director.core.branches import BranchTurn
 from director.core.images import NO_VISION, no_vision_message
+from director.core.metered_llm import UsageMeter
 from director.core.reasoning import EngineLimits, ReasoningEngine
 from director.core.session import (
     ASSISTANT,
@@ -53,6 +54,7 @@ class TurnRunner:
         wrap_llm: Callable[[BaseLLM, str], BaseLLM] | None = None,
         auto_title: bool = False,
         llms: SessionLLMs | None = None,
+        meter: UsageMeter | None = None,
     ):
         self.db = db
         self.llm = llm
@@ -67,6 +69,7 @@ class TurnRunner:
         # Wraps the LLM of one turn's engine (session id given), e.g. to record its exchanges.
         self.wrap_llm = wrap_llm
         self.auto_title = auto_title  # the model titles a new chat after its first answer
+        self.meter = meter  # checks budgets and records every model call of a turn
 
     def start(
         self,
@@ -132,8 +135,12 @@ class TurnRunner:
         engine: ReasoningEngine | None = None
         session_id = session.session_id
         try:
+            if self.meter is not None:
+                # Budgets checked and usage recorded for every call of the turn, the agents' own too.
+                llm = self.meter.wrap_turn(llm, session_id, lambda: engine.output_message if engine else None)
             classes = [*self.agent_classes, *self.extra_agents()]
             agents = [agent_class(llm=llm) for agent_class in classes]
+            metered = llm
             if self.wrap_llm is not None:
                 llm = self.wrap_llm(llm, session_id)
             engine = ReasoningEngine(session, llm, agents, limits=self.limits)
@@ -143,7 +150,7 @@ class TurnRunner:
             output = engine.run(input_message, input_saved=True)
             if self.auto_title and request.session_id is None and output.status == MsgStatus.SUCCESS:
                 # A new chat's first answer is out: its title is written apart, never holding the turn.
-                self.spawn(write_title, self.db, self.llm, session_id, input_message.text, session.emit)
+                self.spawn(write_title, self.db, metered, session_id, input_message.text, session.emit)
         except StorageFullError as exc:
             # The answer's first save failed (the engine handles later ones itself).
             self._report_crash(session, engine, request, exc)

@@ -242,6 +242,38 @@ class BaseDB(ABC):
     def close(self) -> None:
         """Release connections. Idempotent; later calls raise ``DatabaseClosedError``."""
 
+    # -- usage and budgets (issue 12) ------------------------------------------------------------
+
+    @abstractmethod
+    def record_llm_call(self, call: dict[str, Any]) -> None:
+        """Store one model call and add it to its session's and its UTC day's totals, in one transaction.
+
+        ``call``: ``session_id``, ``msg_id``, ``agent`` (None for the engine's own call), ``model``,
+        ``input_tokens``, ``output_tokens``, ``cached_tokens``, ``cost_usd`` (None: unpriced),
+        ``latency_ms``, ``outcome``, optional ``created_at`` (epoch s, default now).
+        """
+
+    @abstractmethod
+    def get_usage_totals(self, session_id: str) -> dict[str, Any]:
+        """``{input_tokens, output_tokens, cached_tokens, cost_usd, llm_calls}`` of a session (zeros if none)."""
+
+    @abstractmethod
+    def get_all_session_totals(self) -> dict[str, dict[str, Any]]:
+        """Every session's totals, by session id (sessions without a model call are absent)."""
+
+    @abstractmethod
+    def get_spend(self, session_id: str, day: str) -> tuple[float, float]:
+        """``(session's cost, UTC day's cost)`` in USD: what budgets are checked against."""
+
+    @abstractmethod
+    def usage_report(
+        self, since: float, until: float, group_by: str, limit: int = 20
+    ) -> list[dict[str, Any]]:
+        """Calls with ``since <= created_at < until`` summed per ``group_by`` (``day|model|session``):
+        ``[{key, input_tokens, output_tokens, cached_tokens, cost_usd, llm_calls, unpriced_calls}]``
+        (``title`` too per session). Days ascending; models and sessions by cost, highest first,
+        sessions at most ``limit``."""
+
     # -- cluster turn leases (entrypoint/api/turn_leases.py) --------------------------------------
 
     @abstractmethod

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Column, Double, ForeignKey, Index, MetaData, Table, Text, TypeDecorator
+from sqlalchemy import Column, Double, ForeignKey, Index, Integer, MetaData, Table, Text, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.sqlite import REAL
 from sqlalchemy.engine import Dialect
@@ -118,4 +118,57 @@ branch_state = Table(
     Column("view_tip", Text),
     Column("context_tip", Text),
     Column("updated_at", Timestamp, nullable=False),
+)
+
+# -- usage and budgets (issue 12) ------------------------------------------------------------------
+# An 8-byte float (USD, milliseconds), as Timestamp.
+Real = Double().with_variant(REAL(), "sqlite")
+
+# One row per model call. No foreign key to sessions: money spent stays spent (the daily total and the
+# Usage page keep counting it) when its chat is deleted.
+llm_calls = Table(
+    "llm_calls",
+    metadata,
+    Column("call_id", Text, primary_key=True),
+    Column("session_id", Text, nullable=False),
+    Column("msg_id", Text),
+    Column("agent", Text),  # None: the reasoning engine's own call
+    Column("model", Text),
+    Column("input_tokens", Integer, nullable=False),
+    Column("output_tokens", Integer, nullable=False),
+    Column("cached_tokens", Integer, nullable=False),
+    Column("cost_usd", Real),  # None: LiteLLM has no price
+    Column("latency_ms", Real),
+    Column("outcome", Text, nullable=False),  # "success" or the LLMErrorType
+    Column("created_at", Timestamp, nullable=False),
+    Column("day", Text, nullable=False),  # UTC date, YYYY-MM-DD: the daily budget's and chart's unit
+)
+# Covering: GET /usage's range scans read only this index, never the table (5x faster on SQLite).
+USAGE_INDEX_COLUMNS = (
+    "created_at",
+    "day",
+    "model",
+    "session_id",
+    "input_tokens",
+    "output_tokens",
+    "cached_tokens",
+    "cost_usd",
+)
+Index("llm_calls_created_at", *(llm_calls.c[name] for name in USAGE_INDEX_COLUMNS))
+Index("llm_calls_session", llm_calls.c.session_id)
+
+# Running totals per scope ("session" -> session id, "day" -> UTC date, "day_model" / "day_session" ->
+# "YYYY-MM-DD|model or session id"), maintained in the same transaction as each llm_calls row: a budget
+# check is two primary-key reads, and GET /usage sums whole days from here, however many calls exist.
+usage_totals = Table(
+    "usage_totals",
+    metadata,
+    Column("scope", Text, primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("input_tokens", Integer, nullable=False),
+    Column("output_tokens", Integer, nullable=False),
+    Column("cached_tokens", Integer, nullable=False),
+    Column("cost_usd", Real, nullable=False),
+    Column("llm_calls", Integer, nullable=False),
+    Column("unpriced_calls", Integer, nullable=False),
 )

@@ -40,6 +40,21 @@ from director.db.migrate import migrate
 from director.db.prepared import Prepared
 from director.db.schema import branch_state, context_messages, conversations, sessions, turn_contexts
 from director.db.search import SearchStatements, check_search
+from director.db.usage_statements import (
+    GROUP_SCOPE,
+    UsageGroup,
+    UsageScope,
+    UsageStatements,
+    as_totals,
+    call_row,
+    group_key,
+    merge,
+    ordered,
+    totals_increments,
+    utc_day,
+    whole_days,
+    zero_totals,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -253,6 +268,7 @@ class SQLDB(BaseDB):
         self._begin_write = dialects.begin_write(engine.dialect.name)
         self._where = where
         self._sql = _Statements(engine)
+        self._usage = UsageStatements(engine)
         self._schema_ready = False
         self._closed = False
         self._lock = threading.Lock()
@@ -462,6 +478,64 @@ class SQLDB(BaseDB):
         with self._lock:
             self._closed = True
         self._engine.dispose()
+
+    # -- usage and budgets (issue 12) ------------------------------------------------------------
+
+    def record_llm_call(self, call: dict[str, Any]) -> None:
+        check_session_id(call.get("session_id"))
+        row = call_row(call, now())
+        increments = totals_increments(row)
+
+        def work(cursor: Any) -> None:
+            self._usage.insert_call.run(cursor, row)
+            for increment in increments:
+                self._usage.add_to_totals.run(cursor, increment)
+
+        self._run(work, write=True)
+
+    def get_usage_totals(self, session_id: str) -> dict[str, Any]:
+        if not is_storable_id(session_id):
+            return zero_totals()
+        values = {"scope": UsageScope.SESSION.value, "key": session_id}
+        return as_totals(self._run(lambda cursor: self._usage.totals_of.first(cursor, values)))
+
+    def get_all_session_totals(self) -> dict[str, dict[str, Any]]:
+        rows = self._run(lambda cursor: self._usage.session_totals.all(cursor))
+        return {row["key"]: as_totals(row) for row in rows}
+
+    def get_spend(self, session_id: str, day: str) -> tuple[float, float]:
+        rows = self._run(lambda cursor: self._usage.spend.all(cursor, {"sid": session_id, "day": day}))
+        spent = {row["scope"]: float(row["cost_usd"] or 0.0) for row in rows}
+        return spent.get(UsageScope.SESSION.value, 0.0), spent.get(UsageScope.DAY.value, 0.0)
+
+    def usage_report(
+        self, since: float, until: float, group_by: str, limit: int = 20
+    ) -> list[dict[str, Any]]:
+        group = UsageGroup(group_by)
+        scope = GROUP_SCOPE[group]
+        days = whole_days(since, until)
+        # Calls themselves are scanned only in the partial days at the range's ends.
+        scans = [(since, until)] if days is None else [(since, days[0]), (days[1], until)]
+
+        def work(cursor: Any) -> dict[str, dict[str, Any]]:
+            merged: dict[str, dict[str, Any]] = {}
+            for start, end in scans:
+                if start < end:
+                    merge(self._usage.report[group].all(cursor, {"since": start, "until": end}), merged)
+            if days is not None:
+                bounds = {"scope": scope.value, "first": utc_day(days[0]), "end": utc_day(days[1])}
+                rows = self._usage.whole_days.all(cursor, bounds)
+                merge([{**row, "key": group_key(scope, row["key"])} for row in rows], merged)
+            return merged
+
+        rows = ordered(group, self._run(work), limit)
+        if group is UsageGroup.SESSION:
+            for row in rows:
+                found = self._run(
+                    lambda cursor, sid=row["key"]: self._usage.title.first(cursor, {"sid": sid})
+                )
+                row["title"] = found["title"] if found else None
+        return rows
 
     # -- cluster turn leases ---------------------------------------------------------------------
 

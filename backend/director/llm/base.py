@@ -43,7 +43,14 @@ class LLMErrorType(StrEnum):
     # Failed inside Director/LiteLLM before any request left (text that cannot be encoded, no API
     # key): LiteLLM reports these as a provider 500, but no provider was involved.
     LOCAL = "local"
+    # Refused before sending by Director's own spending rules (core/budget.py).
+    BUDGET_EXCEEDED = "budget_exceeded"
+    UNPRICED_MODEL = "unpriced_model"
     UNKNOWN = "unknown"
+
+
+# Refusals made before anything was sent: no model call happened, so none is counted.
+NOT_SENT = frozenset({LLMErrorType.BUDGET_EXCEEDED, LLMErrorType.UNPRICED_MODEL})
 
 
 class _ReadableAsDict:
@@ -91,6 +98,7 @@ class LLMResponse(BaseModel):
     send_tokens: int = 0
     recv_tokens: int = 0
     total_tokens: int = 0
+    cached_tokens: int = 0  # input tokens served from the provider's prompt cache (part of send_tokens)
     finish_reason: str | None = None
     status: LLMResponseStatus = LLMResponseStatus.SUCCESS
     model: str | None = None  # the model that actually answered (may be a fallback)
@@ -100,10 +108,17 @@ class LLMResponse(BaseModel):
     # The model's reasoning ("thinking") text when the provider returned it: shown to the user,
     # never put back into the context (providers reject or re-bill it).
     reasoning: str | None = None
+    # Machine-readable specifics of an error, for the answer's error block (e.g. which budget).
+    error_detail: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
         return self.status == LLMResponseStatus.SUCCESS
+
+    @property
+    def sent(self) -> bool:
+        """A model call happened (False for a refusal made before sending, e.g. a budget's)."""
+        return self.error_type not in NOT_SENT
 
 
 class TextDelta(BaseModel):

@@ -64,6 +64,8 @@ RESERVED_PARAMS = frozenset(
         "drop_params",
         "extra_headers",
         "fallbacks",
+        "metadata",
+        "cache_control_injection_points",
     }
 )
 
@@ -127,6 +129,8 @@ class LiteLLMConfig(BaseLLMConfig):
     # Our backoff: base * 2**attempt seconds (or the provider's Retry-After), never above retry_max_wait.
     retry_backoff: float = Field(default=0.5, ge=0, le=60, description="seconds")
     retry_max_wait: float = Field(default=20.0, ge=0, le=600, description="seconds")
+    # Mark the stable prompt prefix for providers that cache only up to a marker (llm/prompt_cache.py).
+    prompt_caching: bool = True
 
     # Per-chat copies (``for_chat``) keep the default model's provider as the one LITELLM_API_KEY,
     # LITELLM_API_BASE and LITELLM_EXTRA_PARAMS were written for; None: the chat model's own.

@@ -153,6 +153,11 @@ class RawCompletion:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
+    # Prompt caching: input tokens read from the provider's cache (part of prompt_tokens) and,
+    # for Anthropic, written to it; LiteLLM prices both at their own rates.
+    cached_tokens: int = 0
+    cache_creation_tokens: int = 0
+
     response_cost: float | None = None  # what the provider said the answer cost (a LiteLLM proxy's header)
 
 
@@ -170,6 +175,12 @@ def read_usage(raw: RawCompletion, usage: Any) -> None:
     raw.prompt_tokens = int(_get(usage, "prompt_tokens") or 0)
     raw.completion_tokens = int(_get(usage, "completion_tokens") or 0)
     raw.total_tokens = int(_get(usage, "total_tokens") or 0) or raw.prompt_tokens + raw.completion_tokens
+    # OpenAI-shaped usage (what LiteLLM normalises every provider to) first, Anthropic's own fields second.
+    details = _get(usage, "prompt_tokens_details")
+    raw.cached_tokens = int(_get(details, "cached_tokens") or _get(usage, "cache_read_input_tokens") or 0)
+    raw.cache_creation_tokens = int(
+        _get(details, "cache_creation_tokens") or _get(usage, "cache_creation_input_tokens") or 0
+    )
 
 
 def raw_from_response(response: Any) -> RawCompletion:
@@ -274,6 +285,7 @@ def to_llm_response(raw: RawCompletion, model: str, cost: float | None, latency_
         send_tokens=raw.prompt_tokens,
         recv_tokens=raw.completion_tokens,
         total_tokens=raw.total_tokens,
+        cached_tokens=raw.cached_tokens,
         finish_reason=raw.finish_reason,
         reasoning=raw.reasoning or None,
         status=LLMResponseStatus.SUCCESS,

@@ -28,6 +28,7 @@ from director.llm.base import (
     TextDelta,
     ToolCallDelta,
 )
+from director.llm.call_metadata import current_call_metadata
 from director.llm.config import LiteLLMConfig, provider_of
 from director.llm.conversion import (
     RawCompletion,
@@ -46,6 +47,7 @@ from director.llm.litellm_errors import (
     describe_exception,
     user_message,
 )
+from director.llm.prompt_cache import cache_injection_points
 from director.llm.proxy import CATALOG, header_cost, is_proxy_model, retry_limit
 from director.llm.proxy_errors import proxy_message, refine
 from director.llm.redact import protect
@@ -288,6 +290,16 @@ class LiteLLM(BaseLLM):
         if stream:
             kwargs["stream"] = True
             kwargs["stream_options"] = {"include_usage": True}
+        if cfg.prompt_caching:
+            points = cache_injection_points(model)
+            if points:
+                kwargs["cache_control_injection_points"] = points
+        metadata = current_call_metadata()
+        if metadata:
+            # For LiteLLM's callbacks (LITELLM_CALLBACKS); LiteLLM does not send it to the provider.
+            # Top-level keys are what CustomLoggers and Langfuse read; `requester_metadata` is the
+            # one place LiteLLM's standard logging payload (OpenTelemetry's spans) keeps caller data.
+            kwargs["metadata"] = {**metadata, "requester_metadata": dict(metadata)}
         return kwargs
 
     def _cost(self, litellm: ModuleType, model: str, raw: RawCompletion) -> float | None:
@@ -297,7 +309,11 @@ class LiteLLM(BaseLLM):
             return None
         try:
             prompt, completion = litellm.cost_per_token(
-                model=model, prompt_tokens=raw.prompt_tokens, completion_tokens=raw.completion_tokens
+                model=model,
+                prompt_tokens=raw.prompt_tokens,
+                completion_tokens=raw.completion_tokens,
+                cache_read_input_tokens=raw.cached_tokens,
+                cache_creation_input_tokens=raw.cache_creation_tokens,
             )
         except Exception:  # unknown/custom models have no price: cost is "unknown", not an error
             return None

@@ -21,6 +21,7 @@ from pydantic_settings import SettingsConfigDict
 
 from director.llm.base import BaseLLM, LLMResponse, StreamEvent
 from director.llm.redact import scrub
+from director.llm.wrapping import WrappingLLM
 from director.settings import DirectorSettings
 
 FORMAT_VERSION = 1
@@ -53,25 +54,20 @@ def recording_path(record_dir: Path, session_id: str) -> Path:
     )
 
 
-class RecordingLLM(BaseLLM):
+class RecordingLLM(WrappingLLM):
     """Passes every call to ``inner`` and appends the exchange to ``path``."""
 
     def __init__(self, inner: BaseLLM, path: Path, session_id: str):
-        super().__init__(inner.config)
-        self.inner = inner
+        super().__init__(inner)
         self.path = Path(path)
         self.session_id = session_id
 
-    @property
-    def configured(self) -> bool:
-        return self.inner.configured
+    def rewrap(self, inner: BaseLLM) -> RecordingLLM:
+        return RecordingLLM(inner, self.path, self.session_id)
 
     def __getattr__(self, name: str) -> Any:
-        # Anything else (models, for_model, ...) is the inner LLM's.
+        # Anything else is the inner LLM's.
         return getattr(self.inner, name)
-
-    def warmup(self) -> None:
-        self.inner.warmup()
 
     def chat_completions(
         self,

@@ -17,7 +17,19 @@ _SUCCESS_HOOKS = ("callbacks", "success_callback", "_async_success_callback")
 
 
 def success_callbacks_registered(litellm: ModuleType) -> bool:
-    return any(getattr(litellm, name, None) for name in _SUCCESS_HOOKS)
+    return any(
+        _is_a_callback(litellm, callback)
+        for name in _SUCCESS_HOOKS
+        for callback in getattr(litellm, name, None) or ()
+    )
+
+
+def _is_a_callback(litellm: ModuleType, callback: object) -> bool:
+    # Creating any litellm ``Cache`` registers LiteLLM's own "cache" hook for good, and its Gemini
+    # path creates one at import (vertex_ai_context_caching, only to compute cache keys): after the
+    # first Gemini call the hook is there although no cache is configured (``litellm.cache`` None),
+    # when it does nothing with the logging's result.
+    return not (callback == "cache" and getattr(litellm, "cache", None) is None)
 
 
 def apply(litellm: ModuleType) -> None:

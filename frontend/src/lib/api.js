@@ -63,4 +63,7 @@ export const api = {
   // The chat's model settings: {model?, reasoning_effort?} (null: the server's default).
   patchSession: (id, settings) => request('PATCH', `/session/${encodeURIComponent(id)}`, settings),
   models: () => request('GET', '/model'),
+  // Usage and budgets (issue 12): figures summed by the server's database.
+  usage: (params) => request('GET', `/usage?${new URLSearchParams(params)}`),
+  budget: () => request('GET', '/usage/budget'),
 }

@@ -32,6 +32,8 @@ function normalise(message) {
     stop_reason: message.stop_reason ?? null,
     // What the turn's model calls used (absent from older servers and from input messages).
     usage: message.usage && typeof message.usage === 'object' ? message.usage : null,
+    // Each model call of the turn: {agent, model, input_tokens, output_tokens, cached_tokens, cost_usd, latency_ms, outcome}.
+    calls: Array.isArray(message.calls) ? message.calls : [],
     content: Array.isArray(message.content) ? message.content : [],
     // Attached images of an input message (image_url parts with data: URLs).
     images: Array.isArray(message.images) ? message.images : [],

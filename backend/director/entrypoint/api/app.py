@@ -18,6 +18,8 @@ from werkzeug.exceptions import HTTPException, NotFound
 
 from director.agents.base import BaseAgent
 from director.constants import REPO_ROOT
+from director.core.budget import Budget, load_budget_settings
+from director.core.metered_llm import UsageMeter
 from director.core.reasoning import EngineLimits
 from director.core.turn_runner import TurnRunner
 from director.core.turns import LocalTurnRegistry, TurnRegistry
@@ -33,12 +35,15 @@ from director.entrypoint.api.settings import ServerSettings, load_server_setting
 from director.entrypoint.api.socket_io import NAMESPACE, ChatNamespace
 from director.entrypoint.api.state import EXTENSION_KEY, ServerState
 from director.entrypoint.api.transport_limits import limit_websocket_messages, transport_max_bytes
+from director.entrypoint.api.usage_routes import USAGE_KEY  # also adds /usage to `api`
 from director.errors import BadPayloadError, NotFoundError, StorageFullError
 from director.llm.base import BaseLLM
 from director.mcp.startup import mcp_agents
 
 if TYPE_CHECKING:
     from director.mcp.hub import MCPHub
+from director.llm.callbacks import install_callbacks
+from director.llm.prices import has_price
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +171,8 @@ def create_app(
     admission.install(socketio.server.eio)
     registry = registry if registry is not None else _default_registry(settings, db)
     limits = EngineLimits(max_steps=settings.max_steps, agent_timeout_s=settings.agent_timeout)
+    meter = UsageMeter(db, Budget(load_budget_settings(), db.get_spend, has_price))
+    install_callbacks()  # LITELLM_CALLBACKS, once per process
     runner = TurnRunner(
         db,
         llm,
@@ -176,6 +183,7 @@ def create_app(
         extra_agents=extra_agents,
         wrap_llm=_recorder(),
         auto_title=settings.auto_title,
+        meter=meter,
     )
     queue = socketio.server.manager if settings.message_queue is not None else None
     state = ServerState(
@@ -193,6 +201,7 @@ def create_app(
         extra_agents=extra_agents,
     )
     app.extensions[EXTENSION_KEY] = state
+    app.extensions[USAGE_KEY] = meter
 
     app.register_blueprint(api)
     _register_frontend(app, state.frontend_dir)

@@ -18,6 +18,7 @@ from director.core.history import branch_page, parse_limit, sessions_page, switc
 from director.core.session import as_interrupted
 from director.db.chat_settings import pinned_first
 from director.db.search import MAX_QUERY_CHARS
+from director.db.usage_statements import zero_totals
 from director.entrypoint.api.live_turns import live_output, with_live_output
 from director.entrypoint.api.security import bearer_token, token_matches
 from director.entrypoint.api.state import EXTENSION_KEY, ServerState
@@ -84,11 +85,17 @@ def list_sessions() -> ResponseReturnValue:
     query = request.args.get("q")
     if query is not None and query.strip():
         return search_sessions(query)
+    db = state().db
+    totals = db.get_all_session_totals()  # summed by the database (usage_totals), never here
+
+    def with_totals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**s, "totals": totals.get(s["session_id"]) or zero_totals()} for s in rows]
+
     limit = parse_limit(request.args.get("limit"))
     if limit is not None:  # paged: {sessions, next_cursor}
-        page = sessions_page(state().db, limit, request.args.get("cursor") or None)
-        return jsonify({**page, "sessions": pinned_first(page["sessions"])})
-    return jsonify(pinned_first(state().db.get_sessions()))
+        page = sessions_page(db, limit, request.args.get("cursor") or None)
+        return jsonify({**page, "sessions": with_totals(pinned_first(page["sessions"]))})
+    return jsonify(with_totals(pinned_first(db.get_sessions())))
 
 
 def search_sessions(query: str) -> ResponseReturnValue:
@@ -102,7 +109,8 @@ def search_sessions(query: str) -> ResponseReturnValue:
 def get_session(session_id: str) -> ResponseReturnValue:
     limit = parse_limit(request.args.get("limit"))
     session, page = _session_with_conversation(session_id, limit, request.args.get("before") or None)
-    return jsonify({**session, **page})
+    totals = state().db.get_usage_totals(session_id)  # summed by the database
+    return jsonify({**session, **page, "totals": totals})
 
 
 def _session_with_conversation(

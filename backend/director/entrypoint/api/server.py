@@ -21,12 +21,15 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from director.agents.settings import load_agent_settings
+from director.core.budget import load_budget_settings
 from director.entrypoint.api.capacity import SocketCapacity, socket_limit
 from director.entrypoint.api.recovery import finish_interrupted_answers
 from director.entrypoint.api.settings import ServerSettings, load_server_settings
 from director.errors import ConfigError
 from director.llm.base import BaseLLM
+from director.llm.callbacks import load_callback_settings
 from director.llm.redact import RedactingFilter, register_secret
+from director.log_format import JSONFormatter
 from director.mcp.config import load_mcp_servers
 
 logger = logging.getLogger("director.server")
@@ -241,10 +244,12 @@ class DirectorServer(BaseApplication):
             raise SystemExit(WORKER_BOOT_ERROR) from None
 
 
-def configure_logging(level: str = "info") -> None:
+def configure_logging(level: str = "info", log_format: str = "text") -> None:
     logging.basicConfig(format=LOG_FORMAT, stream=sys.stderr)
     root = logging.getLogger()
     root.setLevel(level.upper())
+    for handler in root.handlers:
+        handler.setFormatter(JSONFormatter() if log_format == "json" else logging.Formatter(LOG_FORMAT))
     # On the handlers, not on loggers: a logger's filter only sees records logged to that very
     # logger, while every record that reaches stderr (any module, LiteLLM's, tracebacks) passes here.
     for handler in root.handlers:
@@ -264,7 +269,7 @@ def main() -> int:
     except ConfigError as exc:
         logger.error("Configuration error: %s", exc.message)
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     for secret in (settings.auth_token, settings.postgres_password):
         if secret is not None:
             register_secret(secret.get_secret_value())
@@ -274,6 +279,8 @@ def main() -> int:
         llm = load_llm()
         load_agent_settings()  # agents read theirs per call; validate them once up front
         load_mcp_servers()  # a bad DIRECTOR_MCP_CONFIG file: one line naming it, before listening
+        load_budget_settings()
+        load_callback_settings()
     except ConfigError as exc:
         logger.error("Configuration error: %s", exc.message)
         return 2

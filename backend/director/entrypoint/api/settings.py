@@ -104,6 +104,8 @@ class ServerSettings(DirectorSettings):
     log_level: Literal["debug", "info", "warning", "error", "critical"] = Field(
         "info", validation_alias=_env("DIRECTOR_LOG_LEVEL")
     )
+    # json: one JSON object per line (model calls' figures as fields), for log shippers.
+    log_format: Literal["text", "json"] = Field("text", validation_alias=_env("DIRECTOR_LOG_FORMAT"))
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -18,7 +18,7 @@ from director.db.schema import conversations
 from director.db.search import SearchStatements
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
