@@ -189,7 +189,9 @@ class ReasoningEngine:
         session = self.session
         session.publish_input(input_message, saved=input_saved)
         output = session.new_output_message(
-            conv_id=input_message.conv_id, client_msg_id=input_message.client_msg_id
+            conv_id=input_message.conv_id,
+            client_msg_id=input_message.client_msg_id,
+            parent_msg_id=input_message.msg_id,
         )
         self.output_message = output
         output.add_action("Asked the model")
