@@ -48,6 +48,7 @@ class StorageAlarm:
     """
 
     KEY = "storage-full"
+    RECOVERED_KEY = "storage-writable"
 
     def __init__(self, interval_s: float = STORAGE_FULL_LOG_INTERVAL_S, quiet_s: float = 1.0):
         self.quiet_s = quiet_s
@@ -81,8 +82,14 @@ class StorageAlarm:
             if recovered:
                 self._full = False
         if recovered:
-            self._log.forget(self.KEY)  # the next full disk is news again
-            logger.warning("storage writable again: the database at %s accepts writes", where)
+            # Both lines stay once a minute: a nearly full disk takes small writes (usage rows, a saved
+            # stream) and refuses big ones, so full and writable can alternate every second.
+            self._log.log(
+                logging.WARNING,
+                self.RECOVERED_KEY,
+                "storage writable again: the database at %s accepts writes",
+                where,
+            )
 
 
 storage_alarm = StorageAlarm()
