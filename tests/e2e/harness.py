@@ -143,6 +143,9 @@ class UI:
 
     def send(self, text: str) -> None:
         self.box.fill(text)
+        # Enter sends only once the previous turn is over (Stop stands where Send is until then): an
+        # answer's text can be complete on screen a moment before its final event arrives.
+        expect(self.page.get_by_role("button", name="Send message")).to_be_enabled()
         self.box.press("Enter")
 
     def assistant(self, nth: int = -1) -> Locator:
