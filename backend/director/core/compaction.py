@@ -1,0 +1,344 @@
+"""Compaction: before a model call would come near the model's context window, the oldest turns of the
+model's context are replaced by a summary the model writes, so a long chat keeps its gist.
+
+- The count is LiteLLM's offline ``token_counter`` (``BaseLLM.count_input_tokens``) against the turn's
+  model's ``max_input_tokens`` (LiteLLM's map, or LITELLM_MAX_INPUT_TOKENS); unknown limit: nothing done.
+- Only whole turns go, cut where a user message starts one: the system prompt (never in the context),
+  the current turn and every tool call with its result stay as they are.
+- The summary is a user message at the head of the context (``SUMMARY_KEY`` marks it; the provider
+  conversion drops the key). It is stored in ``context_summaries`` keyed by the input message whose turn
+  it ends with, with the number of context messages it replaces and a running digest of them, so a
+  context rebuilt from the conversation (another branch, a reload) reuses it only where those are the
+  same messages. When more must go, the summary is extended (the old summary plus the next turns).
+- A summary call that fails leaves the context as it was: the provider's context-window error (and the
+  engine's dropping of old turns) stays the fallback, and the turn never fails because of compaction.
+
+No Flask, no LiteLLM import here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from director.core.session import InputMessage, OutputMessage
+from director.llm.base import BaseLLM, LLMErrorType, LLMResponse, LLMResponseStatus
+from director.llm.redact import protect
+
+if TYPE_CHECKING:
+    from director.db.base import BaseDB
+
+logger = logging.getLogger(__name__)
+protect(logger)
+
+DEFAULT_COMPACT_AT = 0.85
+# After compacting, the context aims at this share of the threshold, so the next turns do not each
+# need a summary call.
+TARGET_SHARE = 0.5
+SUMMARY_KEY = "director_summary"
+SUMMARY_HEADER = (
+    "Summary of the earlier conversation (older messages were replaced by it to fit the model's context):"
+)
+SUMMARY_PROMPT = (
+    "You compress a conversation between a user and an assistant so it can continue in less space. "
+    "Write a concise summary that keeps every fact, decision, number, name, open question and what the "
+    "user wants, and what tools were used with what result. Write in the conversation's language. "
+    "Reply with the summary only."
+)
+# One message's text in the transcript the model summarizes (a fetched page can be huge).
+MAX_MESSAGE_CHARS = 4000
+CHARS_PER_TOKEN = 3  # a cautious ratio, to cut a transcript to a token budget without counting again
+
+
+@dataclass
+class Plan:
+    """What ``Compactor.fit`` decided: how many messages (after any summary) go, and the counts."""
+
+    tokens: int
+    limit: int
+    cut: int = 0  # the context index the kept messages start at (0: nothing to compact)
+
+
+def digest_of(messages: list[dict[str, Any]], start: str = "") -> str:
+    """A running digest: ``digest_of(a + b) == digest_of(b, digest_of(a))``, so an extended summary's
+    digest is checked against a full context without knowing how it was built."""
+    digest = start
+    for message in messages:
+        body = json.dumps(message, sort_keys=True, default=str, ensure_ascii=False)
+        digest = hashlib.sha256((digest + "\n" + body).encode("utf-8", "replace")).hexdigest()
+    return digest
+
+
+def summary_message(text: str, through_msg_id: str, covered: int, digest: str) -> dict[str, Any]:
+    marker = {"through_msg_id": through_msg_id, "covered": covered, "digest": digest}
+    return {"role": "user", "content": f"{SUMMARY_HEADER}\n\n{text}", SUMMARY_KEY: marker}
+
+
+def summary_text(message: dict[str, Any]) -> str:
+    return str(message.get("content") or "").removeprefix(SUMMARY_HEADER).strip()
+
+
+def turn_starts(context: list[dict[str, Any]]) -> list[int]:
+    """Indexes where a turn starts (a user message), the head summary excluded."""
+    return [i for i, m in enumerate(context) if m.get("role") == "user" and SUMMARY_KEY not in m]
+
+
+def text_of(content: Any) -> str:
+    """A message's text: a string, or the text parts of a list of parts (images left out)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            p.get("text") or "" for p in content if isinstance(p, dict) and p.get("type") == "text"
+        )
+    return "" if content is None else json.dumps(content, default=str)
+
+
+def render(messages: list[dict[str, Any]]) -> str:
+    """The messages as a transcript for the summarizing model: who said what, which tool returned what."""
+    lines: list[str] = []
+    for message in messages:
+        role = message.get("role")
+        text = text_of(message.get("content"))[:MAX_MESSAGE_CHARS]
+        if role == "user":
+            images = isinstance(message.get("content"), list) and any(
+                isinstance(p, dict) and p.get("type") == "image_url" for p in message["content"]
+            )
+            lines.append(f"User: {text}" + (" [with an image]" if images else ""))
+        elif role == "assistant":
+            if text:
+                lines.append(f"Assistant: {text}")
+            for call in message.get("tool_calls") or []:
+                tool = call.get("tool") or call.get("function") or {}
+                arguments = json.dumps(tool.get("arguments"), default=str)[:MAX_MESSAGE_CHARS]
+                lines.append(f"Assistant called the tool {tool.get('name')} with {arguments}")
+        elif role == "tool":
+            lines.append(f"Tool result: {text}")
+    return "\n".join(lines)
+
+
+def input_id_of_turn(
+    context: list[dict[str, Any]], turn_index: int, inputs: list[tuple[str, str]]
+) -> str | None:
+    """The id of the input message whose question starts the turn at ``context[turn_index]``.
+
+    ``inputs`` are the conversation's input messages ``(msg_id, text)``, oldest first. The context's
+    questions are matched to them from the newest back: an input missing from the context (a question
+    asked again after a failed turn is in the context once) is skipped, never shifting the others.
+    """
+    starts = turn_starts(context)
+    questions = [(i, text_of(context[i].get("content"))) for i in starts]
+    position = len(inputs) - 1
+    for index, text in reversed(questions):
+        while position >= 0 and inputs[position][1] != text:
+            position -= 1
+        if position < 0:
+            return None
+        if index == turn_index:
+            return inputs[position][0]
+        position -= 1
+    return None
+
+
+class Compactor:
+    """One turn's compaction: ``fit`` before each model call. ``compact_at``: the share of the window
+    (0-1] a request may fill before the oldest turns are summarized. ``save`` stores a compacted context
+    (the engine's own save)."""
+
+    def __init__(
+        self,
+        llm: BaseLLM,
+        db: BaseDB,
+        session_id: str,
+        compact_at: float = DEFAULT_COMPACT_AT,
+        save: Callable[[list[dict[str, Any]]], None] | None = None,
+    ):
+        self.llm = llm
+        self.db = db
+        self.session_id = session_id
+        self.compact_at = compact_at
+        self.save = save or (lambda context: None)
+
+    def fit(
+        self,
+        output: OutputMessage,
+        system: dict[str, Any],
+        context: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None,
+    ) -> LLMResponse | None:
+        """Before a model call: compact ``context`` in place when it comes near the window (the answer's
+        steps say so, the compacted context is saved). An error response when the call must not be sent
+        (over a declared window, see ``too_long``); None to send it. Never raises."""
+        try:
+            plan = self.plan(system, context, tools)
+            if plan is None or plan.tokens <= self.compact_at * plan.limit:
+                return None
+            reused = self.reuse(context)
+            if reused:
+                output.add_action(f"Used the stored summary of the {reused} oldest messages of this chat")
+                plan = self.plan(system, context, tools)
+            summarized = 0
+            if plan is not None and plan.cut:
+                summarized = self.compact(context, plan.cut, self._inputs())
+                if summarized:
+                    output.add_action(
+                        f"Summarized the {summarized} oldest messages so the chat fits the model's context"
+                    )
+                    plan = self.plan(system, context, tools)
+            if reused or summarized:
+                output.push_update()
+                self.save(context)
+            if plan is not None and plan.tokens > plan.limit and self.llm.max_input_tokens_declared:
+                return too_long(plan)
+        except Exception:
+            # Compaction is a saving, never a reason for a turn to fail: the provider decides.
+            logger.exception("compaction failed in session %s", self.session_id)
+        return None
+
+    def _inputs(self) -> list[tuple[str, str]]:
+        """The conversation's input messages ``(msg_id, text)``, oldest first."""
+        return [
+            (m["msg_id"], InputMessage.model_validate(m).text)
+            for m in self.db.get_conversations(self.session_id)
+            if m.get("msg_type") == "input"
+        ]
+
+    # -- the decision --------------------------------------------------------------------------------
+
+    def plan(
+        self, system: dict[str, Any], context: list[dict[str, Any]], tools: list[dict[str, Any]] | None
+    ) -> Plan | None:
+        """None when the limit is unknown; else the count and, when over the threshold, the cut."""
+        limit = self.llm.max_input_tokens
+        if not limit:
+            return None
+        sizes = [self.llm.count_input_tokens([m], None) for m in [system, *context]]
+        fixed = self.llm.count_input_tokens([], tools) if tools else 0
+        tokens = sum(sizes) + fixed
+        threshold = self.compact_at * limit
+        plan = Plan(tokens=tokens, limit=limit)
+        if tokens <= threshold:
+            return plan
+        head = 1 if context and SUMMARY_KEY in context[0] else 0
+        # Cut only where a turn starts, after at least one message to summarize; at the latest where the
+        # current turn starts (it always stays whole).
+        candidates = [i for i in turn_starts(context) if i > head]
+        if not candidates:
+            return plan
+        target = threshold * TARGET_SHARE
+        kept = sizes[0] + fixed + (sizes[1] if head else 0)  # system (+ the summary it will grow from)
+        suffix = [0] * (len(context) + 1)
+        for i in range(len(context) - 1, -1, -1):
+            suffix[i] = suffix[i + 1] + sizes[i + 1]
+        # The fewest turns whose summary brings the request under the target; else all older turns.
+        plan.cut = next((i for i in candidates if kept + suffix[i] <= target), candidates[-1])
+        return plan
+
+    # -- the work ------------------------------------------------------------------------------------
+
+    def reuse(self, context: list[dict[str, Any]]) -> int:
+        """Put a stored summary in place of the messages it covers, when the context starts with exactly
+        those (a context rebuilt from the conversation). How many messages it replaced (0: none)."""
+        if not context or SUMMARY_KEY in context[0]:
+            return 0
+        try:
+            stored = self.db.get_context_summaries(self.session_id)
+        except Exception:
+            logger.exception("could not read the summaries of session %s", self.session_id)
+            return 0
+        starts = set(turn_starts(context))
+        for row in stored:  # those covering most first
+            covered = row["covered"]
+            # Only whole turns: the message after the covered ones starts a turn.
+            if covered >= len(context) or covered not in starts:
+                continue
+            if digest_of(context[:covered]) == row["digest"]:
+                context[:covered] = [
+                    summary_message(row["summary"], row["through_msg_id"], covered, row["digest"])
+                ]
+                return covered
+        return 0
+
+    def compact(self, context: list[dict[str, Any]], cut: int, inputs: list[tuple[str, str]]) -> int:
+        """Summarize ``context[:cut]`` (extending a head summary) into one message, in place. How many
+        messages went (0: the summary call failed or nothing could be summarized; context untouched)."""
+        head = context[0] if context and SUMMARY_KEY in context[0] else None
+        start = 1 if head is not None else 0
+        covered_now = context[start:cut]
+        if not covered_now:
+            return 0
+        previous = summary_text(head) if head is not None else ""
+        marker = head[SUMMARY_KEY] if head is not None else {"covered": 0, "digest": ""}
+        text = self._summarize(previous, covered_now)
+        if text is None:
+            return 0
+        through = input_id_of_turn(context, _last_turn_start(context, start, cut), inputs)
+        covered = marker["covered"] + len(covered_now)
+        digest = digest_of(covered_now, marker["digest"])
+        context[:cut] = [summary_message(text, through or "", covered, digest)]
+        if through:
+            try:
+                self.db.save_context_summary(
+                    self.session_id,
+                    {"through_msg_id": through, "covered": covered, "digest": digest, "summary": text},
+                )
+            except Exception:  # the compacted context is saved with the turn anyway
+                logger.exception("could not store a summary of session %s", self.session_id)
+        return len(covered_now)
+
+    def _summarize(self, previous: str, messages: list[dict[str, Any]]) -> str | None:
+        """The model's summary of ``previous`` + ``messages``, in as many calls as the window needs
+        (each extends the last); None when a call fails."""
+        limit = self.llm.max_input_tokens or 0
+        budget_chars = max(1000, int(limit * self.compact_at * TARGET_SHARE) * CHARS_PER_TOKEN)
+        summary = previous
+        for chunk in _chunks(render(messages), budget_chars):
+            parts = [f"Summary so far:\n{summary}\n"] if summary else []
+            parts.append(f"Conversation to add to it:\n{chunk}")
+            response = self.llm.chat_completions(
+                [{"role": "system", "content": SUMMARY_PROMPT}, {"role": "user", "content": "\n".join(parts)}]
+            )
+            if not response.ok or not (response.content or "").strip():
+                logger.warning(
+                    "summarizing old turns failed in session %s (%s): context left as it was",
+                    self.session_id,
+                    response.error_type or "empty answer",
+                )
+                return None
+            summary = response.content.strip()
+        return summary
+
+
+def too_long(plan: Plan) -> LLMResponse:
+    """The call not sent: over the window the operator declared (Ollama would cut it silently)."""
+    return LLMResponse(
+        status=LLMResponseStatus.ERROR,
+        error_type=LLMErrorType.CONTEXT_WINDOW,
+        content=(
+            f"This conversation no longer fits the model's context window: about {plan.tokens} tokens "
+            f"for a limit of {plan.limit} (LITELLM_MAX_INPUT_TOKENS). Start a new chat, shorten the "
+            "message, or raise the limit together with the model server's (e.g. Ollama's num_ctx)."
+        ),
+        error_detail={"tokens": plan.tokens, "limit": plan.limit, "setting": "LITELLM_MAX_INPUT_TOKENS"},
+    )
+
+
+def _last_turn_start(context: list[dict[str, Any]], start: int, cut: int) -> int:
+    return max(i for i in turn_starts(context) if start <= i < cut)
+
+
+def _chunks(text: str, size: int) -> list[str]:
+    """``text`` in pieces of at most ``size`` characters, cut at line ends where one is near."""
+    chunks: list[str] = []
+    while len(text) > size:
+        end = text.rfind("\n", size // 2, size)
+        end = end if end > 0 else size
+        chunks.append(text[:end])
+        text = text[end:].lstrip("\n")
+    if text:
+        chunks.append(text)
+    return chunks
