@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from director.core.session import InputMessage, OutputMessage
+from director.core.session import OutputMessage
 from director.llm.base import BaseLLM, LLMErrorType, LLMResponse, LLMResponseStatus
 from director.llm.redact import protect
 
@@ -127,20 +127,20 @@ def input_id_of_turn(
     """The id of the input message whose question starts the turn at ``context[turn_index]``.
 
     ``inputs`` are the conversation's input messages ``(msg_id, text)``, oldest first. The context's
-    questions are matched to them from the newest back: an input missing from the context (a question
-    asked again after a failed turn is in the context once) is skipped, never shifting the others.
+    questions are matched to them from the newest back, each to the newest free input with its text: an
+    input missing from the context (a question asked again after a failed turn is in the context once)
+    is skipped, never shifting the others.
     """
     starts = turn_starts(context)
-    questions = [(i, text_of(context[i].get("content"))) for i in starts]
-    position = len(inputs) - 1
-    for index, text in reversed(questions):
-        while position >= 0 and inputs[position][1] != text:
-            position -= 1
-        if position < 0:
-            return None
+    position = len(inputs)  # inputs[:position] are still free to match
+    for index in reversed(starts):
+        text = text_of(context[index].get("content"))
+        found = next((p for p in range(position - 1, -1, -1) if inputs[p][1] == text), None)
+        if found is not None:
+            position = found
+        # A question with no input (not stored, or another text) matches nothing and shifts nothing.
         if index == turn_index:
-            return inputs[position][0]
-        position -= 1
+            return inputs[found][0] if found is not None else None
     return None
 
 
@@ -201,8 +201,9 @@ class Compactor:
 
     def _inputs(self) -> list[tuple[str, str]]:
         """The conversation's input messages ``(msg_id, text)``, oldest first."""
+        # InputMessage.text: the text blocks, joined as the engine joined them for the model.
         return [
-            (m["msg_id"], InputMessage.model_validate(m).text)
+            (m["msg_id"], "\n\n".join(b.get("text") or "" for b in m.get("content") or [] if b.get("text")))
             for m in self.db.get_conversations(self.session_id)
             if m.get("msg_type") == "input"
         ]
