@@ -8,6 +8,7 @@ from typing import Any
 
 from director.core.compaction import (
     SUMMARY_KEY,
+    SUMMARY_PROMPT,
     Compactor,
     digest_of,
     input_id_of_turn,
@@ -56,8 +57,21 @@ def turn(n: int, size: int = 100, tool: bool = False) -> list[dict[str, Any]]:
 SYSTEM = {"role": "system", "content": "You are Director."}
 
 
-def summary_reply(text: str = "They talked about prices.") -> LLMResponse:
-    return text_response(text)
+def summary_reply(text: str = "They talked about prices.", answer: str = "Fine.") -> list[Any]:
+    """Replies for a few calls: the summary to a summary call (a small window may take several), else
+    ``answer``."""
+
+    def reply(messages: list[dict[str, Any]], tools: Any) -> LLMResponse:
+        return text_response(text if messages[0]["content"] == SUMMARY_PROMPT else answer)
+
+    return [reply] * 10
+
+
+def summary_prompts(llm: WindowLLM) -> str:
+    """What the summary calls were given (a small window may take several)."""
+    return "\n".join(
+        c.messages[-1]["content"] for c in llm.calls if c.messages[0]["content"] == SUMMARY_PROMPT
+    )
 
 
 def tool_pairs_intact(context: list[dict[str, Any]]) -> bool:
@@ -83,6 +97,9 @@ class FakeOutput:
     def push_update(self) -> None:
         self.pushes += 1
 
+    def add_usage(self, *figures: Any) -> None:
+        self.pushes += 0
+
 
 def test_the_oldest_whole_turns_go_and_tool_pairs_and_the_current_turn_stay() -> None:
     db = MemoryDB()
@@ -90,7 +107,7 @@ def test_the_oldest_whole_turns_go_and_tool_pairs_and_the_current_turn_stay() ->
         turn(1, tool=True) + turn(2, tool=True) + turn(3, tool=True) + [{"role": "user", "content": "now?"}]
     )
     current = context[-1]
-    llm = WindowLLM(summary_reply(), limit=400)
+    llm = WindowLLM(*summary_reply(), limit=400)
     output = FakeOutput()
     assert compactor(llm, db).fit(output, SYSTEM, context, None) is None
     head = context[0]
@@ -101,7 +118,7 @@ def test_the_oldest_whole_turns_go_and_tool_pairs_and_the_current_turn_stay() ->
     assert context[-1] == current
     assert any("Summarized the" in a for a in output.actions)
     # The summary call saw the old turns' text, tool calls and results, and not the current question.
-    prompt = llm.calls[0].messages[-1]["content"]
+    prompt = summary_prompts(llm)
     assert "q1" in prompt and "called the tool pricing" in prompt and "result 1" in prompt
     assert "now?" not in prompt
     # Under the threshold now, with margin.
@@ -136,7 +153,7 @@ def test_the_summary_is_stored_by_the_id_of_the_last_input_it_covers_and_reused_
         db.add_or_update_msg_to_conv(_input("s1", f"in{n}", text))
     full = turn(1) + turn(2) + turn(3) + [{"role": "user", "content": "now?"}]
     context = json.loads(json.dumps(full))
-    compactor(WindowLLM(summary_reply(), limit=350), db).fit(FakeOutput(), SYSTEM, context, None)
+    compactor(WindowLLM(*summary_reply(), limit=350), db).fit(FakeOutput(), SYSTEM, context, None)
     (row,) = db.get_context_summaries("s1")
     covered = row["covered"]
     # The row names the input whose turn the summary ends with, and the exact messages it stands for.
@@ -156,9 +173,9 @@ def test_the_summary_is_stored_by_the_id_of_the_last_input_it_covers_and_reused_
     # Different messages in that place (another branch): not reused.
     other = json.loads(json.dumps(full))
     other[0]["content"] = "q1 something else" + "x" * 90
-    llm = WindowLLM(summary_reply("Another story."), limit=350)
+    llm = WindowLLM(*summary_reply("Another story."), limit=350)
     compactor(llm, db).fit(FakeOutput(), SYSTEM, other, None)
-    assert len(llm.calls) == 1 and "Another story." in other[0]["content"]
+    assert llm.calls and "Another story." in other[0]["content"]
 
 
 def test_an_existing_summary_is_extended_when_more_turns_must_go() -> None:
@@ -167,11 +184,12 @@ def test_an_existing_summary_is_extended_when_more_turns_must_go() -> None:
     first = summary_message("Earlier: prices.", "in2", len(originals), digest_of(originals))
     newer = turn(3) + turn(4) + turn(5)
     context = [first, *json.loads(json.dumps(newer)), {"role": "user", "content": "now?"}]
-    llm = WindowLLM(summary_reply("Earlier: prices, then more."), limit=400)
+    llm = WindowLLM(*summary_reply("Earlier: prices, then more."), limit=400)
     compactor(llm, db).fit(FakeOutput(), SYSTEM, context, None)
-    # One call, given the old summary to extend, not the turns it already covers.
-    prompt = llm.calls[0].messages[-1]["content"]
-    assert "Summary so far:\nEarlier: prices." in prompt and "q3" in prompt and "q1" not in prompt
+    # Given the old summary to extend, not the turns it already covers.
+    prompt = summary_prompts(llm)
+    assert llm.calls[0].messages[-1]["content"].startswith("Summary so far:\nEarlier: prices.")
+    assert "Earlier: prices." in prompt and "q3" in prompt and "q1" not in prompt
     marker = context[0][SUMMARY_KEY]
     assert "Earlier: prices, then more." in context[0]["content"]
     extended = marker["covered"] - len(originals)
@@ -197,7 +215,7 @@ def test_the_engine_sends_the_system_prompt_then_the_summary_and_says_so(
     session = Session(db, emit=emit)
     session.create("hi")
     session.save_context_messages(turn(1, tool=True) + turn(2, tool=True) + turn(3, tool=True))
-    llm = WindowLLM(summary_reply(), text_response("Fine."), limit=400)
+    llm = WindowLLM(*summary_reply(), limit=400)
     engine = ReasoningEngine(session, llm, [], emit, EngineLimits())
     output = engine.run(session.new_input_message("and now?"))
     assert output.status == MsgStatus.SUCCESS

@@ -51,7 +51,9 @@ SUMMARY_PROMPT = (
 )
 # One message's text in the transcript the model summarizes (a fetched page can be huge).
 MAX_MESSAGE_CHARS = 4000
-CHARS_PER_TOKEN = 3  # a cautious ratio, to cut a transcript to a token budget without counting again
+CHARS_PER_TOKEN = 3  # a cautious ratio, to cut one huge message to a token budget without counting again
+# Tokens left for the summary call's answer and the counting's error.
+SUMMARY_ROOM = 100
 
 
 @dataclass
@@ -98,8 +100,8 @@ def text_of(content: Any) -> str:
     return "" if content is None else json.dumps(content, default=str)
 
 
-def render(messages: list[dict[str, Any]]) -> str:
-    """The messages as a transcript for the summarizing model: who said what, which tool returned what."""
+def render(messages: list[dict[str, Any]]) -> list[str]:
+    """The messages as transcript lines for the summarizing model: who said what, which tool returned what."""
     lines: list[str] = []
     for message in messages:
         role = message.get("role")
@@ -118,7 +120,7 @@ def render(messages: list[dict[str, Any]]) -> str:
                 lines.append(f"Assistant called the tool {tool.get('name')} with {arguments}")
         elif role == "tool":
             lines.append(f"Tool result: {text}")
-    return "\n".join(lines)
+    return lines
 
 
 def input_id_of_turn(
@@ -183,7 +185,7 @@ class Compactor:
                 plan = self.plan(system, context, tools)
             summarized = 0
             if plan is not None and plan.cut:
-                summarized = self.compact(context, plan.cut, self._inputs())
+                summarized = self.compact(context, plan.cut, self._inputs(), output)
                 if summarized:
                     output.add_action(
                         f"Summarized the {summarized} oldest messages so the chat fits the model's context"
@@ -264,7 +266,13 @@ class Compactor:
                 return covered
         return 0
 
-    def compact(self, context: list[dict[str, Any]], cut: int, inputs: list[tuple[str, str]]) -> int:
+    def compact(
+        self,
+        context: list[dict[str, Any]],
+        cut: int,
+        inputs: list[tuple[str, str]],
+        output: OutputMessage | None = None,
+    ) -> int:
         """Summarize ``context[:cut]`` (extending a head summary) into one message, in place. How many
         messages went (0: the summary call failed or nothing could be summarized; context untouched)."""
         head = context[0] if context and SUMMARY_KEY in context[0] else None
@@ -274,7 +282,7 @@ class Compactor:
             return 0
         previous = summary_text(head) if head is not None else ""
         marker = head[SUMMARY_KEY] if head is not None else {"covered": 0, "digest": ""}
-        text = self._summarize(previous, covered_now)
+        text = self._summarize(previous, covered_now, output)
         if text is None:
             return 0
         through = input_id_of_turn(context, _last_turn_start(context, start, cut), inputs)
@@ -291,18 +299,23 @@ class Compactor:
                 logger.exception("could not store a summary of session %s", self.session_id)
         return len(covered_now)
 
-    def _summarize(self, previous: str, messages: list[dict[str, Any]]) -> str | None:
+    def _summarize(
+        self, previous: str, messages: list[dict[str, Any]], output: OutputMessage | None
+    ) -> str | None:
         """The model's summary of ``previous`` + ``messages``, in as many calls as the window needs
         (each extends the last); None when a call fails."""
-        limit = self.llm.max_input_tokens or 0
-        budget_chars = max(1000, int(limit * self.compact_at * TARGET_SHARE) * CHARS_PER_TOKEN)
         summary = previous
-        for chunk in _chunks(render(messages), budget_chars):
+        lines = render(messages)
+        while lines:
+            chunk, lines = self._next_chunk(summary, lines)
             parts = [f"Summary so far:\n{summary}\n"] if summary else []
-            parts.append(f"Conversation to add to it:\n{chunk}")
+            parts.append("Conversation to add to it:\n" + "\n".join(chunk))
             response = self.llm.chat_completions(
                 [{"role": "system", "content": SUMMARY_PROMPT}, {"role": "user", "content": "\n".join(parts)}]
             )
+            if output is not None and response.sent:
+                # Part of what the turn used, as an agent's own call is.
+                output.add_usage(None, response.send_tokens, response.recv_tokens, response.cost)
             if not response.ok or not (response.content or "").strip():
                 logger.warning(
                     "summarizing old turns failed in session %s (%s): context left as it was",
@@ -312,6 +325,29 @@ class Compactor:
                 return None
             summary = response.content.strip()
         return summary
+
+    def _next_chunk(self, summary: str, lines: list[str]) -> tuple[list[str], list[str]]:
+        """The transcript lines that fit one summary call under the threshold (at least one, cut to fit
+        when alone too long), and the rest."""
+        limit = self.llm.max_input_tokens or 0
+        fixed = self.llm.count_input_tokens(
+            [{"role": "system", "content": SUMMARY_PROMPT}, {"role": "user", "content": summary}], None
+        )
+        room = min(SUMMARY_ROOM, limit // 10)
+        budget = max(room, int(limit * self.compact_at) - fixed - room)
+        # Lines go into one message: each line's count without a message's own overhead.
+        overhead = self.llm.count_input_tokens([{"role": "user", "content": ""}], None)
+        chunk: list[str] = []
+        used = 0
+        for index, line in enumerate(lines):
+            size = self.llm.count_input_tokens([{"role": "user", "content": line}], None) - overhead + 1
+            if chunk and used + size > budget:
+                return chunk, lines[index:]
+            if not chunk and size > budget:
+                line = line[: budget * CHARS_PER_TOKEN]  # one huge message: its start stands for it
+            chunk.append(line)
+            used += size
+        return chunk, []
 
 
 def too_long(plan: Plan) -> LLMResponse:
@@ -330,16 +366,3 @@ def too_long(plan: Plan) -> LLMResponse:
 
 def _last_turn_start(context: list[dict[str, Any]], start: int, cut: int) -> int:
     return max(i for i in turn_starts(context) if start <= i < cut)
-
-
-def _chunks(text: str, size: int) -> list[str]:
-    """``text`` in pieces of at most ``size`` characters, cut at line ends where one is near."""
-    chunks: list[str] = []
-    while len(text) > size:
-        end = text.rfind("\n", size // 2, size)
-        end = end if end > 0 else size
-        chunks.append(text[:end])
-        text = text[end:].lstrip("\n")
-    if text:
-        chunks.append(text)
-    return chunks
