@@ -141,8 +141,11 @@ def test_a_failed_summary_call_leaves_the_context_as_it_was() -> None:
     failed = LLMResponse(status=LLMResponseStatus.ERROR, error_type=LLMErrorType.SERVER, content="down")
     llm = WindowLLM(failed, limit=300)
     output = FakeOutput()
-    assert compactor(llm, db).fit(output, SYSTEM, context, None) is None
+    compactor_ = compactor(llm, db)
+    assert compactor_.fit(output, SYSTEM, context, None) is None
     assert context == before and output.actions == [] and db.get_context_summaries("s1") == []
+    # The turn's next steps do not ask again.
+    assert compactor_.fit(output, SYSTEM, context, None) is None and len(llm.calls) == 1
 
 
 def test_the_summary_is_stored_by_the_id_of_the_last_input_it_covers_and_reused_without_a_call() -> None:

@@ -164,6 +164,8 @@ class Compactor:
         self.session_id = session_id
         self.compact_at = compact_at
         self.save = save or (lambda context: None)
+        # A summary call failed in this turn: the next steps do not ask again (the provider decides).
+        self.gave_up = False
 
     def fit(
         self,
@@ -184,8 +186,9 @@ class Compactor:
                 output.add_action(f"Used the stored summary of the {reused} oldest messages of this chat")
                 plan = self.plan(system, context, tools)
             summarized = 0
-            if plan is not None and plan.cut:
+            if plan is not None and plan.cut and not self.gave_up:
                 summarized = self.compact(context, plan.cut, self._inputs(), output)
+                self.gave_up = not summarized
                 if summarized:
                     output.add_action(
                         f"Summarized the {summarized} oldest messages so the chat fits the model's context"
