@@ -21,6 +21,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -65,13 +67,23 @@ class Plan:
     cut: int = 0  # the context index the kept messages start at (0: nothing to compact)
 
 
+# Message token counts by (LLM class, model, sha256 of the message): a bounded LRU (~10 MB) shared by every
+# turn of the process.
+SIZES_KEPT = 50_000
+_SIZES: OrderedDict[tuple[str, str, str], int] = OrderedDict()
+_SIZES_LOCK = threading.Lock()
+
+
+def _canonical(message: dict[str, Any]) -> str:
+    return json.dumps(message, sort_keys=True, default=str, ensure_ascii=False)
+
+
 def digest_of(messages: list[dict[str, Any]], start: str = "") -> str:
     """A running digest: ``digest_of(a + b) == digest_of(b, digest_of(a))``, so an extended summary's
     digest is checked against a full context without knowing how it was built."""
     digest = start
     for message in messages:
-        body = json.dumps(message, sort_keys=True, default=str, ensure_ascii=False)
-        digest = hashlib.sha256((digest + "\n" + body).encode("utf-8", "replace")).hexdigest()
+        digest = hashlib.sha256((digest + "\n" + _canonical(message)).encode("utf-8", "replace")).hexdigest()
     return digest
 
 
@@ -222,7 +234,7 @@ class Compactor:
         limit = self.llm.max_input_tokens
         if not limit:
             return None
-        sizes = [self.llm.count_input_tokens([m], None) for m in [system, *context]]
+        sizes = [self._size(m) for m in [system, *context]]
         fixed = self.llm.count_input_tokens([], tools) if tools else 0
         tokens = sum(sizes) + fixed
         threshold = self.compact_at * limit
@@ -243,6 +255,23 @@ class Compactor:
         # The fewest turns whose summary brings the request under the target; else all older turns.
         plan.cut = next((i for i in candidates if kept + suffix[i] <= target), candidates[-1])
         return plan
+
+    def _size(self, message: dict[str, Any]) -> int:
+        """One message's tokens, remembered: a chat's messages are counted again before every call, and
+        tokenizing costs ten times what serializing does (bench/compaction.py)."""
+        fingerprint = hashlib.sha256(_canonical(message).encode("utf-8", "replace")).hexdigest()
+        key = (type(self.llm).__name__, self.llm.config.chat_model or "", fingerprint)
+        with _SIZES_LOCK:
+            size = _SIZES.get(key)
+            if size is not None:
+                _SIZES.move_to_end(key)
+                return size
+        size = self.llm.count_input_tokens([message], None)
+        with _SIZES_LOCK:
+            _SIZES[key] = size
+            while len(_SIZES) > SIZES_KEPT:
+                _SIZES.popitem(last=False)
+        return size
 
     # -- the work ------------------------------------------------------------------------------------
 
