@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from director.core.compaction import (
+    COMPACTION,
     SUMMARY_KEY,
     SUMMARY_PROMPT,
     Compactor,
@@ -89,6 +90,7 @@ def compactor(llm: WindowLLM, db: MemoryDB, session_id: str = "s1") -> Compactor
 class FakeOutput:
     def __init__(self) -> None:
         self.actions: list[str] = []
+        self.blocks: list[Any] = []
         self.pushes = 0
 
     def add_action(self, action: str) -> None:
@@ -99,6 +101,10 @@ class FakeOutput:
 
     def add_usage(self, *figures: Any) -> None:
         self.pushes += 0
+
+    def add_block(self, block: Any) -> Any:
+        self.blocks.append(block)
+        return block
 
 
 def test_the_oldest_whole_turns_go_and_tool_pairs_and_the_current_turn_stay() -> None:
@@ -117,6 +123,9 @@ def test_the_oldest_whole_turns_go_and_tool_pairs_and_the_current_turn_stay() ->
     assert tool_pairs_intact(context)
     assert context[-1] == current
     assert any("Summarized the" in a for a in output.actions)
+    (step,) = output.blocks  # the step the user sees, with what now stands for those messages
+    assert step.agent_name == COMPACTION and step.status == "success" and "Summarized the" in step.text
+    assert step.data["summary"] == "They talked about prices." and step.data["messages"] > 0
     # The summary call saw the old turns' text, tool calls and results, and not the current question.
     prompt = summary_prompts(llm)
     assert "q1" in prompt and "called the tool pricing" in prompt and "result 1" in prompt
@@ -143,7 +152,9 @@ def test_a_failed_summary_call_leaves_the_context_as_it_was() -> None:
     output = FakeOutput()
     compactor_ = compactor(llm, db)
     assert compactor_.fit(output, SYSTEM, context, None) is None
-    assert context == before and output.actions == [] and db.get_context_summaries("s1") == []
+    assert (
+        context == before and output.actions == output.blocks == [] and db.get_context_summaries("s1") == []
+    )
     # The turn's next steps do not ask again.
     assert compactor_.fit(output, SYSTEM, context, None) is None and len(llm.calls) == 1
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from director.core.compaction import SUMMARY_KEY, SUMMARY_PROMPT
+from director.core.compaction import COMPACTION, SUMMARY_KEY, SUMMARY_PROMPT
 from director.core.reasoning import EngineLimits, ReasoningEngine
 from director.core.session import MsgStatus, OutputMessage, Session
 from director.db.sqlite import SQLiteDB
@@ -89,6 +89,8 @@ def test_the_provider_gets_the_summary_instead_of_the_old_turns_and_later_turns_
     # The answers' steps said so; the summaries are stored by the id of the last input they cover.
     said = [o for o in outputs if any("Summarized the" in a for a in o.actions)]
     assert len(said) == 2
+    steps = [b for o in said for b in o.content if b.agent_name == COMPACTION]
+    assert [b.data["summary"] for b in steps] == [FIRST_SUMMARY, SECOND_SUMMARY]
     rows = db.get_context_summaries(session.session_id)
     assert [r["summary"] for r in rows] == [SECOND_SUMMARY, FIRST_SUMMARY]
     inputs = [m for m in db.get_conversations(session.session_id) if m["msg_type"] == "input"]

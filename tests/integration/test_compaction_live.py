@@ -51,6 +51,8 @@ def test_a_long_chat_is_compacted_and_the_summary_is_reused_after_a_restart(
             session_id = final["session_id"]
             if any("Summarized the" in action for action in final["actions"]):
                 compacted_at = turn
+                step = next(b for b in final["content"] if b["agent_name"] == "compaction")
+                assert step["status"] == "success" and step["data"]["summary"] == SUMMARY
                 break
         assert compacted_at is not None, "the chat never came near the window"
         summary_calls = [i for i, req in enumerate(fake_openai.requests) if is_summary_request(req)]

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from director.core.session import OutputMessage
+from director.core.session import BlockStatus, OutputMessage, TextContent
 from director.llm.base import BaseLLM, LLMErrorType, LLMResponse, LLMResponseStatus
 from director.llm.redact import protect
 
@@ -42,6 +42,7 @@ DEFAULT_COMPACT_AT = 0.85
 # need a summary call.
 TARGET_SHARE = 0.5
 SUMMARY_KEY = "director_summary"
+COMPACTION = "compaction"  # agent_name of the step that says the oldest messages were summarized
 SUMMARY_HEADER = (
     "Summary of the earlier conversation (older messages were replaced by it to fit the model's context):"
 )
@@ -202,8 +203,17 @@ class Compactor:
                 summarized = self.compact(context, plan.cut, self._inputs(), output)
                 self.gave_up = not summarized
                 if summarized:
-                    output.add_action(
-                        f"Summarized the {summarized} oldest messages so the chat fits the model's context"
+                    said = f"Summarized the {summarized} oldest messages so the chat fits the model's context"
+                    output.add_action(said)
+                    # A step the user sees, holding what the model now has in place of those messages.
+                    output.add_block(
+                        TextContent(
+                            agent_name=COMPACTION,
+                            status=BlockStatus.SUCCESS,
+                            status_message="Summarized",
+                            text=said,
+                            data={"messages": summarized, "summary": summary_text(context[0])},
+                        )
                     )
                     plan = self.plan(system, context, tools)
             if reused or summarized:
