@@ -41,7 +41,10 @@ class WindowLLM(ScriptedLLM):
         return self.declared
 
     def count_input_tokens(self, messages, tools) -> int:
-        return sum(len(str(m.get("content") or "")) + 20 * len(m.get("tool_calls") or []) for m in messages)
+        content = sum(
+            len(str(m.get("content") or "")) + 20 * len(m.get("tool_calls") or []) for m in messages
+        )
+        return content + 100 * len(tools or [])
 
 
 def turn(n: int, size: int = 100, tool: bool = False) -> list[dict[str, Any]]:
@@ -141,6 +144,17 @@ def test_under_the_threshold_or_with_an_unknown_window_nothing_changes() -> None
         before = json.loads(json.dumps(context))
         assert compactor(llm, db).fit(FakeOutput(), SYSTEM, context, None) is None
         assert context == before and llm.calls == []
+
+
+def test_the_tools_count_too() -> None:
+    db = MemoryDB()
+    context = turn(1) + turn(2) + [{"role": "user", "content": "now?"}]
+    tools = [{"name": f"agent{n}", "description": "", "parameters": {}} for n in range(2)]
+    assert compactor(WindowLLM(limit=400), db).fit(FakeOutput(), SYSTEM, context, None) is None
+    assert SUMMARY_KEY not in context[0]  # ~230 tokens: under 85% of 400
+    llm = WindowLLM(*summary_reply(), limit=400)
+    compactor(llm, db).fit(FakeOutput(), SYSTEM, context, tools)  # +200 for the tools: over
+    assert SUMMARY_KEY in context[0] and llm.calls[0].tools is None  # the summary call offers no tools
 
 
 def test_a_failed_summary_call_leaves_the_context_as_it_was() -> None:

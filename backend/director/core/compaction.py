@@ -245,7 +245,7 @@ class Compactor:
         if not limit:
             return None
         sizes = [self._size(m) for m in [system, *context]]
-        fixed = self.llm.count_input_tokens([], tools) if tools else 0
+        fixed = self._size({"tools": tools}) if tools else 0
         tokens = sum(sizes) + fixed
         threshold = self.compact_at * limit
         plan = Plan(tokens=tokens, limit=limit)
@@ -267,8 +267,8 @@ class Compactor:
         return plan
 
     def _size(self, message: dict[str, Any]) -> int:
-        """One message's tokens, remembered: a chat's messages are counted again before every call, and
-        tokenizing costs ten times what serializing does (bench/compaction.py)."""
+        """One message's tokens (``{"tools": [...]}``: the tools'), remembered: a chat's messages are counted
+        again before every call, and tokenizing costs ten times what serializing does (bench/compaction.py)."""
         fingerprint = hashlib.sha256(_canonical(message).encode("utf-8", "replace")).hexdigest()
         key = (type(self.llm).__name__, self.llm.config.chat_model or "", fingerprint)
         with _SIZES_LOCK:
@@ -276,7 +276,10 @@ class Compactor:
             if size is not None:
                 _SIZES.move_to_end(key)
                 return size
-        size = self.llm.count_input_tokens([message], None)
+        if set(message) == {"tools"}:
+            size = self.llm.count_input_tokens([], message["tools"])
+        else:
+            size = self.llm.count_input_tokens([message], None)
         with _SIZES_LOCK:
             _SIZES[key] = size
             while len(_SIZES) > SIZES_KEPT:
