@@ -53,6 +53,8 @@ def test_a_long_chat_is_compacted_and_the_summary_is_reused_after_a_restart(
                 compacted_at = turn
                 step = next(b for b in final["content"] if b["agent_name"] == "compaction")
                 assert step["status"] == "success" and step["data"]["summary"] == SUMMARY
+                # The summary call is listed in the answer's activity as compaction's own.
+                assert [c["agent"] for c in final["calls"]] == ["compaction", None]
                 break
         assert compacted_at is not None, "the chat never came near the window"
         summary_calls = [i for i, req in enumerate(fake_openai.requests) if is_summary_request(req)]

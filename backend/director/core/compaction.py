@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from director.agents.base import calls_made_by
 from director.core.session import BlockStatus, OutputMessage, TextContent
 from director.llm.base import BaseLLM, LLMErrorType, LLMResponse, LLMResponseStatus
 from director.llm.redact import protect
@@ -355,9 +356,13 @@ class Compactor:
             chunk, lines = self._next_chunk(summary, lines)
             parts = [f"Summary so far:\n{summary}\n"] if summary else []
             parts.append("Conversation to add to it:\n" + "\n".join(chunk))
-            response = self.llm.chat_completions(
-                [{"role": "system", "content": SUMMARY_PROMPT}, {"role": "user", "content": "\n".join(parts)}]
-            )
+            with calls_made_by(COMPACTION):  # metered and listed as compaction's call, not the answer's
+                response = self.llm.chat_completions(
+                    [
+                        {"role": "system", "content": SUMMARY_PROMPT},
+                        {"role": "user", "content": "\n".join(parts)},
+                    ]
+                )
             if output is not None and response.sent:
                 # Part of what the turn used, as an agent's own call is.
                 output.add_usage(None, response.send_tokens, response.recv_tokens, response.cost)
