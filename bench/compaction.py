@@ -19,6 +19,7 @@ os.environ["LITELLM_OFFLINE_MODE"] = "true"
 
 from director.core import compaction  # noqa: E402
 from director.core.compaction import Compactor  # noqa: E402
+from director.core.session import Session  # noqa: E402
 from director.llm.config import LiteLLMConfig  # noqa: E402
 from director.llm.litellm import LiteLLM, ensure_litellm  # noqa: E402
 
@@ -50,7 +51,7 @@ def main() -> None:
         llm = LiteLLM(
             LiteLLMConfig(_env_file=None, chat_model=model, api_key="sk-bench", max_input_tokens=limit)
         )
-        compactor = Compactor(llm, None, "bench")  # type: ignore[arg-type] - plan() reads no database
+        compactor = Compactor(llm, Session(None, "bench"))  # type: ignore[arg-type] - plan() reads no database
         for turns in (10, 50, 200):
             context = context_of(turns)
             compactor.plan(system, context, None)  # tokenizer loaded

@@ -163,3 +163,17 @@ class ProxyCatalogError(DirectorError):
         super().__init__(message)
         self.api_base = api_base
         self.status_code = status_code
+
+
+class UnknownParentError(BadPayloadError):
+    """A ``chat`` named a ``parent_msg_id`` that is not an answer in its session (branches)."""
+
+    CODE = "unknown_parent"
+
+    def __init__(self, parent_msg_id: str):
+        super().__init__(
+            self.CODE,
+            "parent_msg_id must be the id of an answer in this session (or null for the start of the "
+            "conversation). Reload the chat and try again.",
+        )
+        self.parent_msg_id = parent_msg_id

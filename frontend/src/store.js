@@ -13,8 +13,11 @@ import {
   loadConversation,
   markLastInputFailed,
   newClientMsgId,
+  prependMessages,
 } from './lib/conversation.js'
+import { PAGE } from './lib/history.js'
 import { retryAfterOfAnswer, retryAfterOfError, secondsLeft } from './lib/backoff.js'
+import { questionOf, siblingAt, siblingsWithNew, withVersions } from './lib/branches.js'
 import { chatContent, imageUrlsOf } from './lib/images.js'
 import { lastPickedModel, rememberPickedModel } from './lib/models.js'
 
@@ -219,8 +222,9 @@ export async function loadAgents() {
 
 export async function refreshSessions() {
   try {
-    const sessions = await api.sessions()
-    state.sessions = Array.isArray(sessions) ? sessions : []
+    const page = await api.sessions({ limit: sessionsLimit() })
+    state.sessions = sessionsOf(page)
+    sessionPages.nextCursor = page?.next_cursor || null
     state.sessionsLoaded = true
   } catch (error) {
     handleApiError(error, 'Could not load sessions')
@@ -240,9 +244,10 @@ export async function openSession(sessionId, { push = true, quiet = false } = {}
   if (!quiet) state.loadingSession = true
   if (switching) socket?.emit('join', { session_id: sessionId })
   try {
-    const session = await api.session(sessionId)
+    const session = await api.session(sessionId, { limit: PAGE })
     if (ticket !== openToken) return // the user moved on meanwhile
-    loadConversation(state.conversation, session?.conversation || [])
+    loadConversation(state.conversation, withVersions(session))
+    setHistory(session)
     applySessionSettings(session)
   } catch (error) {
     if (ticket !== openToken) return
@@ -259,6 +264,7 @@ export function newChat({ push = true } = {}) {
   state.sessionMissing = false
   state.loadingSession = false
   state.conversation = createConversation()
+  setHistory(null)
   applySessionSettings({ model: lastPickedModel() })
   if (push) writeUrl(null)
 }
@@ -278,9 +284,12 @@ export async function deleteSession(sessionId) {
   return true
 }
 
-/** Send the composer's text; `agents` restricts the turn to those agents (from @mentions); `images`
- * are data: URLs sent as image parts. */
-export function sendMessage(text, agents = [], images = []) {
+/**
+ * Send the composer's text; `agents` restricts the turn to those agents (from @mentions); `images`
+ * are data: URLs sent as image parts. `branch` (edit/regenerate): `{parentMsgId, newVersionOf}` puts the
+ * message after that answer (null: the start) as a new version beside `newVersionOf` (the old versions' ids).
+ */
+export function sendMessage(text, agents = [], images = [], branch = null) {
   const content = text.trim()
   if ((!content && !images.length) || !socket || state.waitSeconds > 0) return false
   // Writing into a chat that was deleted meanwhile starts a new one rather than reviving its id.
@@ -289,6 +298,9 @@ export function sendMessage(text, agents = [], images = []) {
     state.sessionMissing = false
   }
   const clientMsgId = newClientMsgId()
+  // The message follows the answer on screen, even if another tab has shown another branch since.
+  const shown = state.conversation.messages.at(-1)
+  const follows = branch || (shown?.msg_type === 'output' && shown.msg_id ? { parentMsgId: shown.msg_id } : null)
   addLocalInput(state.conversation, { clientMsgId, text: content, agents, sessionId: state.sessionId, images })
   const payload = { msg_id: clientMsgId, content: chatContent(content, images) }
   if (state.sessionId) payload.session_id = state.sessionId
@@ -298,6 +310,12 @@ export function sendMessage(text, agents = [], images = []) {
     if (state.reasoningEffort) payload.reasoning_effort = state.reasoningEffort
   }
   if (agents.length) payload.agents = agents
+  if (follows && state.sessionId) {
+    payload.parent_msg_id = follows.parentMsgId ?? null
+    const local = state.conversation.messages.at(-1)
+    local.branch = branch // "Send again" after a refusal sends it to the same place
+    if (branch) local.newVersionOf = branch.newVersionOf
+  }
   socket.emit('chat', payload)
   return true
 }
@@ -308,7 +326,7 @@ export function retryMessage(message) {
   if (index < 0 || !message.error) return false
   const text = inputText(message)
   state.conversation.messages.splice(index, 1)
-  return sendMessage(text, message.agents || [], imageUrlsOf(message))
+  return sendMessage(text, message.agents || [], imageUrlsOf(message), message.branch || null)
 }
 
 /** Ask again what led to a failed answer: the question it answered goes as a new turn. */
@@ -321,6 +339,98 @@ export function retryAnswer(output) {
     .find((m) => m.msg_type === 'input' && !m.error)
   if (index < 0 || !question) return false
   return sendMessage(inputText(question), question.agents || [], imageUrlsOf(question))
+}
+
+// ---- Branches (issue 13): edit a question, regenerate an answer, switch versions with `< 2/3 >`.
+// Each makes or shows a sibling; the versions not shown stay on the server.
+
+/** Send `text` as a new version of the question `message` (what follows it leaves the screen). */
+export function editMessage(message, text) {
+  const messages = state.conversation.messages
+  const index = messages.indexOf(message)
+  if (index < 0 || !message.msg_id || !text.trim() || turnRunning.value) return false
+  const branch = { parentMsgId: message.parent_msg_id ?? null, newVersionOf: siblingsWithNew(message) }
+  const removed = messages.splice(index)
+  if (sendMessage(text, message.agents || [], imageUrlsOf(message), branch)) return true
+  messages.push(...removed) // not sent (no connection, storage full): nothing changes
+  return false
+}
+
+/** Ask the question that `output` answered again, as a new version beside it. */
+export function regenerateAnswer(output) {
+  const question = questionOf(state.conversation.messages, output)
+  return question ? editMessage(question, inputText(question)) : false
+}
+
+/** Show the version `step` places away from `message` (-1 previous, +1 next); stored on the server. */
+export async function switchBranch(message, step) {
+  const target = siblingAt(message, step)
+  if (!target || !state.sessionId || turnRunning.value) return
+  try {
+    await api.switchBranch(state.sessionId, target)
+  } catch (error) {
+    handleApiError(error, 'Could not show that version')
+    return
+  }
+  await openSession(state.sessionId, { push: false, quiet: true })
+}
+
+// ---- Many chats (issue 13): the sidebar lists a page of chats, "Show older chats" adds the next.
+const SESSION_PAGE = 50
+export const sessionPages = reactive({ nextCursor: null, loading: false })
+
+/** A refresh keeps as many chats listed as are shown (up to the server's page limit). */
+function sessionsLimit() {
+  return Math.min(500, Math.max(SESSION_PAGE, state.sessions.length))
+}
+
+function sessionsOf(page) {
+  const list = Array.isArray(page) ? page : page?.sessions // a list: an older server, unpaged
+  return Array.isArray(list) ? list : []
+}
+
+export async function loadMoreSessions() {
+  if (!sessionPages.nextCursor || sessionPages.loading) return
+  sessionPages.loading = true
+  try {
+    const page = await api.sessions({ limit: SESSION_PAGE, cursor: sessionPages.nextCursor })
+    const listed = new Set(state.sessions.map((s) => s.session_id))
+    state.sessions.push(...sessionsOf(page).filter((s) => !listed.has(s.session_id)))
+    sessionPages.nextCursor = page?.next_cursor || null
+  } catch (error) {
+    handleApiError(error, 'Could not load older chats')
+  } finally {
+    sessionPages.loading = false
+  }
+}
+
+// ---- Long chats (issue 13): the last page first, older pages as the reader scrolls up.
+export const history = reactive({ hasMore: false, nextBefore: null, loadingOlder: false })
+
+function setHistory(page) {
+  history.hasMore = Boolean(page?.has_more)
+  history.nextBefore = page?.next_before || null
+}
+
+/** Load the page before the oldest message shown; returns how many messages were added. */
+export async function loadOlder() {
+  if (!history.hasMore || history.loadingOlder || !state.sessionId) return 0
+  const sessionId = state.sessionId
+  const ticket = openToken
+  history.loadingOlder = true
+  try {
+    const page = await api.session(sessionId, { limit: PAGE, before: history.nextBefore })
+    if (ticket !== openToken || sessionId !== state.sessionId) return 0
+    setHistory(page)
+    return prependMessages(state.conversation, withVersions(page))
+  } catch (error) {
+    // The branch shown changed elsewhere (another tab): start again from its end.
+    if (error instanceof ApiError && error.code === 'invalid_cursor') openSession(sessionId, { push: false, quiet: true })
+    else handleApiError(error, 'Could not load older messages')
+    return 0
+  } finally {
+    history.loadingOlder = false
+  }
 }
 
 export function stopTurn() {

@@ -14,6 +14,8 @@ class MemoryDB:
         self.sessions: dict[str, dict[str, Any]] = {}
         self.messages: dict[str, dict[str, dict[str, Any]]] = {}
         self.context: dict[str, list[dict[str, Any]]] = {}
+        self.turn_contexts: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        self.branch_states: dict[str, dict[str, Any]] = {}
         # Every write, in order, so tests can check *when* things were persisted.
         self.writes: list[tuple[str, Any]] = []
 
@@ -91,6 +93,48 @@ class MemoryDB:
             row.update(changes)
             self.writes.append(("settings", dict(changes)))
             return {"model": None, "reasoning_effort": None, **row}
+
+    # -- Branches (issue 13) --------------------------------------------------------------------
+
+    def get_message_tree(self, session_id):
+        return [
+            {
+                "msg_id": m["msg_id"],
+                "parent_msg_id": m.get("parent_msg_id"),
+                "msg_type": m.get("msg_type"),
+            }
+            for m in self.get_conversations(session_id)
+        ]
+
+    def get_messages(self, session_id, msg_ids):
+        with self._lock:
+            stored = self.messages.get(session_id, {})
+            return [copy.deepcopy(stored[m]) for m in msg_ids if m in stored]
+
+    def get_branch_state(self, session_id):
+        with self._lock:
+            state = self.branch_states.setdefault(session_id, {"view_tip": None, "context_tip": None})
+            return dict(state)
+
+    def set_view_tip(self, session_id, msg_id):
+        with self._lock:
+            self.branch_states.setdefault(session_id, {"view_tip": None, "context_tip": None})["view_tip"] = (
+                msg_id
+            )
+
+    def get_turn_contexts(self, session_id, msg_ids):
+        with self._lock:
+            stored = self.turn_contexts.get(session_id, {})
+            return {m: copy.deepcopy(stored[m]) for m in msg_ids if m in stored}
+
+    def save_turn_context(self, session_id, msg_id, turn_messages, context):
+        with self._lock:
+            self.turn_contexts.setdefault(session_id, {})[msg_id] = copy.deepcopy(turn_messages)
+            self.context[session_id] = copy.deepcopy(context)
+            self.branch_states.setdefault(session_id, {"view_tip": None, "context_tip": None})[
+                "context_tip"
+            ] = msg_id
+            self.writes.append(("context", copy.deepcopy(context)))
 
     # -- usage and budgets (issue 12): sums over the stored calls, as the contract describes --
 

@@ -87,7 +87,7 @@ def tool_pairs_intact(context: list[dict[str, Any]]) -> bool:
 def compactor(llm: WindowLLM, db: MemoryDB, session_id: str = "s1") -> Compactor:
     if db.get_session(session_id) is None:
         db.create_session(session_id)
-    return Compactor(llm, db, session_id, compact_at=0.85)
+    return Compactor(llm, Session(db, session_id), compact_at=0.85)
 
 
 class FakeOutput:

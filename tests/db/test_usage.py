@@ -4,16 +4,15 @@ upgrades with its data intact."""
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
-import psycopg
 import pytest
 from director.db.base import BaseDB
+from director.db.migrate import known_revisions
 from director.db.usage_statements import utc_day
 
 from tests.db.fixtures.before_migrations import write_old_database
-from tests.db.test_migrations import old_data, open_db, version_of
+from tests.db.test_migrations import old_data, open_db, stamp_0001, version_of
 
 DAY = 86400.0
 T0 = 1_764_460_800.0  # 2025-11-30 00:00:00 UTC
@@ -107,35 +106,15 @@ def test_bad_usage_is_refused_before_anything_is_written(db: BaseDB) -> None:
     assert db.usage_report(0, T0 + 10 * DAY, "day") == []
 
 
-def _stamp_previous_version(backend: str, storage: str) -> None:
-    """The tables of the previous schema version (0001) with its version stamp, as that version left them."""
-    statements = [
-        "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)",
-        "INSERT INTO alembic_version (version_num) VALUES ('0001')",
-    ]
-    if backend == "sqlite":
-        conn = sqlite3.connect(storage)
-        try:
-            for statement in statements:
-                conn.execute(statement)
-            conn.commit()
-        finally:
-            conn.close()
-    else:
-        with psycopg.connect(storage) as conn:
-            for statement in statements:
-                conn.execute(statement)
-
-
 def test_a_database_of_the_previous_version_gains_usage_and_keeps_its_data(
     backend: str, storage: str
 ) -> None:
     data = old_data()
     write_old_database(backend, storage, data)
-    _stamp_previous_version(backend, storage)
+    stamp_0001(backend, storage)
     db = open_db(backend, storage)
     try:
-        assert version_of(backend, storage) == "0003"
+        assert version_of(backend, storage) == known_revisions()[-1]  # upgraded to the newest
         assert [s["session_id"] for s in db.get_sessions()] == ["s1", "s2"]
         for session_id, messages in data["conversations"].items():
             assert db.get_conversations(session_id) == messages

@@ -58,6 +58,8 @@ class ClusterCommand:
                 "CLUSTER_DIR": str(self.dir),
                 "CLUSTER_WORKERS": str(workers),
                 "PYTHONUNBUFFERED": "1",
+                # As in server_process: a title call would take a reply the tests scripted for an answer.
+                "DIRECTOR_AUTO_TITLE": "false",
                 **env,
                 "SERVER_PORT": str(self.port),
             }

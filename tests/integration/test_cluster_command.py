@@ -34,6 +34,7 @@ def cluster_env(fake: FakeOpenAI, work_dir: Path, cluster_dir: Path, port: int) 
         CLUSTER_WORKERS="2",
         SERVER_PORT=str(port),
         PYTHONUNBUFFERED="1",
+        DIRECTOR_AUTO_TITLE="false",  # a title call would take the reply scripted for the answer
     )
     return env
 

@@ -1,5 +1,6 @@
 """Compaction on a real server over real sockets, through LiteLLM to the fake OpenAI provider with a small
-LITELLM_MAX_INPUT_TOKENS, on SQLite and PostgreSQL: the summary is stored, and reused after a restart."""
+LITELLM_MAX_INPUT_TOKENS, on SQLite and PostgreSQL: the summary is stored, reused on its own branch (also when
+the branch's context is rebuilt, and after a restart) and never on another."""
 
 from __future__ import annotations
 
@@ -44,10 +45,12 @@ def test_a_long_chat_is_compacted_and_the_summary_is_reused_after_a_restart(
     try:
         session_id = None
         compacted_at = None
+        answers: list[dict] = []
         for turn in range(1, MAX_TURNS + 1):
             fields = {"session_id": session_id} if session_id else {}
             final = client.ask(f"PROJECT-{turn:02d} {FILLER}", timeout=60, **fields)
             assert final["status"] == "success"
+            answers.append(final)
             session_id = final["session_id"]
             if any("Summarized the" in action for action in final["actions"]):
                 compacted_at = turn
@@ -67,16 +70,28 @@ def test_a_long_chat_is_compacted_and_the_summary_is_reused_after_a_restart(
         client.ask(f"PROJECT-NEXT {FILLER}", session_id=session_id, timeout=60)
         assert sum(is_summary_request(req) for req in fake_openai.requests) == 1
         assert SUMMARY in text_of(fake_openai.requests[-1])
+        # Branches. Regenerating that answer rebuilds the branch's context from its turns: the stored
+        # summary stands for the same first turns again, found by message id and digest, with no new call.
+        last_answer = answers[-1]["msg_id"]
+        client.ask(f"PROJECT-NEXT {FILLER}", session_id=session_id, parent_msg_id=last_answer, timeout=60)
+        assert sum(is_summary_request(req) for req in fake_openai.requests) == 1
+        regenerated = text_of(fake_openai.requests[-1])
+        assert SUMMARY in regenerated and "PROJECT-01" not in regenerated
+        # Editing the second question makes a branch that never held the summarized turns: no summary there.
+        client.ask("PROJECT-02-EDITED", session_id=session_id, parent_msg_id=answers[0]["msg_id"], timeout=60)
+        edited = text_of(fake_openai.requests[-1])
+        assert SUMMARY not in edited and "PROJECT-01" in edited and "PROJECT-02 " not in edited
     finally:
         disconnect_all([client])
     server.stop()
 
-    # After a restart, on the same database: still the stored summary, never the old turns again.
+    # After a restart, on the same database, back on the long branch: still the stored summary, never the
+    # old turns again.
     server = start_server(env)
     servers.append(server)
     client = LiveClient(server.url)
     try:
-        client.ask("PROJECT-AFTER-RESTART", session_id=session_id, timeout=60)
+        client.ask("PROJECT-AFTER-RESTART", session_id=session_id, parent_msg_id=last_answer, timeout=60)
     finally:
         disconnect_all([client])
     last = text_of(fake_openai.requests[-1])

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from director.agents.base import calls_made_by
-from director.core.session import BlockStatus, OutputMessage, TextContent
+from director.core.branches import INPUT, MessageTree
+from director.core.session import BlockStatus, OutputMessage, Session, TextContent
 from director.llm.base import BaseLLM, LLMErrorType, LLMResponse, LLMResponseStatus
 from director.llm.redact import protect
 
@@ -168,14 +169,14 @@ class Compactor:
     def __init__(
         self,
         llm: BaseLLM,
-        db: BaseDB,
-        session_id: str,
+        session: Session,
         compact_at: float = DEFAULT_COMPACT_AT,
         save: Callable[[list[dict[str, Any]]], None] | None = None,
     ):
         self.llm = llm
-        self.db = db
-        self.session_id = session_id
+        self.session = session
+        self.db: BaseDB = session.db
+        self.session_id = session.session_id
         self.compact_at = compact_at
         self.save = save or (lambda context: None)
         # A summary call failed in this turn: the next steps do not ask again (the provider decides).
@@ -228,12 +229,20 @@ class Compactor:
         return None
 
     def _inputs(self) -> list[tuple[str, str]]:
-        """The conversation's input messages ``(msg_id, text)``, oldest first."""
+        """The input messages ``(msg_id, text)`` of the branch this turn runs on (every input of the chat
+        when it has no branch), oldest first."""
+        branch = self.session.branch
+        if branch is None:
+            messages = self.db.get_conversations(self.session_id)
+        else:
+            tree = MessageTree.load(self.db, self.session_id)
+            path = [*tree.path_to(branch.parent_msg_id), branch.input_msg_id]
+            messages = self.db.get_messages(self.session_id, [m for m in path if tree.types.get(m) == INPUT])
         # InputMessage.text: the text blocks, joined as the engine joined them for the model.
         return [
             (m["msg_id"], "\n\n".join(b.get("text") or "" for b in m.get("content") or [] if b.get("text")))
-            for m in self.db.get_conversations(self.session_id)
-            if m.get("msg_type") == "input"
+            for m in messages
+            if m.get("msg_type") == INPUT
         ]
 
     # -- the decision --------------------------------------------------------------------------------

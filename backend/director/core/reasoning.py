@@ -123,9 +123,7 @@ class ReasoningEngine:
         self._streamed: list[str] = []
         # Set when stop_and_save() finished the turn: this thread then writes nothing more.
         self._taken_over = False
-        self._compactor = Compactor(
-            llm, session.db, session.session_id, self.limits.compact_at, save=self._save_context
-        )
+        self._compactor = Compactor(llm, session, self.limits.compact_at, save=self._save_context)
 
     # ----- control -----------------------------------------------------------------------------
 
@@ -195,7 +193,9 @@ class ReasoningEngine:
         session = self.session
         session.publish_input(input_message, saved=input_saved)
         output = session.new_output_message(
-            conv_id=input_message.conv_id, client_msg_id=input_message.client_msg_id
+            conv_id=input_message.conv_id,
+            client_msg_id=input_message.client_msg_id,
+            parent_msg_id=input_message.msg_id,
         )
         self.output_message = output
         output.add_action("Asked the model")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, Field, PrivateAttr
 
 if TYPE_CHECKING:
+    from director.core.branches import BranchTurn
     from director.db.base import BaseDB
 
 logger = logging.getLogger(__name__)
@@ -122,6 +123,9 @@ class BaseMessage(BaseModel):
     agents: list[str] = Field(default_factory=list)
     client_msg_id: str | None = None
     created_at: float = Field(default_factory=time.time)
+    # Branches: the message this one follows (an input: the answer it replies to, None at the start;
+    # an output: its input). See core/branches.py.
+    parent_msg_id: str | None = None
 
 
 class InputMessage(BaseMessage):
@@ -142,6 +146,10 @@ class ChatRequest(BaseModel):
     client_msg_id: str | None = None
     text_parts: list[str]
     agents: list[str] = Field(default_factory=list)
+    # Branches: the answer the message replies to, when the client named one (``parent_given``; None
+    # then means the start of the conversation). Not named: the branch being viewed continues.
+    parent_msg_id: str | None = None
+    parent_given: bool = False
     # The chat's model / reasoning_effort changes this message carries (stored for the session).
     settings: dict[str, str | None] = Field(default_factory=dict)
     images: list[dict[str, Any]] = Field(default_factory=list)  # checked image_url parts
@@ -352,6 +360,8 @@ class Session:
         self.db = db
         self.session_id = session_id or new_id()
         self.emit: Emit = emit or _noop_emit
+        # Set by the turn runner: the model's context is then the branch's (core/branches.py).
+        self.branch: BranchTurn | None = None
 
     def create(self, first_message: str | None = None) -> dict[str, Any]:
         """Get the session row, creating it (titled from ``first_message``) when missing."""
@@ -370,6 +380,7 @@ class Session:
         agents: list[str] | None = None,
         conv_id: str | None = None,
         client_msg_id: str | None = None,
+        parent_msg_id: str | None = None,
     ) -> InputMessage:
         """Build the user's message (not yet persisted: ``ReasoningEngine.run`` publishes it)."""
         return InputMessage(
@@ -378,6 +389,7 @@ class Session:
             content=content_to_blocks(content),
             agents=list(agents or []),
             client_msg_id=client_msg_id,
+            parent_msg_id=parent_msg_id,
         )
 
     def new_output_message(
@@ -385,12 +397,14 @@ class Session:
         conv_id: str | None = None,
         client_msg_id: str | None = None,
         agents: list[str] | None = None,
+        parent_msg_id: str | None = None,
     ) -> OutputMessage:
         message = OutputMessage(
             session_id=self.session_id,
             conv_id=conv_id or new_id(),
             client_msg_id=client_msg_id,
             agents=list(agents or []),
+            parent_msg_id=parent_msg_id,
         )
         return message.bind(self)
 
@@ -407,9 +421,14 @@ class Session:
         self.db.add_or_update_msg_to_conv(payload)
 
     def get_context_messages(self) -> list[dict[str, Any]]:
+        if self.branch is not None:
+            return list(self.branch.context)
         return list(self.db.get_context_messages(self.session_id) or [])
 
     def save_context_messages(self, messages: list[dict[str, Any]]) -> None:
+        if self.branch is not None:
+            self.branch.save(self.db, self.session_id, messages)
+            return
         self.db.add_or_update_context_msg(self.session_id, messages)
 
     def emit_delta(self, output_msg: OutputMessage, delta: str, offset: int) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from director.agents.base import BaseAgent
+from director.core.branches import BranchTurn
 from director.core.images import NO_VISION, no_vision_message
 from director.core.metered_llm import UsageMeter
 from director.core.reasoning import EngineLimits, ReasoningEngine
@@ -104,8 +105,19 @@ class TurnRunner:
                 conv_id=request.conv_id,
                 client_msg_id=request.client_msg_id,
             )
+            branch = BranchTurn.place(
+                self.db, session_id, request.parent_given, request.parent_msg_id, input_message.msg_id
+            )
+            input_message.parent_msg_id = branch.parent_msg_id
             input_message.images = request.images
             session.save_message(input_message.model_dump(mode="json"))
+            # The new message's branch is the one shown from now on (in every tab, after reloads). Not
+            # worth refusing a stored message over: without it the shown branch is the newest one.
+            try:
+                self.db.set_view_tip(session_id, input_message.msg_id)
+            except StorageFullError:
+                pass
+            session.branch = branch
             try:
                 session.create(first_message=request.text)  # titles a new session
             except StorageFullError:
@@ -133,6 +145,8 @@ class TurnRunner:
                 llm = self.wrap_llm(llm, session_id)
             engine = ReasoningEngine(session, llm, agents, limits=self.limits)
             self.registry.attach(session_id, engine)
+            if session.branch is not None:
+                session.branch.load_context(self.db, session_id)
             output = engine.run(input_message, input_saved=True)
             if self.auto_title and request.session_id is None and output.status == MsgStatus.SUCCESS:
                 # A new chat's first answer is out: its title is written apart, never holding the turn.
@@ -167,7 +181,9 @@ class TurnRunner:
             output = engine.output_message if engine is not None else None
             if output is None:
                 output = session.new_output_message(
-                    conv_id=request.conv_id or new_id(), client_msg_id=request.client_msg_id
+                    conv_id=request.conv_id or new_id(),
+                    client_msg_id=request.client_msg_id,
+                    parent_msg_id=session.branch.input_msg_id if session.branch else None,
                 )
             block = output.assistant_block()
             if block is None:

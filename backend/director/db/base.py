@@ -48,6 +48,7 @@ class StorageAlarm:
     """
 
     KEY = "storage-full"
+    RECOVERED_KEY = "storage-writable"
 
     def __init__(self, interval_s: float = STORAGE_FULL_LOG_INTERVAL_S, quiet_s: float = 1.0):
         self.quiet_s = quiet_s
@@ -81,8 +82,14 @@ class StorageAlarm:
             if recovered:
                 self._full = False
         if recovered:
-            self._log.forget(self.KEY)  # the next full disk is news again
-            logger.warning("storage writable again: the database at %s accepts writes", where)
+            # Both lines stay once a minute: a nearly full disk takes small writes (usage rows, a saved
+            # stream) and refuses big ones, so full and writable can alternate every second.
+            self._log.log(
+                logging.WARNING,
+                self.RECOVERED_KEY,
+                "storage writable again: the database at %s accepts writes",
+                where,
+            )
 
 
 storage_alarm = StorageAlarm()
@@ -308,6 +315,43 @@ class BaseDB(ABC):
         leaves that part as it is, and ``updated_at`` is not touched. Returns the session, None when
         unknown. ``by_user=False`` (a title the model wrote) never replaces a title the user chose.
         ``ValueError`` for a bad title or a non-bool ``pinned``, before any write."""
+
+    # -- Branches (issue 13): messages form a tree; each turn's context is kept -------------------
+
+    @abstractmethod
+    def get_message_tree(self, session_id: str) -> list[dict[str, Any]]:
+        """Every message's ``{msg_id, parent_msg_id, msg_type}``, in creation order
+        (``[]`` when unknown). Small rows: enough to find a branch without loading its messages."""
+
+    @abstractmethod
+    def get_messages(self, session_id: str, msg_ids: list[str]) -> list[dict[str, Any]]:
+        """The messages with these ids, in that order (unknown ids left out), ``parent_msg_id`` set."""
+
+    @abstractmethod
+    def get_branch_state(self, session_id: str) -> dict[str, Any]:
+        """``{view_tip, context_tip}`` (None each when never set): see ``schema.branch_state``."""
+
+    @abstractmethod
+    def set_view_tip(self, session_id: str, msg_id: str) -> None:
+        """Show the branch through ``msg_id`` from now on (the session row must exist)."""
+
+    @abstractmethod
+    def get_turn_contexts(self, session_id: str, msg_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """What each of these turns (by input ``msg_id``) added to the model's context, when saved."""
+
+    @abstractmethod
+    def save_turn_context(
+        self, session_id: str, msg_id: str, turn_messages: list[dict[str, Any]], context: list[dict[str, Any]]
+    ) -> None:
+        """One transaction: the turn's own messages, and ``context`` as the session's saved context,
+        marked as the one following that turn (``context_tip``)."""
+
+    @abstractmethod
+    def get_sessions_page(
+        self, limit: int, after: tuple[float, float, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` sessions in ``get_sessions`` order, starting after the session whose
+        ``(updated_at, created_at, session_id)`` is ``after`` (keyset paging: no offsets to shift)."""
 
     # -- per-chat model settings (issue 11) --------------------------------------------------------
 

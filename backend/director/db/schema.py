@@ -81,6 +81,10 @@ conversations = Table(
     Column("created_at", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
     Column("message", JSONDocument, nullable=False),
+    # Branches (migration 0005): the message this one follows (None for a conversation's first), and
+    # the message's type, so a branch is found from these small columns without parsing messages.
+    Column("parent_msg_id", Text),
+    Column("msg_type", Text),
 )
 
 context_messages = Table(
@@ -89,6 +93,31 @@ context_messages = Table(
     Column("session_id", Text, ForeignKey("sessions.session_id", ondelete="CASCADE"), primary_key=True),
     Column("updated_at", Timestamp, nullable=False),
     Column("messages", JSONDocument, nullable=False),
+)
+
+
+# -- Branches (migration 0005) -----------------------------------------------------------------------
+# What one turn added to the model's context (its question, tool calls, results and answer), keyed by
+# the turn's input message: a branch's context is rebuilt from the turns on its path.
+turn_contexts = Table(
+    "turn_contexts",
+    metadata,
+    Column("session_id", Text, ForeignKey("sessions.session_id", ondelete="CASCADE"), primary_key=True),
+    Column("msg_id", Text, primary_key=True),
+    Column("updated_at", Timestamp, nullable=False),
+    Column("messages", JSONDocument, nullable=False),
+)
+
+# Per session: ``view_tip``, the message whose branch is shown (the branch continues from it to its
+# newest descendant); ``context_tip``, the input message whose turn last wrote ``context_messages``
+# (that row is the branch's whole context, trims included, only for turns following that one).
+branch_state = Table(
+    "branch_state",
+    metadata,
+    Column("session_id", Text, ForeignKey("sessions.session_id", ondelete="CASCADE"), primary_key=True),
+    Column("view_tip", Text),
+    Column("context_tip", Text),
+    Column("updated_at", Timestamp, nullable=False),
 )
 
 # -- usage and budgets (issue 12) ------------------------------------------------------------------

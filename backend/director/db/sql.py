@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from functools import cached_property
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, bindparam, delete, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, or_, select, update
 from sqlalchemy.exc import DBAPIError
 
 from director.db import dialects
@@ -39,7 +39,7 @@ from director.db.base import (
 from director.db.chat_settings import ChatSettingsStatements, apply_chat_settings, check_chat_settings
 from director.db.migrate import migrate
 from director.db.prepared import Prepared
-from director.db.schema import context_messages, conversations, sessions
+from director.db.schema import branch_state, context_messages, conversations, sessions, turn_contexts
 from director.db.search import SearchStatements, check_search
 from director.db.summary_statements import SummaryStatements
 from director.db.usage_statements import (
@@ -149,7 +149,6 @@ class _Statements:
         )
         self.get_context = Prepared(select(ctx.messages).where(ctx.session_id == bindparam("sid")), dialect)
         self.health = Prepared(select(sid).limit(1), dialect)
-
         # -- cluster turn leases: the repair of one session's cut answers, and where to look for them
         unfinished_output = (
             dialects.json_text_field(name, conv.message, "msg_type") == "output",
@@ -169,6 +168,82 @@ class _Statements:
             bump.values(
                 model=bindparam("model", type_=sessions.c.model.type),
                 reasoning_effort=bindparam("reasoning_effort", type_=sessions.c.reasoning_effort.type),
+            ),
+            dialect,
+        )
+        self.branches = _BranchStatements(engine)
+
+
+class _BranchStatements:
+    """Branches (issue 13): the message tree, each turn's context, the shown branch."""
+
+    def __init__(self, engine: Engine):
+        dialect = engine.dialect
+        name = dialect.name
+        conv = conversations.c
+        in_session = conv.session_id == bindparam("sid")
+        self.tree = Prepared(
+            select(conv.msg_id, conv.parent_msg_id, conv.msg_type)
+            .where(in_session)
+            .order_by(conv.created_at, dialects.insertion_order(name, conversations)),
+            dialect,
+        )
+        self.message = Prepared(
+            select(conv.message, conv.parent_msg_id).where(in_session, conv.msg_id == bindparam("mid")),
+            dialect,
+        )
+        state = branch_state.c
+        self.state = Prepared(
+            select(state.view_tip, state.context_tip).where(state.session_id == bindparam("sid")), dialect
+        )
+        insert_state = dialects.insert(name, branch_state)
+
+        def upsert_state(column: str) -> Prepared:
+            """Set one of the two tips, leaving the other as it is."""
+            excluded = insert_state.excluded
+            set_ = {column: excluded[column], "updated_at": excluded.updated_at}
+            return Prepared(
+                insert_state.on_conflict_do_update(index_elements=[state.session_id], set_=set_), dialect
+            )
+
+        self.upsert_view_tip = upsert_state("view_tip")
+        self.upsert_context_tip = upsert_state("context_tip")
+        s = sessions.c
+        newest_first = (s.updated_at.desc(), s.created_at.desc(), s.session_id)
+        self.first_sessions = Prepared(
+            select(sessions).order_by(*newest_first).limit(bindparam("n")), dialect
+        )
+        u, c, sid = (
+            bindparam("u", type_=s.updated_at.type),
+            bindparam("c", type_=s.created_at.type),
+            bindparam("s"),
+        )
+        self.sessions_after = Prepared(
+            select(sessions)
+            .where(
+                or_(
+                    s.updated_at < u,
+                    and_(s.updated_at == u, s.created_at < c),
+                    and_(s.updated_at == u, s.created_at == c, s.session_id > sid),
+                )
+            )
+            .order_by(*newest_first)
+            .limit(bindparam("n")),
+            dialect,
+        )
+        turn = turn_contexts.c
+        self.turn_context = Prepared(
+            select(turn.messages).where(turn.session_id == bindparam("sid"), turn.msg_id == bindparam("mid")),
+            dialect,
+        )
+        insert_turn = dialects.insert(name, turn_contexts)
+        self.upsert_turn_context = Prepared(
+            insert_turn.on_conflict_do_update(
+                index_elements=[turn.session_id, turn.msg_id],
+                set_={
+                    "updated_at": insert_turn.excluded.updated_at,
+                    "messages": insert_turn.excluded.messages,
+                },
             ),
             dialect,
         )
@@ -336,6 +411,8 @@ class SQLDB(BaseDB):
             "created_at": message_created_at(message, ts),
             "updated_at": ts,
             "message": to_json(message),
+            "parent_msg_id": message.get("parent_msg_id"),
+            "msg_type": message.get("msg_type"),
         }
 
         def work(cursor: Any) -> None:
@@ -535,6 +612,93 @@ class SQLDB(BaseDB):
             return {**row, **merged}
 
         return self._run(work, write=True)
+
+    # -- Branches (issue 13) ---------------------------------------------------------------------
+
+    def get_message_tree(self, session_id: str) -> list[dict[str, Any]]:
+        if not is_storable_id(session_id):
+            return []
+        # Plain text columns: the driver's tuples need no result processing (a chat's whole tree is
+        # read for every page, see bench/long_chat.py).
+        rows = self._run(lambda cursor: self._sql.branches.tree.run(cursor, {"sid": session_id}).fetchall())
+        return [{"msg_id": m, "parent_msg_id": p, "msg_type": t} for m, p, t in rows]
+
+    def get_messages(self, session_id: str, msg_ids: list[str]) -> list[dict[str, Any]]:
+        if not is_storable_id(session_id):
+            return []
+        ids = [msg_id for msg_id in msg_ids if is_storable_id(msg_id)]
+
+        # One keyed lookup per message (a page is tens of them): a statement compiled once, where an
+        # IN list would be compiled per page size.
+        def work(cursor: Any) -> list[dict[str, Any]]:
+            found = []
+            for msg_id in ids:
+                row = self._sql.branches.message.first(cursor, {"sid": session_id, "mid": msg_id})
+                if row is not None:
+                    found.append({**row["message"], "parent_msg_id": row["parent_msg_id"]})
+            return found
+
+        return self._run(work)
+
+    def get_branch_state(self, session_id: str) -> dict[str, Any]:
+        row = None
+        if is_storable_id(session_id):
+            row = self._run(lambda cursor: self._sql.branches.state.first(cursor, {"sid": session_id}))
+        return row or {"view_tip": None, "context_tip": None}
+
+    def set_view_tip(self, session_id: str, msg_id: str) -> None:
+        check_session_id(session_id)
+        if not is_storable_id(msg_id):
+            raise ValueError("msg_id must be a non-empty string without NUL characters")
+        row = {"session_id": session_id, "view_tip": msg_id, "context_tip": None, "updated_at": now()}
+        self._run(lambda cursor: self._sql.branches.upsert_view_tip.run(cursor, row), write=True)
+
+    def get_turn_contexts(self, session_id: str, msg_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        if not is_storable_id(session_id):
+            return {}
+
+        def work(cursor: Any) -> dict[str, list[dict[str, Any]]]:
+            found = {}
+            for msg_id in msg_ids:
+                row = self._sql.branches.turn_context.first(cursor, {"sid": session_id, "mid": msg_id})
+                if row is not None:
+                    found[msg_id] = row["messages"]
+            return found
+
+        return self._run(work)
+
+    def save_turn_context(
+        self, session_id: str, msg_id: str, turn_messages: list[dict[str, Any]], context: list[dict[str, Any]]
+    ) -> None:
+        check_session_id(session_id)
+        if not is_storable_id(msg_id):
+            raise ValueError("msg_id must be a non-empty string without NUL characters")
+        ts = now()
+        turn_row = {"session_id": session_id, "msg_id": msg_id, "updated_at": ts}
+        turn_row["messages"] = to_json(check_context(turn_messages))
+        context_row = {
+            "session_id": session_id,
+            "updated_at": ts,
+            "messages": to_json(check_context(context)),
+        }
+        state_row = {"session_id": session_id, "view_tip": None, "context_tip": msg_id, "updated_at": ts}
+
+        def work(cursor: Any) -> None:
+            self._sql.create_session.run(cursor, _new_session(session_id, ts))
+            self._sql.branches.upsert_turn_context.run(cursor, turn_row)
+            self._sql.upsert_context.run(cursor, context_row)
+            self._sql.branches.upsert_context_tip.run(cursor, state_row)
+
+        self._run(work, write=True)
+
+    def get_sessions_page(
+        self, limit: int, after: tuple[float, float, str] | None = None
+    ) -> list[dict[str, Any]]:
+        statements = self._sql.branches
+        if after is None:
+            return self._run(lambda cursor: statements.first_sessions.all(cursor, {"n": limit}))
+        values = {"n": limit, "u": after[0], "c": after[1], "s": after[2]}
+        return self._run(lambda cursor: statements.sessions_after.all(cursor, values))
 
     # -- compaction (issue 13): summaries of a chat's oldest turns ---------------------------------
 

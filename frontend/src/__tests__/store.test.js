@@ -24,7 +24,8 @@ const api = vi.hoisted(() => ({
 }))
 vi.mock('../lib/api.js', async (importOriginal) => ({ ...(await importOriginal()), api }))
 
-const { connectSocket, loadConfig, retryMessage, sendMessage, state, turnRunning } = await import('../store.js')
+const { connectSocket, editMessage, loadConfig, loadMoreSessions, refreshSessions, retryMessage, sendMessage, state, turnRunning } =
+  await import('../store.js')
 
 beforeEach(() => {
   sent.length = 0
@@ -83,5 +84,33 @@ describe('store', () => {
     sendMessage('hello')
     expect(sent.at(-1)[1]).not.toHaveProperty('session_id')
     expect(state.sessionId).toBeNull()
+  })
+
+  it('sends a message after the answer on screen, and an edit beside the question it replaces', () => {
+    connectSocket()
+    const question = { msg_id: 'q1', msg_type: 'input', parent_msg_id: null, content: [{ text: 'hi' }], agents: [] }
+    const answer = { msg_id: 'a1', msg_type: 'output', parent_msg_id: 'q1', status: 'success', content: [] }
+    state.conversation.messages.push({ ...question, stream: '' }, { ...answer, stream: '' })
+    sendMessage('next')
+    expect(sent.at(-1)[1]).toMatchObject({ content: 'next', parent_msg_id: 'a1' })
+
+    state.conversation.messages.splice(2)
+    expect(editMessage(state.conversation.messages[0], 'hi again')).toBe(true)
+    expect(sent.at(-1)[1]).toMatchObject({ content: 'hi again', parent_msg_id: null })
+    expect(state.conversation.messages).toHaveLength(1) // the old question and its answer left the screen
+    expect(state.conversation.messages[0].newVersionOf).toEqual(['q1'])
+  })
+
+  it('lists a page of chats and adds the next one on request, without repeats', async () => {
+    const chat = (id) => ({ session_id: id, title: id, created_at: 1, updated_at: 1 })
+    api.sessions.mockResolvedValueOnce({ sessions: [chat('a'), chat('b')], next_cursor: 'c1' })
+    await refreshSessions()
+    expect(api.sessions).toHaveBeenLastCalledWith({ limit: 50 })
+    api.sessions.mockResolvedValueOnce({ sessions: [chat('b'), chat('c')], next_cursor: null })
+    await loadMoreSessions()
+    expect(api.sessions).toHaveBeenLastCalledWith({ limit: 50, cursor: 'c1' })
+    expect(state.sessions.map((s) => s.session_id)).toEqual(['a', 'b', 'c'])
+    await loadMoreSessions() // no cursor left: nothing to ask
+    expect(api.sessions).toHaveBeenCalledTimes(2)
   })
 })

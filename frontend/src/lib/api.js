@@ -37,9 +37,26 @@ export const api = {
   health: () => request('GET', '/health'),
   configCheck: () => request('GET', '/config/check'),
   agents: () => request('GET', '/agent'),
-  sessions: () => request('GET', '/session'),
+  // Paged with `limit`: `{sessions, next_cursor}`; pass `cursor` for the next page.
+  sessions: ({ limit, cursor } = {}) => {
+    const query = new URLSearchParams()
+    if (limit) query.set('limit', String(limit))
+    if (cursor) query.set('cursor', cursor)
+    const text = query.toString()
+    return request('GET', `/session${text ? `?${text}` : ''}`)
+  },
+  // Long chats: `limit` newest messages of the shown branch, or those before the message `before`.
+  session: (id, { limit, before } = {}) => {
+    const query = new URLSearchParams()
+    if (limit) query.set('limit', String(limit))
+    if (before) query.set('before', before)
+    const text = query.toString()
+    const suffix = text ? `?${text}` : ''
+    return request('GET', `/session/${encodeURIComponent(id)}${suffix}`)
+  },
+  // Branches: show the branch through msgId from now on.
+  switchBranch: (id, msgId) => request('PUT', `/session/${encodeURIComponent(id)}/branch`, { msg_id: msgId }),
   searchSessions: (query) => request('GET', `/session?q=${encodeURIComponent(query)}`),
-  session: (id) => request('GET', `/session/${encodeURIComponent(id)}`),
   deleteSession: (id) => request('DELETE', `/session/${encodeURIComponent(id)}`),
   // {title?, pinned?}: rename and/or pin a chat.
   updateSession: (id, changes) => request('PATCH', `/session/${encodeURIComponent(id)}`, changes),

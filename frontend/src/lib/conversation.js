@@ -38,6 +38,10 @@ function normalise(message) {
     // Attached images of an input message (image_url parts with data: URLs).
     images: Array.isArray(message.images) ? message.images : [],
     created_at: message.created_at ?? null,
+    // Branches: the message this one follows, and its siblings (itself included) for `< 2/3 >`.
+    parent_msg_id: message.parent_msg_id ?? null,
+    siblings: Array.isArray(message.siblings) ? message.siblings : null,
+    sibling_index: Number.isInteger(message.sibling_index) ? message.sibling_index : null,
     // Text received through `chat_delta` that the last whole message may not contain yet, its length
     // in code points (what delta offsets count) and deltas waiting for a hole to close (streamText.js).
     stream: '',
@@ -87,6 +91,12 @@ export function applyChat(conv, raw) {
   }
   const current = conv.messages[index]
   // A final message carries the whole answer; streamed text is only a preview until then.
+  // Live events carry no siblings: keep what is known (a new version: the old ones plus itself).
+  const known = current.siblings || (current.newVersionOf && incoming.msg_id ? [...current.newVersionOf, incoming.msg_id] : null)
+  if (!incoming.siblings && known) {
+    incoming.siblings = known
+    incoming.sibling_index = known.indexOf(incoming.msg_id)
+  }
   if (incoming.status !== 'progress') {
     conv.messages.splice(index, 1, incoming)
     return conv
@@ -204,4 +214,12 @@ export function isTurnRunning(conv) {
   if (!last) return false
   if (last.msg_type === 'output') return last.status === 'progress'
   return (last.local || last.live) && !last.error
+}
+
+/** Older messages of the conversation (a page loaded as the reader scrolls up), put in front. */
+export function prependMessages(conv, messages) {
+  const known = new Set(conv.messages.map((m) => m.msg_id).filter(Boolean))
+  const older = (Array.isArray(messages) ? messages : []).map(normalise).filter((m) => !known.has(m.msg_id))
+  conv.messages.splice(0, 0, ...older)
+  return older.length
 }

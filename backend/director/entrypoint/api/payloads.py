@@ -40,6 +40,7 @@ class ErrorCode(StrEnum):
     INTERNAL = "internal_error"
     STORAGE_FULL = "storage_full"  # the DB's disk is full: nothing was saved; carries retry_after (s)
     SERVER_STOPPING = "server_stopping"  # SIGTERM arrived: no new turns while running ones are saved
+    UNKNOWN_PARENT = "unknown_parent"  # parent_msg_id is not an answer in the session (branches)
     INVALID_MODEL = "invalid_model"  # a model the server does not allow (the message names the setting)
     INVALID_REASONING_EFFORT = "invalid_reasoning_effort"  # not off|minimal|low|medium|high
     INVALID_IMAGE = "invalid_image"  # not a PNG/JPEG/GIF/WebP data: URL, too big, or too many
@@ -135,6 +136,9 @@ def parse_chat(payload: Any, known_agents: Collection[str], max_chars: int) -> C
         text_parts=_text_parts(data.get("content"), max_chars, images),
         images=images,
         agents=_agents(data.get("agents"), known_agents),
+        # Present (even null) means the client chose where the message goes; see core/branches.py.
+        parent_msg_id=_optional_id(data, "parent_msg_id"),
+        parent_given="parent_msg_id" in data,
         settings=parse_settings(data, null_resets=False),
     )
 

@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 
 from director.core.export import MEDIA_TYPES, ExportFormat, render
 from director.core.heartbeat import recently_saved
+from director.core.history import branch_page, parse_limit, sessions_page, switch_branch
 from director.core.session import as_interrupted
 from director.db.chat_settings import pinned_first
 from director.db.search import MAX_QUERY_CHARS
@@ -85,9 +86,16 @@ def list_sessions() -> ResponseReturnValue:
     if query is not None and query.strip():
         return search_sessions(query)
     db = state().db
-    sessions = pinned_first(db.get_sessions())
     totals = db.get_all_session_totals()  # summed by the database (usage_totals), never here
-    return jsonify([{**s, "totals": totals.get(s["session_id"]) or zero_totals()} for s in sessions])
+
+    def with_totals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**s, "totals": totals.get(s["session_id"]) or zero_totals()} for s in rows]
+
+    limit = parse_limit(request.args.get("limit"))
+    if limit is not None:  # paged: {sessions, next_cursor}
+        page = sessions_page(db, limit, request.args.get("cursor") or None)
+        return jsonify({**page, "sessions": with_totals(pinned_first(page["sessions"]))})
+    return jsonify(with_totals(pinned_first(db.get_sessions())))
 
 
 def search_sessions(query: str) -> ResponseReturnValue:
@@ -99,17 +107,22 @@ def search_sessions(query: str) -> ResponseReturnValue:
 
 @api.get("/session/<session_id>")
 def get_session(session_id: str) -> ResponseReturnValue:
-    session, conversation = _session_with_conversation(session_id)
+    limit = parse_limit(request.args.get("limit"))
+    session, page = _session_with_conversation(session_id, limit, request.args.get("before") or None)
     totals = state().db.get_usage_totals(session_id)  # summed by the database
-    return jsonify({**session, "totals": totals, "conversation": conversation})
+    return jsonify({**session, **page, "totals": totals})
 
 
-def _session_with_conversation(session_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _session_with_conversation(
+    session_id: str, limit: int | None = None, before: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The session, and the page of the branch shown (``core/history.branch_page``) as readers see it."""
     current = state()
     session = current.db.get_session(session_id)
     if session is None:
         raise NotFoundError(f"No session with id {session_id[:128]!r}.")
-    conversation = current.db.get_conversations(session_id)
+    page = branch_page(current.db, session_id, limit, before)
+    conversation = page["conversation"]
     if not current.registry.is_busy(session_id):
         # An output still "in progress" with no turn running was cut by a crash: show it as ended.
         # With several processes (a message queue) another one may be running it: it is alive while
@@ -122,7 +135,21 @@ def _session_with_conversation(session_id: str) -> tuple[dict[str, Any], list[di
     else:
         # Mid-answer: the text streamed since the last periodic save, when the turn runs here.
         conversation = with_live_output(conversation, live_output(current.registry, session_id))
-    return session, conversation
+    return session, {**page, "conversation": conversation}
+
+
+@api.put("/session/<session_id>/branch")
+def put_branch(session_id: str) -> ResponseReturnValue:
+    """Branches: show the branch through ``msg_id`` (a sibling picked with the arrows) from now on."""
+    current = state()
+    if current.db.get_session(session_id) is None:
+        raise NotFoundError(f"No session with id {session_id[:128]!r}.")
+    body = request.get_json(silent=True)
+    msg_id = body.get("msg_id") if isinstance(body, dict) else None
+    if not isinstance(msg_id, str) or not msg_id:
+        raise BadPayloadError("invalid_id", 'Send {"msg_id": "<id of a message in this session>"}.')
+    switch_branch(current.db, session_id, msg_id)
+    return jsonify({"session_id": session_id, "view_tip": msg_id})
 
 
 @api.get("/session/<session_id>/export")
@@ -131,8 +158,8 @@ def export_session(session_id: str) -> ResponseReturnValue:
         fmt = ExportFormat(request.args.get("format", ExportFormat.MARKDOWN.value))
     except ValueError:
         raise BadPayloadError("invalid_format", "format must be md or json.") from None
-    session, conversation = _session_with_conversation(session_id)
-    body = render(session, conversation, fmt)
+    session, page = _session_with_conversation(session_id)
+    body = render(session, page["conversation"], fmt)
     # A safe file name whatever the id holds (ids are [A-Za-z0-9_.:-]; ':' is not welcome in file names).
     filename = (
         "director-" + "".join(c if c.isalnum() or c in "-_." else "_" for c in session_id) + f".{fmt.value}"

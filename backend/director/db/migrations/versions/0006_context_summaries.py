@@ -13,7 +13,7 @@ from alembic import op
 from director.db.schema import StoredText, Timestamp
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
