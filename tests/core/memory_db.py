@@ -171,3 +171,19 @@ class MemoryDB:
             calls = self.__dict__.get("calls", [])
             day_calls = [c for c in calls if utc_day(c.get("created_at") or time.time()) == day]
             return self._sum(self._session_calls(session_id))["cost_usd"], self._sum(day_calls)["cost_usd"]
+
+    # -- compaction (issue 13) ----------------------------------------------------------------------
+
+    def save_context_summary(self, session_id, summary):
+        from director.db.base import check_context_summary
+
+        row = {**check_context_summary(summary), "created_at": time.time()}
+        with self._lock:
+            rows = self.__dict__.setdefault("summaries", {}).setdefault(session_id, {})
+            rows[row["through_msg_id"]] = row
+            self.writes.append(("summary", copy.deepcopy(row)))
+
+    def get_context_summaries(self, session_id):
+        with self._lock:
+            rows = self.__dict__.get("summaries", {}).get(session_id, {}).values()
+            return sorted((dict(r) for r in rows), key=lambda r: (-r["covered"], -r["created_at"]))

@@ -54,6 +54,9 @@ def test_env_values_are_parsed(monkeypatch):
         ("DIRECTOR_MAX_MESSAGE_CHARS", "lots"),
         ("DIRECTOR_LOG_LEVEL", "chatty"),
         ("DIRECTOR_ALLOW_REMOTE_IMAGES", "sometimes"),
+        ("DIRECTOR_COMPACT_AT", "0"),
+        ("DIRECTOR_COMPACT_AT", "85%"),
+        ("DIRECTOR_COMPACT_AT", "1.5"),
     ],
 )
 def test_bad_values_fail_naming_the_variable(monkeypatch, variable, value):

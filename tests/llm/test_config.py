@@ -60,6 +60,8 @@ def test_reads_every_variable_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
         ("LITELLM_TEMPERATURE", "warm", "between 0 and 2"),
         ("LITELLM_TOP_P", "1.5", "between 0 and 1"),
         ("LITELLM_MAX_TOKENS", "0", "at least 1"),
+        ("LITELLM_MAX_INPUT_TOKENS", "0", "at least 1"),
+        ("LITELLM_MAX_INPUT_TOKENS", "16k", "16384"),
         ("LITELLM_TIMEOUT", "-1", "3600"),
         ("LITELLM_NUM_RETRIES", "99", "between 0 and 10"),
         ("LITELLM_EXTRA_HEADERS", "{not json", "JSON object"),

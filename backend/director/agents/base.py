@@ -64,6 +64,17 @@ def current_agent_name() -> str | None:
     return _agent_name.get()
 
 
+@contextmanager
+def calls_made_by(name: str) -> Iterator[None]:
+    """Model calls made in this block are recorded as ``name``'s, as an agent's own are (e.g. the summary
+    compaction asks for: core/compaction.py)."""
+    token = _agent_name.set(name)
+    try:
+        yield
+    finally:
+        _agent_name.reset(token)
+
+
 _ARGS_HEADER = re.compile(r"^\s*(Args|Arguments|Parameters)\s*:\s*$")
 _SECTION_HEADER = re.compile(r"^\s*[A-Z][A-Za-z ]*:\s*$")
 _ARG_LINE = re.compile(r"^\s*(\*{0,2}\w+)\s*(\([^)]*\))?\s*:\s*(.*)$")

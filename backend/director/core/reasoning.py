@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from director.agents.base import AgentResponse, AgentStatus, BaseAgent
+from director.core.compaction import DEFAULT_COMPACT_AT, Compactor
 from director.core.heartbeat import Heartbeat
 from director.core.images import user_content, without_images
 from director.core.prompts import build_system_prompt
@@ -68,6 +69,8 @@ class EngineLimits(BaseModel):
     agent_timeout_s: float = Field(DEFAULT_AGENT_TIMEOUT_S, gt=0)
     # How stale the stored text of a streaming answer may get (reloads, other processes, kill -9).
     stream_save_interval_s: float = Field(DEFAULT_STREAM_SAVE_INTERVAL_S, gt=0, le=1.0)
+    # Compaction (core/compaction.py): the share of the model's window a request may fill.
+    compact_at: float = Field(DEFAULT_COMPACT_AT, gt=0, le=1.0)
 
 
 class _Stopped(Exception):
@@ -120,6 +123,7 @@ class ReasoningEngine:
         self._streamed: list[str] = []
         # Set when stop_and_save() finished the turn: this thread then writes nothing more.
         self._taken_over = False
+        self._compactor = Compactor(llm, session, self.limits.compact_at, save=self._save_context)
 
     # ----- control -----------------------------------------------------------------------------
 
@@ -323,11 +327,13 @@ class ReasoningEngine:
         fallback model took it), the oldest turns are dropped from the model's context and the step
         is tried again, so a long session keeps working; the user's conversation is not touched."""
         while True:
+            # Near the model's window, the oldest turns become a summary (core/compaction.py).
+            refused = self._compactor.fit(output, system, context, tools)
             messages = [system, *context]
             if not self.llm.supports_vision:
                 messages = without_images(messages)  # images earlier in the history (another model's)
-            response = self._stream_step(output, messages, tools)
-            if response.sent:
+            response = refused or self._stream_step(output, messages, tools)
+            if response.sent and refused is None:
                 output.add_usage(response.model, response.send_tokens, response.recv_tokens, response.cost)
             if response.ok and response.reasoning:
                 # A "Thinking" step; kept out of the context, so it is never sent back to a provider.

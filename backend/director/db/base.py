@@ -361,6 +361,18 @@ class BaseDB(ABC):
         back to the server's default), leaving the others and ``updated_at`` alone. Returns the
         session as ``get_session`` would, or None when unknown (nothing is created)."""
 
+    # -- compaction (issue 13): summaries of a chat's oldest turns ---------------------------------
+
+    @abstractmethod
+    def save_context_summary(self, session_id: str, summary: dict[str, Any]) -> None:
+        """Store (or replace) ``{through_msg_id, covered, digest, summary}``: the model's summary of the
+        context messages up to the turn of input ``through_msg_id`` (see core/compaction.py). The session
+        row must exist. ``ValueError`` for a bad field, before any write."""
+
+    @abstractmethod
+    def get_context_summaries(self, session_id: str) -> list[dict[str, Any]]:
+        """The session's summaries, those covering most first (``[]`` when none or unknown)."""
+
 
 # -- per-chat model settings (issue 11) ------------------------------------------------------------
 
@@ -373,3 +385,24 @@ def check_session_settings(changes: Any) -> dict[str, str | None]:
     if not all(value is None or isinstance(value, str) for value in changes.values()):
         raise ValueError("session settings must be strings or None")
     return dict(changes)
+
+
+# -- compaction (issue 13) ------------------------------------------------------------------------
+
+
+def check_context_summary(summary: Any) -> dict[str, Any]:
+    """A summary row's fields, checked before any transaction."""
+    if not isinstance(summary, dict):
+        raise ValueError("a context summary must be a dict")
+    through, covered, digest, text = (
+        summary.get(k) for k in ("through_msg_id", "covered", "digest", "summary")
+    )
+    if not isinstance(through, str) or not is_storable_id(through):
+        raise ValueError("through_msg_id must be a message id")
+    if not isinstance(covered, int) or isinstance(covered, bool) or covered < 1:
+        raise ValueError("covered must be a positive number of messages")
+    if not isinstance(digest, str) or not digest:
+        raise ValueError("digest must be a non-empty string")
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("summary must be non-empty text")
+    return {"through_msg_id": through, "covered": covered, "digest": digest, "summary": text}

@@ -172,3 +172,20 @@ usage_totals = Table(
     Column("llm_calls", Integer, nullable=False),
     Column("unpriced_calls", Integer, nullable=False),
 )
+
+
+# -- Compaction (issue 13, migration 0006) ---------------------------------------------------------
+# A summary the model wrote of a chat's oldest turns, to keep its context under the model's window.
+# Keyed by the input message whose turn is the last one it covers (never by position: on another branch
+# the same position is other messages); ``covered`` and ``digest`` say exactly which context messages it
+# replaces (core/compaction.py), so it is reused only where they are the same.
+context_summaries = Table(
+    "context_summaries",
+    metadata,
+    Column("session_id", Text, ForeignKey("sessions.session_id", ondelete="CASCADE"), primary_key=True),
+    Column("through_msg_id", Text, primary_key=True),
+    Column("covered", Integer, nullable=False),
+    Column("digest", Text, nullable=False),
+    Column("summary", StoredText, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+)

@@ -24,6 +24,7 @@ from director.db.base import (
     BaseDB,
     DatabaseClosedError,
     check_context,
+    check_context_summary,
     check_message,
     check_metadata,
     check_session_id,
@@ -40,6 +41,7 @@ from director.db.migrate import migrate
 from director.db.prepared import Prepared
 from director.db.schema import branch_state, context_messages, conversations, sessions, turn_contexts
 from director.db.search import SearchStatements, check_search
+from director.db.summary_statements import SummaryStatements
 from director.db.usage_statements import (
     GROUP_SCOPE,
     UsageGroup,
@@ -697,3 +699,19 @@ class SQLDB(BaseDB):
             return self._run(lambda cursor: statements.first_sessions.all(cursor, {"n": limit}))
         values = {"n": limit, "u": after[0], "c": after[1], "s": after[2]}
         return self._run(lambda cursor: statements.sessions_after.all(cursor, values))
+
+    # -- compaction (issue 13): summaries of a chat's oldest turns ---------------------------------
+
+    @cached_property
+    def _summaries(self) -> SummaryStatements:
+        return SummaryStatements(self._engine)
+
+    def save_context_summary(self, session_id: str, summary: dict[str, Any]) -> None:
+        check_session_id(session_id)
+        row = {"session_id": session_id, **check_context_summary(summary), "created_at": now()}
+        self._run(lambda cursor: self._summaries.upsert.run(cursor, row), write=True)
+
+    def get_context_summaries(self, session_id: str) -> list[dict[str, Any]]:
+        if not is_storable_id(session_id):
+            return []
+        return self._run(lambda cursor: self._summaries.of_session.all(cursor, {"sid": session_id}))

@@ -185,6 +185,24 @@ class BaseLLM(ABC):
         """False only when the model is known not to take images: they are then refused or left out."""
         return True
 
+    # -- the context window (compaction, issue 13) --
+    @property
+    def max_input_tokens(self) -> int | None:
+        """How many input tokens the model takes; None when unknown (the context is then never compacted)."""
+        return None
+
+    @property
+    def max_input_tokens_declared(self) -> bool:
+        """The limit is the operator's (LITELLM_MAX_INPUT_TOKENS), not the provider's: a server such as
+        Ollama cuts a longer prompt silently instead of refusing it, so nothing longer is sent."""
+        return False
+
+    def count_input_tokens(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> int:
+        """An offline estimate of the request's input tokens for this model (llm/token_count.py)."""
+        from director.llm.token_count import count_input_tokens
+
+        return count_input_tokens(self.config.chat_model or "", messages, tools)
+
     def with_settings(self, model: str | None, reasoning_effort: str | None) -> BaseLLM:
         """This LLM for one chat's model and reasoning effort (see ``llm/for_session.py``).
 

@@ -126,6 +126,9 @@ class LiteLLMConfig(BaseLLMConfig):
             "without the ones Director sets itself (" + ", ".join(sorted(RESERVED_PARAMS)) + ")"
         ),
     )
+    # The model's context window in input tokens, for the default model's provider (compaction):
+    # overrides LiteLLM's map, e.g. Ollama's num_ctx, which the map cannot know.
+    max_input_tokens: int | None = Field(default=None, ge=1, description="tokens, e.g. 16384")
     # Our backoff: base * 2**attempt seconds (or the provider's Retry-After), never above retry_max_wait.
     retry_backoff: float = Field(default=0.5, ge=0, le=60, description="seconds")
     retry_max_wait: float = Field(default=20.0, ge=0, le=600, description="seconds")

@@ -227,6 +227,23 @@ class LiteLLM(BaseLLM):
         info = self.model_info()
         return bool(info.get("supports_vision")) if info else True
 
+    @property
+    def max_input_tokens(self) -> int | None:
+        # LITELLM_MAX_INPUT_TOKENS was written for the default model's provider (as LITELLM_EXTRA_PARAMS,
+        # where Ollama's num_ctx goes); other models keep the map's figure.
+        if self.max_input_tokens_declared:
+            return self.config.max_input_tokens
+        limit = self.model_info().get("max_input_tokens")
+        return limit if isinstance(limit, int) and limit > 0 else None
+
+    @property
+    def max_input_tokens_declared(self) -> bool:
+        config = self.config
+        return (
+            config.max_input_tokens is not None
+            and provider_of(config.chat_model or "") == config.home_provider
+        )
+
     def missing_credentials(self, model: str | None = None) -> list[str]:
         """The variables LiteLLM needs for ``model`` (default: the chat model) that are not set."""
         status, missing = self.config.credential_status(model or self.config.chat_model or "")

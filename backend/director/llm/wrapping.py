@@ -38,6 +38,17 @@ class WrappingLLM(BaseLLM):
     def supports_vision(self) -> bool:
         return self.inner.supports_vision
 
+    @property
+    def max_input_tokens(self) -> int | None:
+        return self.inner.max_input_tokens
+
+    @property
+    def max_input_tokens_declared(self) -> bool:
+        return self.inner.max_input_tokens_declared
+
+    def count_input_tokens(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> int:
+        return self.inner.count_input_tokens(messages, tools)
+
     def for_model(self, model: str) -> WrappingLLM:
         """The same wrapper around ``inner.for_model(model)`` (compare_models calls other models)."""
         return self.rewrap(self.inner.for_model(model))  # type: ignore[attr-defined]

@@ -170,7 +170,9 @@ def create_app(
     admission = Admission(socket_limit(settings.threads))
     admission.install(socketio.server.eio)
     registry = registry if registry is not None else _default_registry(settings, db)
-    limits = EngineLimits(max_steps=settings.max_steps, agent_timeout_s=settings.agent_timeout)
+    limits = EngineLimits(
+        max_steps=settings.max_steps, agent_timeout_s=settings.agent_timeout, compact_at=settings.compact_at
+    )
     meter = UsageMeter(db, Budget(load_budget_settings(), db.get_spend, has_price))
     install_callbacks()  # LITELLM_CALLBACKS, once per process
     runner = TurnRunner(

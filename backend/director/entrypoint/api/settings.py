@@ -96,6 +96,11 @@ class ServerSettings(DirectorSettings):
         60.0, validation_alias=_env("DIRECTOR_AGENT_TIMEOUT"), gt=0, le=3600, description="seconds"
     )
     max_message_chars: int = Field(32000, validation_alias=_env("DIRECTOR_MAX_MESSAGE_CHARS"), ge=1)
+    # Compaction: the share of the model's context window a request may fill before the chat's oldest
+    # turns are summarized (core/compaction.py).
+    compact_at: float = Field(
+        0.85, validation_alias=_env("DIRECTOR_COMPACT_AT"), gt=0, le=1, description="a fraction such as 0.85"
+    )
     # The model titles a new chat after its first answer (one short extra call, off the turn's path).
     auto_title: bool = Field(True, validation_alias=_env("DIRECTOR_AUTO_TITLE"))
     # Off by default: an image URL in model output is how chat text leaks to a third party (the
