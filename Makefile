@@ -54,8 +54,10 @@ test: install system-deps
 	$(MAKE) test-js
 	$(MAKE) test-py
 
+# Two workers, each taking whole test files (their module-scoped servers stay shared): most of the slow
+# tiers wait on subprocesses, browsers and sockets rather than the CPU.
 test-py:
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 test-js:
 	cd frontend && npm test
