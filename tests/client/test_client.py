@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from director.client import (
@@ -66,7 +67,10 @@ def test_async_client(live_server, fake) -> None:
             sessions = await client.sessions()
             return events, sessions
 
-    events, sessions = asyncio.run(run())
+    # In a thread of its own: where Playwright's sync API runs (the e2e tier, in the same pytest worker)
+    # the main thread already has a running event loop, and asyncio.run refuses to nest.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        events, sessions = pool.submit(asyncio.run, run()).result(timeout=60)
     final = events[-1]
     assert isinstance(final, Final) and final.text == "Async answer."
     assert final.session_id in {s["session_id"] for s in sessions}
