@@ -187,7 +187,9 @@ def test_images_go_to_a_vision_model_and_a_text_model_is_refused_first(server, f
     assert (
         TEXT_ONLY in error["message"] and "openai/fake-model" in error["message"]
     )  # an allowed vision model
-    assert all(fake.all_requests == [] for fake in fakes) and client.of("chat") == []
+    assert all(fake.all_requests == [] for fake in fakes) and client.of("chat") == [], [
+        (type(fake).__name__, [r.path for r in fake.all_requests]) for fake in fakes
+    ]
 
     openai.script(Reply(text="One transparent pixel."))
     answer = client.ask(content, model=VISION)

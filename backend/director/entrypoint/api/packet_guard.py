@@ -79,6 +79,15 @@ def _guarded(websocket_class: type) -> type:
     """The async mode's websocket wrapper, with frames engine.io cannot decode replaced by a no-op."""
 
     class GuardedWebSocket(websocket_class):  # type: ignore[misc, valid-type]
+        def close(self) -> None:
+            # engine.io's writer thread closes the websocket when the session ends, which can be after
+            # the request ended and gunicorn closed the socket (EBADF), or after the peer vanished:
+            # there is nobody left to tell, and a traceback in the log would be noise anyone can cause.
+            try:
+                super().close()
+            except OSError:
+                pass
+
         def wait(self) -> Any:
             frame = super().wait()
             if frame is not None and not decodable_frame(frame):
