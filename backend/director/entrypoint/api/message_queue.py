@@ -59,7 +59,7 @@ def url_password(url: str) -> str | None:
     return urlsplit(url).password
 
 
-def _client(url: str, command_timeout_s: float, health_check_interval: int = 0) -> redis.Redis:
+def redis_client(url: str, command_timeout_s: float, health_check_interval: int = 0) -> redis.Redis:
     # No retries inside redis-py: its default retries with backoff would hold a turn's emit for
     # seconds; RedisQueue decides itself when to try again.
     return redis.Redis.from_url(
@@ -75,7 +75,7 @@ def _client(url: str, command_timeout_s: float, health_check_interval: int = 0) 
 def ping(url: str) -> str | None:
     """Why Redis at ``url`` cannot be used (``None`` when it answers PING)."""
     try:
-        client = _client(url, COMMAND_TIMEOUT_S)
+        client = redis_client(url, COMMAND_TIMEOUT_S)
         try:
             client.ping()
         finally:
@@ -85,10 +85,19 @@ def ping(url: str) -> str | None:
     return None
 
 
+def close_quietly(pubsub: Any, client: redis.Redis) -> None:
+    """End a listener's subscription and connection; a dead connection has nothing left to close."""
+    try:
+        pubsub.close()
+        client.close()
+    except Exception:
+        pass
+
+
 class RedisQueue(socketio.RedisManager):
     def __init__(self, url: str):
         super().__init__(url, channel=CHANNEL)
-        self._publisher = _client(url, COMMAND_TIMEOUT_S)
+        self._publisher = redis_client(url, COMMAND_TIMEOUT_S)
         self._where = redacted_url(url)
         self._lock = threading.Lock()
         self._skip_until = 0.0  # monotonic time before which publishing does not try Redis
@@ -125,7 +134,7 @@ class RedisQueue(socketio.RedisManager):
 
     def _redis_listen_with_retries(self) -> Iterator[dict[str, Any]]:
         while True:
-            client = _client(self.redis_url, LISTEN_TIMEOUT_S, health_check_interval=HEALTH_CHECK_S)
+            client = redis_client(self.redis_url, LISTEN_TIMEOUT_S, health_check_interval=HEALTH_CHECK_S)
             pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
                 pubsub.subscribe(self.channel)
@@ -151,11 +160,7 @@ class RedisQueue(socketio.RedisManager):
                     )
                 self.listening = False
             finally:
-                try:
-                    pubsub.close()
-                    client.close()
-                except Exception:
-                    pass
+                close_quietly(pubsub, client)
             time.sleep(LISTEN_RETRY_S)
 
     def healthy(self) -> bool:

@@ -52,9 +52,10 @@ from director.entrypoint.api.message_queue import (
     LISTEN_RETRY_S,
     LISTEN_TIMEOUT_S,
     RETRY_AFTER_S,
+    close_quietly,
     redacted_url,
+    redis_client,
 )
-from director.entrypoint.api.message_queue import _client as redis_client
 from director.errors import SessionBusyError
 from director.log_throttle import ThrottledLog
 
@@ -419,11 +420,7 @@ class ClusterTurnRegistry(TurnRegistry):
                     "lease-listen", "turn leases: stop requests not received (%s); retrying", exc
                 )
             finally:
-                try:
-                    pubsub.close()
-                    client.close()
-                except Exception:
-                    pass
+                close_quietly(pubsub, client)
             self._stopping.wait(LISTEN_RETRY_S)
 
     def _on_stop_message(self, data: Any) -> None:
