@@ -69,41 +69,25 @@ class RecordingLLM(WrappingLLM):
         # Anything else is the inner LLM's.
         return getattr(self.inner, name)
 
-    def chat_completions(
+    def _events(
         self,
+        stream: bool,
         messages: list[dict[str, Any]],
-        tools: list[dict[str, Any]] | None = None,
-        stop: list[str] | None = None,
-        response_format: dict[str, Any] | None = None,
-    ) -> LLMResponse:
-        response = self.inner.chat_completions(
-            messages, tools=tools, stop=stop, response_format=response_format
-        )
-        self._write(messages, tools, [], response)
-        return response
-
-    def chat_completions_stream(
-        self,
-        messages: list[dict[str, Any]],
-        tools: list[dict[str, Any]] | None = None,
-        stop: list[str] | None = None,
-        response_format: dict[str, Any] | None = None,
+        tools: list[dict[str, Any]] | None,
+        *rest: Any,
     ) -> Iterator[StreamEvent]:
+        # WrappingLLM's one hook serves chat_completions and chat_completions_stream alike.
         events: list[dict[str, Any]] = []
-        stream = self.inner.chat_completions_stream(
-            messages, tools=tools, stop=stop, response_format=response_format
-        )
+        inner = self._inner_events(stream, messages, tools, *rest)
         try:
-            for event in stream:
+            for event in inner:
                 if isinstance(event, LLMResponse):
                     self._write(messages, tools, events, event)
                 else:
                     events.append(event.model_dump(mode="json"))
                 yield event
         finally:
-            close = getattr(stream, "close", None)
-            if close is not None:
-                close()
+            inner.close()  # a caller that stops reading ends the provider's stream too
 
     def _write(
         self,
