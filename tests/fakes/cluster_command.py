@@ -83,8 +83,9 @@ class ClusterCommand:
             for url in self.worker_urls:
                 wait_for_health(url, STARTUP_TIMEOUT_S)
         except Exception as exc:
+            logs = self.logs()  # read before cleanup removes the directory they are in
             self.cleanup()
-            raise RuntimeError(f"make cluster did not start: {exc}\n{self.logs()[-4000:]}") from None
+            raise RuntimeError(f"make cluster did not start: {exc}\n{logs[-4000:]}") from None
         return self
 
     def alive(self) -> bool:
