@@ -77,8 +77,11 @@ def fuzz_server() -> Iterator[tuple[ServerProcess, FakeOpenAI]]:
 
 def assert_healthy(server: ServerProcess) -> None:
     # "Answers at all" is the property (a frozen server never does); how fast is bench/abuse.py's job.
-    with urllib.request.urlopen(f"{server.url}/health", timeout=10) as response:
-        assert response.status == 200
+    try:
+        with urllib.request.urlopen(f"{server.url}/health", timeout=10) as response:
+            assert response.status == 200
+    except OSError as error:  # the server's own account is what explains a dropped connection
+        pytest.fail(f"/health failed: {error!r}\n--- server log ---\n{server.logs()[-6000:]}")
 
 
 def assert_clean_logs(server: ServerProcess) -> None:
