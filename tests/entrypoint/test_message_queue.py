@@ -1,12 +1,25 @@
-"""RedisQueue while Redis is away: fail fast, skip Redis for a while, log once; and redact URLs."""
+"""RedisQueue while Redis is away: fail fast, skip Redis for a while, log once; redact URLs; a pool that
+waits rather than fails under many threads; events for nobody here dropped before decoding."""
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from director.entrypoint.api import message_queue
-from director.entrypoint.api.message_queue import RedisQueue, ping, redacted_url
+from director.entrypoint.api.message_queue import (
+    COMMAND_TIMEOUT_S,
+    POOL_CONNECTIONS,
+    RedisQueue,
+    ping,
+    redacted_url,
+    redis_client,
+    routing_first,
+)
 
+from tests.fakes.redis_server import start_redis_server
 from tests.fakes.server_process import free_port
 
 
@@ -37,3 +50,45 @@ def test_a_password_in_the_url_is_never_shown():
 
 def test_ping_says_why_redis_cannot_be_used():
     assert ping(f"redis://127.0.0.1:{free_port()}/0") is not None
+
+
+def test_more_threads_than_redis_py_default_pool_holds_all_get_their_command_through():
+    # redis-py's own pool raised "Too many connections" past 100 concurrent users, which read as
+    # Redis being down (200 concurrent turns on 2 processes hit it): events went undelivered.
+    server = start_redis_server()
+    try:
+        client = redis_client(server.url, COMMAND_TIMEOUT_S)
+        barrier = threading.Barrier(150)
+
+        def hold_a_connection(i: int) -> object:
+            barrier.wait()
+            return client.blpop([f"nothing-{i}"], timeout=0.1)  # each holds its connection 0.1 s
+
+        with ThreadPoolExecutor(max_workers=150) as pool:
+            results = list(pool.map(hold_a_connection, range(150)))
+        assert results == [None] * 150
+        assert len(client.connection_pool._connections) <= POOL_CONNECTIONS
+    finally:
+        server.cleanup()
+
+
+def _published(message: dict) -> bytes:
+    return json.dumps(routing_first(message)).encode()
+
+
+def test_events_for_no_socket_of_this_process_are_dropped_before_decoding():
+    queue = RedisQueue(f"redis://127.0.0.1:{free_port()}/0")
+    queue.rooms = {"/chat": {"session-here": {"sid-1": "eio-1"}}}
+    event = {"method": "emit", "event": "chat_delta", "data": [{"delta": "x"}], "binary": False}
+    event |= {"namespace": "/chat", "skip_sid": None, "callback": None}
+    other = "0123456789abcdef0123456789abcdef"
+    assert not queue._for_nobody_here(_published(event | {"room": "session-here", "host_id": other}))
+    assert queue._for_nobody_here(_published(event | {"room": "session-elsewhere", "host_id": other}))
+    # Its own events were delivered here when they were emitted.
+    assert queue._for_nobody_here(_published(event | {"room": "session-here", "host_id": queue.host_id}))
+    # Another publisher's layout, a broadcast, or another method: decoded in full, as python-socketio does.
+    plain = event | {"room": "session-elsewhere", "host_id": other}
+    assert not queue._for_nobody_here(json.dumps(plain).encode())
+    assert not queue._for_nobody_here(_published(event | {"room": None, "host_id": other}))
+    callback = {"method": "callback", "host_id": queue.host_id, "sid": "s", "namespace": "/chat", "id": 1}
+    assert not queue._for_nobody_here(_published(callback))
