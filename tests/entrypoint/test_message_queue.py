@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from director.entrypoint.api import message_queue
@@ -26,17 +27,26 @@ from tests.fakes.server_process import free_port
 def test_publishing_to_a_dead_redis_tries_once_then_skips_it_and_logs_one_line(caplog, monkeypatch):
     queue = RedisQueue(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
     tries = []
-    real_publish = queue._publisher.publish
+    real_pipeline = queue._publisher.pipeline
 
-    def counting_publish(*args):
-        tries.append(1)
-        return real_publish(*args)
+    def counting_pipeline(*args, **kwargs):
+        pipe = real_pipeline(*args, **kwargs)
+        real_execute = pipe.execute
 
-    monkeypatch.setattr(queue._publisher, "publish", counting_publish)
+        def counting_execute(*a, **kw):
+            tries.append(1)
+            return real_execute(*a, **kw)
+
+        pipe.execute = counting_execute
+        return pipe
+
+    monkeypatch.setattr(queue._publisher, "pipeline", counting_pipeline)
     monkeypatch.setattr(message_queue, "_throttled", message_queue.ThrottledLog(message_queue.logger))
     with caplog.at_level(logging.WARNING, logger=message_queue.logger.name):
         for _ in range(50):  # a streaming turn's deltas
             queue._publish({"method": "emit", "event": "chat_delta"})
+            time.sleep(0.002)  # spread out, so they do not all go as one batch
+        assert queue.sender.flush(5.0)
     assert len(tries) == 1  # the rest fell inside RETRY_AFTER_S
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 1 and "not delivered to other processes" in lines[0] and "chat_delta" in lines[0]
@@ -92,3 +102,40 @@ def test_events_for_no_socket_of_this_process_are_dropped_before_decoding():
     assert not queue._for_nobody_here(_published(event | {"room": None, "host_id": other}))
     callback = {"method": "callback", "host_id": queue.host_id, "sid": "s", "namespace": "/chat", "id": 1}
     assert not queue._for_nobody_here(_published(callback))
+
+
+def test_events_reach_another_process_in_the_order_emitted_many_per_round_trip():
+    server = start_redis_server()
+    sender = RedisQueue(server.url)
+    listener = redis_client(server.url, COMMAND_TIMEOUT_S).pubsub(ignore_subscribe_messages=True)
+    try:
+        listener.subscribe(message_queue.CHANNEL)
+        rounds = []
+        real_pipeline = sender._publisher.pipeline
+        sender._publisher.pipeline = lambda **kw: rounds.append(1) or real_pipeline(**kw)
+        emitters = [threading.Thread(target=emit_numbered, args=(sender, t)) for t in range(8)]
+        for thread in emitters:
+            thread.start()
+        for thread in emitters:
+            thread.join()
+        assert sender.sender.flush(5.0)
+        received: list[dict] = []
+        deadline = time.monotonic() + 10
+        while len(received) < 8 * 200 and time.monotonic() < deadline:
+            message = listener.get_message(timeout=1.0)
+            if message is not None:
+                received.append(json.loads(message["data"]))
+        for t in range(8):
+            assert [m["data"][0]["n"] for m in received if m["room"] == f"room-{t}"] == list(range(200))
+        assert len(rounds) < 8 * 200 / 2, "events were sent several per round trip"
+    finally:
+        listener.close()
+        server.cleanup()
+
+
+def emit_numbered(queue: RedisQueue, thread: int) -> None:
+    for n in range(200):
+        queue._publish(
+            {"method": "emit", "event": "chat_delta", "data": [{"n": n}], "namespace": "/chat"}
+            | {"room": f"room-{thread}", "host_id": queue.host_id}
+        )

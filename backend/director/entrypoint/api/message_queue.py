@@ -1,8 +1,9 @@
 """The Redis message queue that lets several server processes act as one (``DIRECTOR_MESSAGE_QUEUE``).
 
 Flask-SocketIO's own scale-out engine: every ``emit`` is delivered to this process's clients at once
-and published on a Redis channel; every process listens on that channel and delivers what others
-published to its own clients. So a client receives a turn's events whichever process runs the turn.
+and published on a Redis channel (by a sender thread, many events per round trip: queue_sender.py);
+every process listens on that channel and delivers what others published to its own clients. So a
+client receives a turn's events whichever process runs the turn.
 
 Imported only when ``DIRECTOR_MESSAGE_QUEUE`` is set (``make run`` never imports redis).
 
@@ -30,6 +31,7 @@ import socketio
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from director.entrypoint.api.queue_sender import BatchSender
 from director.log_throttle import ThrottledLog
 
 logger = logging.getLogger(__name__)
@@ -126,19 +128,29 @@ class RedisQueue(socketio.RedisManager):
         self._skip_until = 0.0  # monotonic time before which publishing does not try Redis
         self._down = False
         self.listening = False  # the listener is subscribed (this process receives others' events)
+        self.sender = BatchSender(self._publish_batch, self._undeliverable)
 
     def _publish(self, data: dict[str, Any]) -> None:
+        # The emitting thread (a turn's) only queues the event: queue_sender.py says why.
+        self.sender.put(data)
+
+    def _publish_batch(self, batch: list[dict[str, Any]]) -> None:
         now = time.monotonic()
         if now < self._skip_until:
-            self._undeliverable(data, "not reachable")
+            for data in batch:
+                self._undeliverable(data, "not reachable")
             return
+        pipe = self._publisher.pipeline(transaction=False)
+        for data in batch:
+            pipe.publish(self.channel, self.json.dumps(routing_first(data)))
         try:
-            self._publisher.publish(self.channel, self.json.dumps(routing_first(data)))
+            pipe.execute()
         except (redis.RedisError, OSError) as exc:
             with self._lock:
                 self._skip_until = time.monotonic() + RETRY_AFTER_S
                 self._down = True
-            self._undeliverable(data, str(exc) or type(exc).__name__)
+            for data in batch:
+                self._undeliverable(data, str(exc) or type(exc).__name__)
             return
         if self._down:
             with self._lock:
