@@ -125,3 +125,36 @@ def rebuilt(emit: EmitRecorder, msg_id: str) -> str:
             assert delta["offset"] == len(text), "each delta starts where the previous one ended"
             text += delta["delta"]
     return text
+
+
+def test_an_answer_whose_lock_is_held_does_not_hold_up_the_others():
+    busy_lock, free_lock = threading.RLock(), threading.RLock()
+    sent: list[str] = []
+    busy = DeltaBatcher(busy_lock, lambda delta, offset: sent.append("busy:" + delta), INTERVAL_S)
+    free = DeltaBatcher(free_lock, lambda delta, offset: sent.append("free:" + delta), INTERVAL_S)
+    block = object()
+    with busy_lock:
+        busy.add(block, "a", 0)
+        busy.add(block, "b", 1)
+    with free_lock:
+        free.add(block, "x", 0)
+        free.add(block, "y", 1)
+    holder_done = threading.Event()
+    held = threading.Event()
+
+    def hold() -> None:  # another thread holds the busy answer's lock, e.g. saving the whole message
+        with busy_lock:
+            held.set()
+            holder_done.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(5)
+    try:
+        wait_for(lambda: "free:y" in sent)
+        assert "busy:b" not in sent
+    finally:
+        holder_done.set()
+        holder.join()
+    wait_for(lambda: "busy:b" in sent)  # sent once the lock is free again
+    assert sent.count("busy:b") == 1 and sent.count("free:y") == 1

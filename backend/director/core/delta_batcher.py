@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 
 # 25 events a second at most per streaming answer: smooth to read, a fraction of a token stream's rate.
 DELTA_INTERVAL_S = 0.04
+# When an answer's lock is held as its delta falls due, the flusher looks again this much later.
+BUSY_RETRY_S = 0.005
 
 
 class DeltaBatcher:
@@ -59,9 +61,16 @@ class DeltaBatcher:
 
     def flush_due(self) -> None:
         """The flusher's call, once the interval after the last send has passed."""
-        with self._lock:
+        # Never wait for the message's lock: its holder may be saving the whole message (which sends
+        # what is pending itself), and one flusher thread serves every answer of the process.
+        if not self._lock.acquire(blocking=False):
+            _flusher.schedule(monotonic() + BUSY_RETRY_S, self)
+            return
+        try:
             self._scheduled = False
             self.flush()
+        finally:
+            self._lock.release()
 
     def flush(self) -> None:
         """Send what is pending now (before a whole message, which must not overtake it)."""
