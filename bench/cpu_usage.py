@@ -38,7 +38,8 @@ def _role(pid: int) -> str:
         return "server"
     if "director.entrypoint.cluster" in command:
         return "supervisor"
-    return Path(argv[0].decode(errors="replace")).name.split(":")[0] or "?"
+    # Daemons rewrite their title ("redis-server 127.0.0.1:6379", "postgres: director ...").
+    return Path(argv[0].decode(errors="replace")).name.split(":")[0].split(" ")[0] or "?"
 
 
 def _cpu_s(pid: int) -> float:
