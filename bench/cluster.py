@@ -12,6 +12,8 @@ fake OpenAI provider answering after 0.5 s, measured three ways in one run:
 Prints the walls and the ratios; target (b)/(c) <= 0.75 on a 2-core machine: one process is bounded by
 LiteLLM's CPU per call on one core, two processes use both. The bench process itself (200 clients and
 the fake provider) shares those cores.
+Each run also prints the CPU seconds each kind of process spent on the turns (servers, redis-server,
+postgres, nginx, this bench process) and the servers' CPU per turn: what the two cores were busy with.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.cpu_usage import CpuMeter, describe, own_cpu_s  # noqa: E402
 from bench.sessions import (  # noqa: E402
     LATENCY_S,
     TimedFakeOpenAI,
@@ -39,25 +42,44 @@ N_SESSIONS = 200
 WORKERS = 2
 
 
-def run_turns(fake: TimedFakeOpenAI, url: str) -> tuple[float, list[dict[str, Any]]]:
-    return bench_concurrent_sessions(fake, _Url(url), N_SESSIONS)  # type: ignore[arg-type]
+def run_turns(fake: TimedFakeOpenAI, url: str, root_pid: int) -> tuple[float, list[dict[str, Any]]]:
+    """The turns' wall time; prints the CPU every process spent on them (where the cores went)."""
+    meter = CpuMeter(root_pid).start()
+    result = bench_concurrent_sessions(fake, _Url(url), N_SESSIONS)  # type: ignore[arg-type]
+    print(f"      {describe(meter.stop(), N_SESSIONS)}")
+    return result
 
 
 def one_process(fake: TimedFakeOpenAI) -> tuple[float, list[dict[str, Any]]]:
     server: ServerProcess = start_server(server_env(fake) | {"SERVER_THREADS": "512"})
     try:
         warm_up(server)
-        return run_turns(fake, server.url)
+        assert server.pid is not None
+        return run_turns(fake, server.url, server.pid)
     finally:
         server.cleanup()
 
 
+def start_cluster(fake: TimedFakeOpenAI, tries: int = 3) -> ClusterCommand:
+    # On a machine where other jobs start servers too, a free port run can be taken before the
+    # servers bind it: start again on a new one rather than lose the whole run.
+    for attempt in range(1, tries + 1):
+        try:
+            return ClusterCommand(server_env(fake) | {"SERVER_THREADS": "512"}, workers=WORKERS).start()
+        except RuntimeError as exc:
+            if "already in use" not in str(exc) or attempt == tries:
+                raise
+            print("      (a port was taken meanwhile: starting the cluster again)")
+    raise AssertionError("unreachable")
+
+
 def cluster_of_two(fake: TimedFakeOpenAI) -> float:
-    cluster = ClusterCommand(server_env(fake) | {"SERVER_THREADS": "512"}, workers=WORKERS).start()
+    cluster = start_cluster(fake)
     try:
         for url in cluster.worker_urls:  # each process imports LiteLLM and makes its first call
             warm_up(_Url(url))
-        wall, _ = run_turns(fake, cluster.url)
+        assert cluster.process is not None
+        wall, _ = run_turns(fake, cluster.url, cluster.process.pid)
         return wall
     finally:
         cluster.cleanup()
@@ -73,7 +95,11 @@ def bare(fake: TimedFakeOpenAI, bodies: list[dict[str, Any]], skip_logging: bool
 
     litellm = ensure_litellm()
     litellm.disable_streaming_logging = skip_logging
-    return bench_bare_litellm(fake, bodies, stop_after_usage=True)
+    before = own_cpu_s()
+    wall = bench_bare_litellm(fake, bodies, stop_after_usage=True)
+    cpu_ms = 1000 * (own_cpu_s() - before) / len(bodies)
+    print(f"      CPU: this process (LiteLLM calls + fake provider) {cpu_ms:.1f} ms per call")
+    return wall
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ import threading
 from typing import Any
 
 import pytest
+from director.core import delta_batcher
 from director.core.session import Session
 
 from tests.core.memory_db import MemoryDB
@@ -23,6 +24,13 @@ class EmitRecorder:
     def of(self, name: str) -> list[dict[str, Any]]:
         with self._lock:
             return [payload for event, payload in self.events if event == name]
+
+
+@pytest.fixture(autouse=True)
+def deltas_unbatched(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The engine's tests follow its text stream chunk by chunk (offsets, order, steps); the merging of
+    # deltas on the wire is delta_batcher's own subject (test_delta_batcher.py, tests/integration).
+    monkeypatch.setattr(delta_batcher, "DELTA_INTERVAL_S", 0.0)
 
 
 @pytest.fixture

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, PrivateAttr
 
+from director.core.delta_batcher import DeltaBatcher
+
 if TYPE_CHECKING:
     from director.core.branches import BranchTurn
     from director.db.base import BaseDB
@@ -196,6 +198,8 @@ class OutputMessage(BaseMessage):
     # thread while the turn's own thread is still blocked (in a provider read, say); whatever that
     # thread does afterwards must not overwrite or contradict the final state clients were sent.
     _sealed: bool = PrivateAttr(default=False)
+    # Merges streamed deltas into at most one chat_delta per interval (core/delta_batcher.py).
+    _deltas: DeltaBatcher | None = PrivateAttr(default=None)
 
     def bind(self, session: Session) -> OutputMessage:
         self._session = session
@@ -250,7 +254,13 @@ class OutputMessage(BaseMessage):
             offset = len(block.text)
             block.text += delta
             if self._session is not None:
-                self._session.emit_delta(self, delta, offset)
+                if self._deltas is None:
+                    self._deltas = DeltaBatcher(self._lock, self._send_delta)
+                self._deltas.add(block, delta, offset)
+
+    def _send_delta(self, delta: str, offset: int) -> None:
+        if self._session is not None:
+            self._session.emit_delta(self, delta, offset)
 
     def snapshot(self) -> dict[str, Any] | None:
         """The message as it is now while it is running (None once its final state went out)."""
@@ -289,6 +299,9 @@ class OutputMessage(BaseMessage):
                 return self.model_dump(mode="json")
             self.updated_at = time.time()
             payload = self.model_dump(mode="json")
+            if self._deltas is not None:
+                # Deltas alone still spell the whole answer (clients that only append them, the CLI's).
+                self._deltas.flush()
             if self._session is not None:
                 if save:
                     self._session.save_message(payload)

@@ -1,8 +1,9 @@
 """The Redis message queue that lets several server processes act as one (``DIRECTOR_MESSAGE_QUEUE``).
 
 Flask-SocketIO's own scale-out engine: every ``emit`` is delivered to this process's clients at once
-and published on a Redis channel; every process listens on that channel and delivers what others
-published to its own clients. So a client receives a turn's events whichever process runs the turn.
+and published on a Redis channel (by a sender thread, many events per round trip: queue_sender.py);
+every process listens on that channel and delivers what others published to its own clients. So a
+client receives a turn's events whichever process runs the turn.
 
 Imported only when ``DIRECTOR_MESSAGE_QUEUE`` is set (``make run`` never imports redis).
 
@@ -18,6 +19,7 @@ happens while Redis is away, so that an outage costs only the events other proce
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -29,6 +31,7 @@ import socketio
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from director.entrypoint.api.queue_sender import BatchSender
 from director.log_throttle import ThrottledLog
 
 logger = logging.getLogger(__name__)
@@ -43,6 +46,8 @@ LISTEN_RETRY_S = 0.5
 # The subscription's own liveness check (see _redis_listen_with_retries).
 HEALTH_CHECK_S = 10
 LISTEN_TIMEOUT_S = 5.0
+# Connections per client (publisher, turn leases) and process; see redis_client.
+POOL_CONNECTIONS = 64
 
 
 def redacted_url(url: str) -> str:
@@ -62,14 +67,21 @@ def url_password(url: str) -> str | None:
 def redis_client(url: str, command_timeout_s: float, health_check_interval: int = 0) -> redis.Redis:
     # No retries inside redis-py: its default retries with backoff would hold a turn's emit for
     # seconds; RedisQueue decides itself when to try again.
-    return redis.Redis.from_url(
+    # A blocking pool: redis-py's default pool raises "Too many connections" once 100 threads use
+    # it at once (200 concurrent turns on 2 processes did), which read as Redis being down: events
+    # went undelivered and claims local. Commands take well under a millisecond, so a thread past
+    # POOL_CONNECTIONS waits for a free connection instead (at most the command timeout).
+    pool = redis.BlockingConnectionPool.from_url(
         url,
+        max_connections=POOL_CONNECTIONS,
+        timeout=command_timeout_s,
         socket_connect_timeout=CONNECT_TIMEOUT_S,
         socket_timeout=command_timeout_s,
         socket_keepalive=True,
         retry=Retry(NoBackoff(), 0),
         health_check_interval=health_check_interval,
     )
+    return redis.Redis(connection_pool=pool)
 
 
 def ping(url: str) -> str | None:
@@ -94,6 +106,19 @@ def close_quietly(pubsub: Any, client: redis.Redis) -> None:
         pass
 
 
+# What routing_first puts at the start of an emit: enough to route it without decoding the payload.
+# Only plain ids (session ids, Socket.IO sids, namespaces): anything else is decoded in full.
+_ROUTE = re.compile(
+    rb'\{"method": "emit", "host_id": "([0-9a-f]+)", "namespace": "([\w/.-]+)", "room": "([\w.-]+)", '
+)
+_ROUTING_FIELDS = ("method", "host_id", "namespace", "room")
+
+
+def routing_first(message: dict[str, Any]) -> dict[str, Any]:
+    """``message`` with the fields a receiver routes by first (JSON keys are unordered to readers)."""
+    return {key: message[key] for key in _ROUTING_FIELDS if key in message} | message
+
+
 class RedisQueue(socketio.RedisManager):
     def __init__(self, url: str):
         super().__init__(url, channel=CHANNEL)
@@ -103,19 +128,29 @@ class RedisQueue(socketio.RedisManager):
         self._skip_until = 0.0  # monotonic time before which publishing does not try Redis
         self._down = False
         self.listening = False  # the listener is subscribed (this process receives others' events)
+        self.sender = BatchSender(self._publish_batch, self._undeliverable)
 
     def _publish(self, data: dict[str, Any]) -> None:
+        # The emitting thread (a turn's) only queues the event: queue_sender.py says why.
+        self.sender.put(data)
+
+    def _publish_batch(self, batch: list[dict[str, Any]]) -> None:
         now = time.monotonic()
         if now < self._skip_until:
-            self._undeliverable(data, "not reachable")
+            for data in batch:
+                self._undeliverable(data, "not reachable")
             return
+        pipe = self._publisher.pipeline(transaction=False)
+        for data in batch:
+            pipe.publish(self.channel, self.json.dumps(routing_first(data)))
         try:
-            self._publisher.publish(self.channel, self.json.dumps(data))
+            pipe.execute()
         except (redis.RedisError, OSError) as exc:
             with self._lock:
                 self._skip_until = time.monotonic() + RETRY_AFTER_S
                 self._down = True
-            self._undeliverable(data, str(exc) or type(exc).__name__)
+            for data in batch:
+                self._undeliverable(data, str(exc) or type(exc).__name__)
             return
         if self._down:
             with self._lock:
@@ -131,6 +166,25 @@ class RedisQueue(socketio.RedisManager):
             why,
             data.get("event") or data.get("method"),
         )
+
+    def _listen(self) -> Iterator[Any]:
+        # Every process receives every event published by every process, its own included. Most are
+        # for a room none of this process's sockets is in (a session's tabs usually sit on the process
+        # that runs its turn): those are dropped here from their routing fields, before the payload
+        # is decoded and re-encoded for nobody.
+        for data in super()._listen():
+            if self._for_nobody_here(data):
+                continue
+            yield data
+
+    def _for_nobody_here(self, data: Any) -> bool:
+        route = _ROUTE.match(data) if isinstance(data, bytes) else None
+        if route is None:
+            return False  # another publisher's layout: decode it as python-socketio does
+        host, namespace, room = (part.decode() for part in route.groups())
+        if host == self.host_id:
+            return True  # delivered locally when it was emitted (PubSubManager.emit)
+        return not self.rooms.get(namespace, {}).get(room)
 
     def _redis_listen_with_retries(self) -> Iterator[dict[str, Any]]:
         while True:

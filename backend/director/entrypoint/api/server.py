@@ -23,6 +23,7 @@ from gunicorn.app.base import BaseApplication
 from director.agents.settings import load_agent_settings
 from director.core.budget import load_budget_settings
 from director.entrypoint.api.capacity import SocketCapacity, socket_limit
+from director.entrypoint.api.queue_sender import flush_all
 from director.entrypoint.api.recovery import finish_interrupted_answers
 from director.entrypoint.api.settings import ServerSettings, load_server_settings
 from director.errors import ConfigError
@@ -216,6 +217,7 @@ class DirectorServer(BaseApplication):
         if self._drain_thread is not None:
             # With no socket open, gunicorn's loop ends at once; the running turns still get to save.
             self._drain_thread.join(DRAIN_TIMEOUT_S + 1)
+        flush_all()  # the drained turns' final events still reach the other processes (message queue)
         try:
             if self._app is not None:
                 self._app.extensions["director"].db.close()

@@ -133,14 +133,16 @@ class _Link:
                     raise
                 # After a Redis restart every pooled connection is dead: drop them all and try once
                 # more on a new one (every call here is safe to repeat), rather than failing once per
-                # pooled connection and pausing a second each time.
-                self.client.connection_pool.disconnect()
+                # pooled connection and pausing a second each time. Only the idle ones: a connection
+                # another thread is using is its to lose (closed under it, its command would fail
+                # with an error no caller expects), and redis-py drops it when it fails.
+                self.client.connection_pool.disconnect(inuse_connections=False)
                 result = work(self.client)
         except (redis.RedisError, OSError) as exc:
             self._skip_until = time.monotonic() + RETRY_AFTER_S
             # No pooled connection to a Redis that went away is kept: the first call after it is back
             # must not fail on one and make every claim local for another second.
-            self.client.connection_pool.disconnect()
+            self.client.connection_pool.disconnect(inuse_connections=False)
             if not self._down:
                 self._down = True
                 logger.warning(
