@@ -2,8 +2,8 @@
 
 Saving per token would be one database write per delta (hundreds a second across sessions); never
 saving until the step ends loses the whole step's text to a reload or a ``kill -9``. ``StreamSaver``
-sits between: the first change after a save schedules the next save ``interval_s`` later, on a timer
-thread, so text is in storage within ``interval_s`` of being written even when the model then goes
+sits between: the first change after a save schedules the next save ``interval_s`` later, on the
+process's timer thread (``core/timers.py``), so text is in storage within ``interval_s`` of being written even when the model then goes
 quiet, and there is never more than one write per interval. A stream that ends within ``interval_s``
 of its first text is never saved here at all: the step's end saves it at once (most short answers
 stream in well under a second once the first token is out, so this spares a write and a full-message
@@ -16,6 +16,7 @@ import logging
 import threading
 from collections.abc import Callable
 
+from director.core.timers import TIMERS, Scheduled
 from director.errors import StorageFullError
 
 logger = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ class StreamSaver:
         self._save = save
         self._interval_s = interval_s
         self._lock = threading.Lock()
-        self._timer: threading.Timer | None = None
+        self._timer: Scheduled | None = None
         self._closed = False
 
     def changed(self) -> None:
@@ -41,9 +42,7 @@ class StreamSaver:
                 return  # a save is already scheduled; it will take this change along
             # Counted from this first unsaved change (not from the last save): the text may be at most
             # interval_s stale, and saves are still interval_s apart, as the next change comes after one.
-            self._timer = threading.Timer(self._interval_s, self._run)
-            self._timer.daemon = True
-            self._timer.start()
+            self._timer = TIMERS.call_later(self._interval_s, self._run)
 
     def close(self) -> None:
         """The stream ended (its caller saves the final state itself): cancel a pending save."""
