@@ -15,6 +15,9 @@
     first start pays: the schema is created);
 (e) the same on the database an earlier start made (what every later start pays).
 
+BENCH_DB=postgres runs the server on a throwaway PostgreSQL (tests/fakes/postgres.py: fsync off, so the
+figures are CPU and round trips, not disk) instead of SQLite, for (a) and (c).
+
 BENCH_SERVER_SOURCE=<a checkout> runs that checkout's server instead of this one (its ``backend`` goes
 first on the server's PYTHONPATH), so a change can be compared with main in one session:
 ``git archive main backend | tar -x -C /tmp/main`` then ``BENCH_SERVER_SOURCE=/tmp/main``.
@@ -104,8 +107,12 @@ class BenchClient:
         self.sio.emit("chat", {"content": content}, namespace=NAMESPACE)
 
 
+DB_ENV: dict[str, str] = {}  # the server's database settings: SQLite's defaults unless BENCH_DB=postgres
+
+
 def server_env(fake: FakeOpenAI) -> dict[str, str]:
     env = {
+        **DB_ENV,
         "LITELLM_CHAT_MODEL": "openai/fake-model",
         "LITELLM_API_BASE": fake.api_base,
         "LITELLM_API_KEY": API_KEY,
@@ -458,6 +465,13 @@ def run_d(fake: FakeOpenAI) -> None:
 def main() -> int:
     parts = set(sys.argv[1:]) or {"a", "c", "d", "e"}
     fake = TimedFakeOpenAI()
+    postgres = None
+    if os.environ.get("BENCH_DB") == "postgres":
+        from tests.fakes import postgres as pg
+
+        postgres = pg.start_postgres()
+        DB_ENV.update(pg.server_env(pg.create_database(postgres, "director_bench")))
+        print("database: PostgreSQL (throwaway, fsync off)")
     try:
         if parts & {"a", "c"}:
             server = start_server(server_env(fake))
@@ -475,6 +489,8 @@ def main() -> int:
             run_e(fake)
     finally:
         fake.close()
+        if postgres is not None:
+            postgres.stop()
     return 0
 
 
