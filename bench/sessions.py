@@ -15,6 +15,9 @@
     first start pays: the schema is created);
 (e) the same on the database an earlier start made (what every later start pays).
 
+BENCH_DB=postgres runs the server on a throwaway PostgreSQL (tests/fakes/postgres.py: fsync off, so the
+figures are CPU and round trips, not disk) instead of SQLite, for (a) and (c).
+
 BENCH_SERVER_SOURCE=<a checkout> runs that checkout's server instead of this one (its ``backend`` goes
 first on the server's PYTHONPATH), so a change can be compared with main in one session:
 ``git archive main backend | tar -x -C /tmp/main`` then ``BENCH_SERVER_SOURCE=/tmp/main``.
@@ -104,8 +107,12 @@ class BenchClient:
         self.sio.emit("chat", {"content": content}, namespace=NAMESPACE)
 
 
+DB_ENV: dict[str, str] = {}  # the server's database settings: SQLite's defaults unless BENCH_DB=postgres
+
+
 def server_env(fake: FakeOpenAI) -> dict[str, str]:
     env = {
+        **DB_ENV,
         "LITELLM_CHAT_MODEL": "openai/fake-model",
         "LITELLM_API_BASE": fake.api_base,
         "LITELLM_API_KEY": API_KEY,
@@ -115,6 +122,32 @@ def server_env(fake: FakeOpenAI) -> dict[str, str]:
     if source := os.environ.get("BENCH_SERVER_SOURCE"):
         env["PYTHONPATH"] = str(Path(source) / "backend")
     return env
+
+
+def process_tree_cpu_s(pid: int | None) -> float | None:
+    """CPU seconds (user + system) used so far by ``pid`` and its descendants (the server's workers), from
+    /proc: on a shared machine, a server's own CPU per turn varies far less than wall times do. None
+    where /proc is not there."""
+    proc = Path("/proc")
+    if pid is None or not (proc / str(pid)).exists():
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        child = int(stat.parent.name)
+        children.setdefault(int(fields[1]), []).append(child)
+        times[child] = (int(fields[11]) + int(fields[12])) / ticks
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += times.get(current, 0.0)
+        todo.extend(children.get(current, []))
+    return total
 
 
 def parallel(fn: Any, items: list[Any], workers: int) -> list[Any]:
@@ -134,24 +167,36 @@ def warm_up(server: ServerProcess) -> None:
 def bench_concurrent_sessions(
     fake: TimedFakeOpenAI, server: ServerProcess, n_sessions: int = N_SESSIONS
 ) -> tuple[float, list[dict[str, Any]]]:
+    wall, _cpu, requests = bench_concurrent_sessions_cpu(fake, server, n_sessions)
+    return wall, requests
+
+
+def bench_concurrent_sessions_cpu(
+    fake: TimedFakeOpenAI, server: ServerProcess, n_sessions: int = N_SESSIONS
+) -> tuple[float, float | None, list[dict[str, Any]]]:
+    """Wall time from the first send to the last final message, and the server's CPU seconds meanwhile."""
     clients = parallel(lambda _: BenchClient(server.url), list(range(n_sessions)), workers=20)
     fake.reset()
     fake.latency = LATENCY_S
     fake.responder = lambda request: Reply(text="A short streamed answer for the benchmark turn.")
+    pid = getattr(server, "pid", None)  # None for a URL (bench/cluster.py)
+    cpu_before = process_tree_cpu_s(pid)
     started = time.perf_counter()
     for client in clients:
         client.send("benchmark question")
     for client in clients:
         if not client.done.wait(120):
             raise RuntimeError("a benchmark turn did not finish")
+    cpu_after = process_tree_cpu_s(pid)
     wall = max(c.finished_at for c in clients) - started
+    cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
     failures = [c.final for c in clients if not c.final or c.final.get("status") != "success"]
     if failures:
         raise RuntimeError(f"{len(failures)} turns failed, e.g. {failures[0]}")
     print(f"    deltas received per client (median): {statistics.median(c.deltas for c in clients)}")
     requests = [r.json for r in fake.requests]
     parallel(lambda c: c.sio.disconnect(), clients, workers=n_sessions)
-    return wall, requests
+    return wall, cpu, requests
 
 
 def bare_litellm_call(fake: FakeOpenAI, body: dict[str, Any], stop_after_usage: bool = False) -> int:
@@ -279,9 +324,11 @@ def run_a(fake: TimedFakeOpenAI, server: ServerProcess) -> None:
         f"    {ROUNDS} alternating rounds on a shared machine; medians decide. Bare LiteLLM is read two "
         "ways: to the end, and stopping after the usage chunk (as the adapter does)"
     )
-    server_walls, bare_walls, early_walls = [], [], []
+    server_walls, bare_walls, early_walls, server_cpus = [], [], [], []
     for round_no in range(1, ROUNDS + 1):
-        server_wall, requests = bench_concurrent_sessions(fake, server)
+        server_wall, server_cpu, requests = bench_concurrent_sessions_cpu(fake, server)
+        if server_cpu is not None:
+            server_cpus.append(server_cpu)
         bare_wall = bench_bare_litellm(fake, requests)
         early_wall = bench_bare_litellm(fake, requests, stop_after_usage=True)
         server_walls.append(server_wall)
@@ -291,10 +338,18 @@ def run_a(fake: TimedFakeOpenAI, server: ServerProcess) -> None:
             f"    round {round_no}: server {server_wall:.3f} s, bare LiteLLM to the end {bare_wall:.3f} s "
             f"(ratio {server_wall / bare_wall:.2f}), up to usage {early_wall:.3f} s "
             f"(ratio {server_wall / early_wall:.2f})"
+            + (
+                f"; server CPU {server_cpu * 1000 / N_SESSIONS:.1f} ms per turn"
+                if server_cpu is not None
+                else ""
+            )
         )
     server_wall = statistics.median(server_walls)
     bare_wall, early_wall = statistics.median(bare_walls), statistics.median(early_walls)
     print(f"    (a) server, first send to last final message:        {server_wall:.3f} s (median)")
+    if server_cpus:
+        cpu_per_turn = statistics.median(server_cpus) * 1000 / N_SESSIONS
+        print(f"    (a) server CPU per turn (its LiteLLM calls included):  {cpu_per_turn:.1f} ms (median)")
     print(f"    (b) bare LiteLLM, 100 threads, streams read to end:   {bare_wall:.3f} s (median)")
     print(f"    (b') bare LiteLLM, 100 threads, up to usage chunk:    {early_wall:.3f} s (median)")
     print(f"    ratio server / bare LiteLLM read to the end: {server_wall / bare_wall:.2f}  (target <= 1.25)")
@@ -410,6 +465,13 @@ def run_d(fake: FakeOpenAI) -> None:
 def main() -> int:
     parts = set(sys.argv[1:]) or {"a", "c", "d", "e"}
     fake = TimedFakeOpenAI()
+    postgres = None
+    if os.environ.get("BENCH_DB") == "postgres":
+        from tests.fakes import postgres as pg
+
+        postgres = pg.start_postgres()
+        DB_ENV.update(pg.server_env(pg.create_database(postgres, "director_bench")))
+        print("database: PostgreSQL (throwaway, fsync off)")
     try:
         if parts & {"a", "c"}:
             server = start_server(server_env(fake))
@@ -427,6 +489,8 @@ def main() -> int:
             run_e(fake)
     finally:
         fake.close()
+        if postgres is not None:
+            postgres.stop()
     return 0
 
 

@@ -187,3 +187,13 @@ class MemoryDB:
         with self._lock:
             rows = self.__dict__.get("summaries", {}).get(session_id, {}).values()
             return sorted((dict(r) for r in rows), key=lambda r: (-r["covered"], -r["created_at"]))
+
+    def save_input_message(self, message, title=None):
+        # The same writes as the SQL backends' one transaction, in the order the turn made them before.
+        self.add_or_update_msg_to_conv(message)
+        self.set_view_tip(message["session_id"], message["msg_id"])
+        row = self.get_session(message["session_id"])
+        if row is None:
+            self.create_session(message["session_id"], title=title)
+        elif title is not None and not row.get("title"):
+            self.update_session(message["session_id"], title=title)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 from director.core.heartbeat import STALE_AFTER_S, Heartbeat, recently_saved
@@ -41,3 +42,25 @@ def test_recently_saved_tells_a_live_answer_from_one_a_crash_left() -> None:
     assert recently_saved({"updated_at": now - 1}, now)
     assert not recently_saved({"updated_at": now - STALE_AFTER_S - 1}, now)
     assert not recently_saved({}, now)
+
+
+def test_running_answers_start_no_thread_each(session: Session, db: MemoryDB) -> None:
+    """A thread per turn cost more than its beats: a hundred running answers share the timer thread."""
+    outputs = [session.new_output_message() for _ in range(100)]
+    for out in outputs:
+        out.push_update()
+    threads_before = threading.active_count()
+    heartbeats = [Heartbeat(out, interval_s=0.2).start() for out in outputs]
+    try:
+        assert threading.active_count() <= threads_before + 1  # the timer thread, if not running yet
+        before = len(output_writes(db))
+        deadline = time.monotonic() + 5
+        while len(output_writes(db)) < before + 100 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(output_writes(db)) >= before + 100, "every quiet answer got its beat"
+    finally:
+        for heartbeat in heartbeats:
+            heartbeat.stop()
+    settled = len(output_writes(db))
+    time.sleep(0.5)
+    assert len(output_writes(db)) == settled, "stopped answers get no more beats"

@@ -70,10 +70,11 @@ def test_drain_names_the_session_it_could_not_save_in_time(
 def test_full_disk_refuses_a_new_session_before_it_starts(
     server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def full(message: dict[str, Any]) -> None:
+    def full(message: dict[str, Any], title: str | None = None) -> None:
         raise StorageFullError("test.db")
 
-    monkeypatch.setattr(server.db, "add_or_update_msg_to_conv", full)
+    # The one transaction a turn's start writes (the message, its session row, title and branch tip).
+    monkeypatch.setattr(server.db, "save_input_message", full)
     client = server.client()
     client.emit("chat", {"content": "hello"})
     error = client.error()

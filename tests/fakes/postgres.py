@@ -186,6 +186,19 @@ def create_database(server: PostgresServer, prefix: str = "director_test") -> st
     return make_conninfo(**params)
 
 
+def server_env(dsn: str) -> dict[str, str]:
+    """The settings that point a Director server at the database of ``dsn``."""
+    params = conninfo_to_dict(dsn)
+    return {
+        "DB_TYPE": "postgres",
+        "POSTGRES_HOST": str(params.get("host", "127.0.0.1")),
+        "POSTGRES_PORT": str(params.get("port", 5432)),
+        "POSTGRES_USER": str(params.get("user", "postgres")),
+        "POSTGRES_DB": str(params["dbname"]),
+        **({"POSTGRES_PASSWORD": str(params["password"])} if params.get("password") else {}),
+    }
+
+
 def drop_database(server: PostgresServer, dsn: str) -> None:
     name = conninfo_to_dict(dsn)["dbname"]
     with psycopg.connect(server.dsn, autocommit=True) as conn:

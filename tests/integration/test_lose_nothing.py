@@ -16,9 +16,8 @@ from typing import Any
 
 import pytest
 from director.core.session import INTERRUPTED_TEXT
-from psycopg.conninfo import conninfo_to_dict
 
-from tests.fakes.postgres import PostgresServer, database_on_disk
+from tests.fakes.postgres import PostgresServer, database_on_disk, server_env
 from tests.fakes.providers import FakeOpenAI, RecordedRequest, Reply
 from tests.fakes.server_process import ServerProcess, start_server
 from tests.fakes.small_disk import SmallDisk, small_disk
@@ -31,16 +30,7 @@ DRIP_TEXT = "Drip by drip the answer comes, slowly, one word every three seconds
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
-def postgres_env(dsn: str) -> dict[str, str]:
-    params = conninfo_to_dict(dsn)
-    return {
-        "DB_TYPE": "postgres",
-        "POSTGRES_HOST": str(params.get("host", "127.0.0.1")),
-        "POSTGRES_PORT": str(params.get("port", 5432)),
-        "POSTGRES_USER": str(params.get("user", "postgres")),
-        "POSTGRES_DB": str(params["dbname"]),
-        **({"POSTGRES_PASSWORD": str(params["password"])} if params.get("password") else {}),
-    }
+postgres_env = server_env  # the settings of a server on the test's database
 
 
 def db_env(backend: str, request: pytest.FixtureRequest) -> dict[str, str]:

@@ -4,7 +4,8 @@ With several server processes (a message queue), a reader on another process can
 registry whether an answer still ``progress`` in storage is being written or was left by a crashed
 process. Its ``updated_at`` tells them apart: while a turn runs, ``Heartbeat`` re-saves its answer
 whenever nothing else saved it for ``HEARTBEAT_S`` (streaming saves it far more often); an answer
-not saved for ``STALE_AFTER_S`` has no live writer. No Flask here.
+not saved for ``STALE_AFTER_S`` has no live writer. The checks run on the process's one timer thread
+(``core/timers.py``), not on a thread per turn. No Flask here.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from director.core.stream_saver import save_in_background
+from director.core.timers import TIMERS, Scheduled
 
 if TYPE_CHECKING:
     from director.core.session import OutputMessage
@@ -37,23 +39,31 @@ class Heartbeat:
     def __init__(self, output: OutputMessage, interval_s: float = HEARTBEAT_S):
         self._output = output
         self._interval_s = interval_s
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name="answer-heartbeat", daemon=True)
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._next: Scheduled | None = None
 
     def start(self) -> Heartbeat:
-        self._thread.start()
+        self._schedule()
         return self
 
     def stop(self) -> None:
-        self._stopped.set()
+        with self._lock:
+            self._stopped = True
+            if self._next is not None:
+                self._next.cancel()
 
-    def _beat(self) -> None:
+    def _schedule(self) -> None:
         # Checked twice per interval, so a beat is never more than 1.5 intervals after the last save.
-        while not self._stopped.wait(self._interval_s / 2):
-            output = self._output
-            if output.sealed:
-                return
-            # A turn already finishing pushes its final state itself; a beat must not send a half-made one.
-            if output.status != "progress" or time.time() - output.updated_at < self._interval_s:
-                continue
+        with self._lock:
+            if not self._stopped:
+                self._next = TIMERS.call_later(self._interval_s / 2, self._check)
+
+    def _check(self) -> None:
+        output = self._output
+        if output.sealed:
+            return
+        # A turn already finishing pushes its final state itself; a beat must not send a half-made one.
+        if output.status == "progress" and time.time() - output.updated_at >= self._interval_s:
             save_in_background(output.push_update, "heartbeat save of a running answer")
+        self._schedule()

@@ -2,9 +2,12 @@
 
 Saving per token would be one database write per delta (hundreds a second across sessions); never
 saving until the step ends loses the whole step's text to a reload or a ``kill -9``. ``StreamSaver``
-sits between: the first change after a save schedules the next save at most ``interval_s`` after the
-previous one, on a timer thread, so text is in storage within ``interval_s`` of being written even
-when the model then goes quiet, and there is never more than one write per interval. No Flask here.
+sits between: the first change after a save schedules the next save ``interval_s`` later, on the
+process's timer thread (``core/timers.py``), so text is in storage within ``interval_s`` of being written even when the model then goes
+quiet, and there is never more than one write per interval. A stream that ends within ``interval_s``
+of its first text is never saved here at all: the step's end saves it at once (most short answers
+stream in well under a second once the first token is out, so this spares a write and a full-message
+emit per step). No Flask here.
 """
 
 from __future__ import annotations
@@ -12,8 +15,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from time import monotonic
 
+from director.core.timers import TIMERS, Scheduled
 from director.errors import StorageFullError
 
 logger = logging.getLogger(__name__)
@@ -29,8 +32,7 @@ class StreamSaver:
         self._save = save
         self._interval_s = interval_s
         self._lock = threading.Lock()
-        self._last_save = monotonic()
-        self._timer: threading.Timer | None = None
+        self._timer: Scheduled | None = None
         self._closed = False
 
     def changed(self) -> None:
@@ -38,10 +40,9 @@ class StreamSaver:
         with self._lock:
             if self._closed or self._timer is not None:
                 return  # a save is already scheduled; it will take this change along
-            wait_s = max(0.0, self._last_save + self._interval_s - monotonic())
-            self._timer = threading.Timer(wait_s, self._run)
-            self._timer.daemon = True
-            self._timer.start()
+            # Counted from this first unsaved change (not from the last save): the text may be at most
+            # interval_s stale, and saves are still interval_s apart, as the next change comes after one.
+            self._timer = TIMERS.call_later(self._interval_s, self._run)
 
     def close(self) -> None:
         """The stream ended (its caller saves the final state itself): cancel a pending save."""
@@ -56,7 +57,6 @@ class StreamSaver:
             if self._closed:
                 return
             self._timer = None
-            self._last_save = monotonic()
         save_in_background(self._save, "periodic save of a streaming answer")
 
 

@@ -22,6 +22,7 @@ from director.core.session import (
     MsgStatus,
     Session,
     TextContent,
+    make_title,
     new_id,
 )
 from director.core.titles import write_title
@@ -82,7 +83,7 @@ class TurnRunner:
         turn in the background.
 
         The message is stored here, before the turn is accepted, together with the session row when
-        the session is new (one transaction). When that cannot be done (``StorageFullError``) the turn
+        the session is new, its title and the shown branch's tip (one transaction). When that cannot be done (``StorageFullError``) the turn
         is refused before it starts: no client is handed the id of a session that was not stored, and
         nothing half-saved remains. ``before_start`` runs once all that succeeded, before the turn
         can emit anything.
@@ -110,18 +111,12 @@ class TurnRunner:
             )
             input_message.parent_msg_id = branch.parent_msg_id
             input_message.images = request.images
-            session.save_message(input_message.model_dump(mode="json"))
-            # The new message's branch is the one shown from now on (in every tab, after reloads). Not
-            # worth refusing a stored message over: without it the shown branch is the newest one.
-            try:
-                self.db.set_view_tip(session_id, input_message.msg_id)
-            except StorageFullError:
-                pass
+            # One transaction: the message, its branch as the one shown from now on (in every tab, after
+            # reloads), and a new chat's first title (from the start of the message; the model may
+            # write a better one after the answer). The session row read above says whether it has one.
+            title = None if stored.get("title") or not request.text else make_title(request.text)
+            self.db.save_input_message(input_message.model_dump(mode="json"), title=title)
             session.branch = branch
-            try:
-                session.create(first_message=request.text)  # titles a new session
-            except StorageFullError:
-                pass  # the title is cosmetic; the message and its session are stored
             if request.settings:
                 self.db.set_session_settings(session_id, request.settings)
             if before_start is not None:

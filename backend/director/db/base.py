@@ -373,6 +373,14 @@ class BaseDB(ABC):
     def get_context_summaries(self, session_id: str) -> list[dict[str, Any]]:
         """The session's summaries, those covering most first (``[]`` when none or unknown)."""
 
+    # -- a turn's start in one transaction (perf-single) -------------------------------------------
+
+    @abstractmethod
+    def save_input_message(self, message: dict[str, Any], title: str | None = None) -> None:
+        """What a turn's start writes, in one transaction: the user's ``message`` as
+        ``add_or_update_msg_to_conv`` stores it (the session row made when missing), the message as the
+        tip of the branch shown (``set_view_tip``), and ``title`` as the chat's title when it has none."""
+
 
 # -- per-chat model settings (issue 11) ------------------------------------------------------------
 

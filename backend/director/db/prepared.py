@@ -53,6 +53,11 @@ class Prepared:
         cursor.execute(self.sql, self.params(values or {}))
         return cursor
 
+    def run_many(self, cursor: Any, rows: list[Mapping[str, Any]]) -> Any:
+        """The statement once per row, in one driver call (one parse on SQLite; one round trip on psycopg)."""
+        cursor.executemany(self.sql, [self.params(values) for values in rows])
+        return cursor
+
     def row(self, raw: tuple[Any, ...]) -> dict[str, Any]:
         return {
             key: processor(value) if processor is not None and value is not None else value

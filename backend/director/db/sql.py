@@ -42,6 +42,7 @@ from director.db.prepared import Prepared
 from director.db.schema import branch_state, context_messages, conversations, sessions, turn_contexts
 from director.db.search import SearchStatements, check_search
 from director.db.summary_statements import SummaryStatements
+from director.db.turn_statements import TurnStatements
 from director.db.usage_statements import (
     GROUP_SCOPE,
     UsageGroup,
@@ -261,6 +262,19 @@ def _new_session(session_id: str, ts: float, title: str | None = None, metadata_
     }
 
 
+def _message_row(message: dict[str, Any], ts: float) -> dict[str, Any]:
+    return {
+        "session_id": message["session_id"],
+        "msg_id": message["msg_id"],
+        "conv_id": message.get("conv_id"),
+        "created_at": message_created_at(message, ts),
+        "updated_at": ts,
+        "message": to_json(message),
+        "parent_msg_id": message.get("parent_msg_id"),
+        "msg_type": message.get("msg_type"),
+    }
+
+
 class SQLDB(BaseDB):
     """The BaseDB contract over a SQLAlchemy engine. Subclasses build the engine and name ``where``."""
 
@@ -404,16 +418,7 @@ class SQLDB(BaseDB):
         check_message(message)
         ts = now()
         session_id = message["session_id"]
-        row = {
-            "session_id": session_id,
-            "msg_id": message["msg_id"],
-            "conv_id": message.get("conv_id"),
-            "created_at": message_created_at(message, ts),
-            "updated_at": ts,
-            "message": to_json(message),
-            "parent_msg_id": message.get("parent_msg_id"),
-            "msg_type": message.get("msg_type"),
-        }
+        row = _message_row(message, ts)
 
         def work(cursor: Any) -> None:
             self._sql.touch_session.run(cursor, _new_session(session_id, ts))
@@ -490,8 +495,7 @@ class SQLDB(BaseDB):
 
         def work(cursor: Any) -> None:
             self._usage.insert_call.run(cursor, row)
-            for increment in increments:
-                self._usage.add_to_totals.run(cursor, increment)
+            self._usage.add_to_totals.run_many(cursor, increments)
 
         self._run(work, write=True)
 
@@ -715,3 +719,26 @@ class SQLDB(BaseDB):
         if not is_storable_id(session_id):
             return []
         return self._run(lambda cursor: self._summaries.of_session.all(cursor, {"sid": session_id}))
+
+    # -- a turn's start in one transaction (perf-single) -------------------------------------------
+
+    @cached_property
+    def _turn(self) -> TurnStatements:
+        return TurnStatements(self._engine)
+
+    def save_input_message(self, message: dict[str, Any], title: str | None = None) -> None:
+        check_message(message)
+        check_title(title)
+        ts = now()
+        session_id = message["session_id"]
+        row = _message_row(message, ts)
+        tip = {"session_id": session_id, "view_tip": message["msg_id"], "context_tip": None, "updated_at": ts}
+        touch = self._sql.touch_session if title is None else self._turn.touch_titled
+
+        def work(cursor: Any) -> None:
+            touch.run(cursor, _new_session(session_id, ts, title))
+            self._sql.upsert_message.run(cursor, row)
+            self._search.index(cursor, message)
+            self._sql.branches.upsert_view_tip.run(cursor, tip)
+
+        self._run(work, write=True)
