@@ -73,64 +73,77 @@ class DeltaClockClient(LiveClient):
         return timed
 
 
-@pytest.fixture
-def clocked_openai() -> Iterator[ChunkClockOpenAI]:
+@pytest.fixture(scope="module")
+def module_fake() -> Iterator[ChunkClockOpenAI]:
     with ChunkClockOpenAI() as fake:
         yield fake
 
 
-def gevent_server(fake: FakeOpenAI) -> ServerProcess:
-    return ServerProcess(provider_env(fake, **GEVENT), free_port())
-
-
-def test_a_slow_streamed_turn_leaves_health_and_other_sessions_answering(fake_openai: FakeOpenAI) -> None:
-    with gevent_server(fake_openai) as server:
+@pytest.fixture(scope="module")
+def module_server(module_fake: ChunkClockOpenAI) -> Iterator[ServerProcess]:
+    """One gevent server for the module (each start costs seconds on a loaded machine)."""
+    with ServerProcess(provider_env(module_fake, **GEVENT), free_port()) as server:
         server.start()
         server.wait_until_warm()  # the turns here are timed against the server, not LiteLLM's import
-        assert "UnpatchedGeventWorker" in server.logs()
-        fake_openai.script(Reply(text=" ".join(SLOW_WORDS), chunk_delay=CHUNK_DELAY_S))
-        slow, other = LiveClient(server.url), LiveClient(server.url)
-        try:
-            slow.emit("chat", {"content": "Take your time"})
-            slow.wait_for(streaming)
-            # While the slow answer streams (LiteLLM waiting on the provider's next chunk): /health
-            # answers promptly, over and over...
-            worst = max(health_seconds(server.url) for _ in range(10))
-            # ...and a second session runs a whole turn and finishes first.
-            fake_openai.script(Reply(text="quick answer"))
-            quick = other.ask("Quick one")
-            assert answer_text(quick) == "quick answer"
-            assert all(m["status"] == "progress" for m in slow.outputs()), "the slow turn ended first"
-            done = slow.final_output()
-        finally:
-            disconnect_all([slow, other])
-        logs = server.logs()
+        yield server
+
+
+@pytest.fixture
+def clocked_openai(module_fake: ChunkClockOpenAI) -> Iterator[ChunkClockOpenAI]:
+    module_fake.reset()
+    module_fake.written.clear()
+    yield module_fake
+    module_fake.reset()
+
+
+@pytest.fixture
+def server(module_server: ServerProcess) -> ServerProcess:
+    return module_server
+
+
+def test_a_slow_streamed_turn_leaves_health_and_other_sessions_answering(
+    clocked_openai: ChunkClockOpenAI, server: ServerProcess
+) -> None:
+    assert "UnpatchedGeventWorker" in server.logs()
+    clocked_openai.script(Reply(text=" ".join(SLOW_WORDS), chunk_delay=CHUNK_DELAY_S))
+    slow, other = LiveClient(server.url), LiveClient(server.url)
+    try:
+        slow.emit("chat", {"content": "Take your time"})
+        slow.wait_for(streaming)
+        # While the slow answer streams (LiteLLM waiting on the provider's next chunk): /health
+        # answers promptly, over and over...
+        worst = max(health_seconds(server.url) for _ in range(10))
+        # ...and a second session runs a whole turn and finishes first.
+        clocked_openai.script(Reply(text="quick answer"))
+        quick = other.ask("Quick one")
+        assert answer_text(quick) == "quick answer"
+        assert all(m["status"] == "progress" for m in slow.outputs()), "the slow turn ended first"
+        done = slow.final_output()
+    finally:
+        disconnect_all([slow, other])
     assert worst < 0.5, f"/health took {worst:.2f} s while a turn streamed"
     assert done["status"] == "success"
     assert answer_text(done) == " ".join(SLOW_WORDS)
-    assert "Traceback" not in logs
+    assert "Traceback" not in server.logs()
 
 
 def test_each_event_of_a_turn_thread_reaches_the_client_as_it_is_made(
-    clocked_openai: ChunkClockOpenAI,
+    clocked_openai: ChunkClockOpenAI, server: ServerProcess
 ) -> None:
-    with gevent_server(clocked_openai) as server:
-        server.start()
-        server.wait_until_warm()
-        client = DeltaClockClient(server.url)
-        try:
-            # A server's first streamed turn pays one-off costs before its first delta (under gthread
-            # too, ~0.1-0.2 s here): a turn first, so the figures are every later turn's.
-            clocked_openai.script(Reply(text="first"))
-            client.ask("A first turn")
-            clocked_openai.written.clear()
-            client.arrived.clear()
-            client.clear()
-            clocked_openai.script(Reply(text=" ".join(SLOW_WORDS), chunk_delay=CHUNK_DELAY_S))
-            client.emit("chat", {"content": "One word at a time"})
-            done = client.final_output()
-        finally:
-            client.disconnect()
+    client = DeltaClockClient(server.url)
+    try:
+        # A server's first streamed turn pays one-off costs before its first delta (under gthread
+        # too, ~0.1-0.2 s here): a turn first, so the figures are every later turn's.
+        clocked_openai.script(Reply(text="first"))
+        client.ask("A first turn")
+        clocked_openai.written.clear()
+        client.arrived.clear()
+        client.clear()
+        clocked_openai.script(Reply(text=" ".join(SLOW_WORDS), chunk_delay=CHUNK_DELAY_S))
+        client.emit("chat", {"content": "One word at a time"})
+        done = client.final_output()
+    finally:
+        client.disconnect()
     assert answer_text(done) == " ".join(SLOW_WORDS)
     # Each word left the provider CHUNK_DELAY_S after the previous one; the delta carrying it must
     # reach the client well within that (a packet left on the hub until its next wake-up, or until
@@ -147,22 +160,21 @@ def test_each_event_of_a_turn_thread_reaches_the_client_as_it_is_made(
     )
 
 
-def test_a_turn_arriving_with_many_concurrent_turns_each_streams(fake_openai: FakeOpenAI) -> None:
+def test_twenty_concurrent_turns_each_stream_whole_and_in_order(
+    clocked_openai: ChunkClockOpenAI, server: ServerProcess
+) -> None:
     """Twenty sessions at once, each turn in its own thread, every answer complete and in order."""
-    with gevent_server(fake_openai) as server:
-        server.start()
-        server.wait_until_warm()
-        fake_openai.responder = lambda request: Reply(text=" ".join(SLOW_WORDS), chunk_delay=0.05)
-        clients = [LiveClient(server.url) for _ in range(20)]
-        try:
-            threads = [threading.Thread(target=c.emit, args=("chat", {"content": "hi"})) for c in clients]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            finals = [c.final_output() for c in clients]
-            deltas = ["".join(d["delta"] for d in c.of("chat_delta")) for c in clients]
-        finally:
-            disconnect_all(clients)
+    clocked_openai.responder = lambda request: Reply(text=" ".join(SLOW_WORDS), chunk_delay=0.05)
+    clients = [LiveClient(server.url) for _ in range(20)]
+    try:
+        threads = [threading.Thread(target=c.emit, args=("chat", {"content": "hi"})) for c in clients]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        finals = [c.final_output() for c in clients]
+        deltas = ["".join(d["delta"] for d in c.of("chat_delta")) for c in clients]
+    finally:
+        disconnect_all(clients)
     assert [answer_text(f) for f in finals] == [" ".join(SLOW_WORDS)] * 20
     assert deltas == [" ".join(SLOW_WORDS)] * 20  # every delta arrived, in order, on every socket
