@@ -169,6 +169,10 @@ def create_app(
         engineio_logger=False,
         **_message_queue(settings),
     )
+    if async_mode == "gevent":
+        from director.entrypoint.api import thread_bridge
+
+        thread_bridge.install(socketio)  # before the queue's listener starts and any client connects
     admission = Admission(connection_limit(settings))
     admission.install(socketio.server.eio)
     registry = registry if registry is not None else _default_registry(settings, db)

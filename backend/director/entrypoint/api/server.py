@@ -68,12 +68,9 @@ def build_app(settings: ServerSettings, llm: BaseLLM | None = None) -> tuple[Any
     """Create the WSGI app and start the LLM warm-up off the request path."""
     from director.entrypoint.api.app import create_app
 
-    gevent = settings.worker == ServerWorker.GEVENT
-    app, socketio = create_app(settings=settings, llm=llm, async_mode="gevent" if gevent else "threading")
-    if gevent:
-        from director.entrypoint.api import thread_bridge
-
-        thread_bridge.install(socketio)  # before any client connects
+    # Under gevent, create_app installs thread_bridge (sockets on the hub, turns in native threads).
+    async_mode = "gevent" if settings.worker == ServerWorker.GEVENT else "threading"
+    app, socketio = create_app(settings=settings, llm=llm, async_mode=async_mode)
     state = app.extensions["director"]
     if settings.message_queue is None:
         # Before any request: answers a killed server left "in progress" are marked interrupted.

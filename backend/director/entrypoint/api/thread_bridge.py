@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import types
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import socketio as socketio_module
 from gevent.queue import JoinableQueue
 from gevent.threadpool import ThreadPool
 
@@ -36,6 +38,7 @@ SOCKET_IO_PATH = "/socket.io"
 REQUEST_THREADS = 32
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+_REDIS_INITIALIZE = socketio_module.RedisManager.initialize
 
 
 class HubQueue(JoinableQueue):
@@ -60,7 +63,8 @@ def start_thread(target: Callable[..., Any], *args: Any, **kwargs: Any) -> threa
 def install(socketio: Any) -> None:
     """Route a gevent-mode Flask-SocketIO server's emits and background tasks as described above.
 
-    Before any client connects: sockets made earlier would keep a plain gevent queue.
+    Before any client connects (sockets made earlier would keep a plain gevent queue) and before a
+    message queue's listener starts (create_app does both).
     """
     server = socketio.server
     eio = server.eio
@@ -69,6 +73,12 @@ def install(socketio: Any) -> None:
     # event's handler, a pub/sub manager's listener) both end here; engine.io's (pings, websocket
     # readers and writers) stay greenlets on the hub.
     server.start_background_task = start_thread
+    manager = server.manager
+    if isinstance(manager, socketio_module.RedisManager) and type(manager).initialize is _REDIS_INITIALIZE:
+        # python-socketio refuses Redis under gevent unless sockets are monkey-patched: its listener
+        # would be a greenlet blocking the hub. Here the listener is a native thread (above) on
+        # plain sockets, so only that check is skipped; the pub/sub set-up runs as usual.
+        manager.initialize = types.MethodType(socketio_module.PubSubManager.initialize, manager)
 
 
 class ThreadedRequests:
