@@ -21,7 +21,6 @@ only leave when the turn yields. So nothing is monkey-patched, and:
 
 from __future__ import annotations
 
-import logging
 import threading
 import types
 from collections.abc import Callable, Iterable
@@ -30,8 +29,6 @@ from typing import Any
 import socketio as socketio_module
 from gevent.queue import JoinableQueue
 from gevent.threadpool import ThreadPool
-
-logger = logging.getLogger(__name__)
 
 SOCKET_IO_PATH = "/socket.io"
 # Threads answering REST, the UI and /health at once (gthread's reserve was 32 of 256).
