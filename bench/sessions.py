@@ -21,6 +21,7 @@ figures are CPU and round trips, not disk) instead of SQLite, for (a) and (c).
 BENCH_SERVER_SOURCE=<a checkout> runs that checkout's server instead of this one (its ``backend`` goes
 first on the server's PYTHONPATH), so a change can be compared with main in one session:
 ``git archive main backend | tar -x -C /tmp/main`` then ``BENCH_SERVER_SOURCE=/tmp/main``.
+BENCH_SERVER_WORKER=gevent runs the server with ``SERVER_WORKER=gevent``.
 """
 
 from __future__ import annotations
@@ -121,6 +122,8 @@ def server_env(fake: FakeOpenAI) -> dict[str, str]:
     }
     if source := os.environ.get("BENCH_SERVER_SOURCE"):
         env["PYTHONPATH"] = str(Path(source) / "backend")
+    if worker := os.environ.get("BENCH_SERVER_WORKER"):
+        env["SERVER_WORKER"] = worker  # gthread or gevent: compare the two in one session
     return env
 
 

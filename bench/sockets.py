@@ -1,4 +1,5 @@
-"""Idle sockets benchmark (prints figures; not a test). Run: .venv/bin/python bench/sockets.py [clients]
+"""Idle sockets benchmark (prints figures; not a test).
+Run: .venv/bin/python bench/sockets.py [clients] [gevent|gthread]  (the server's SERVER_WORKER; gevent by default)
 
 Connects 2,000 idle clients (default) to one real server process and keeps them connected: each
 opens an Engine.IO websocket, connects the /chat namespace as the browser does and then only answers
@@ -204,10 +205,10 @@ def one_turn(server: ServerProcess, fake: FakeOpenAI) -> tuple[float, float, int
         client.sio.disconnect()
 
 
-async def run(n: int) -> int:
+async def run(n: int, worker_class: str) -> int:
     raise_open_file_limit()
     fake = FakeOpenAI()
-    server = start_server(server_env(fake))
+    server = start_server({**server_env(fake), "SERVER_WORKER": worker_class})
     clients: list[IdleClient] = []
     try:
         master, worker = server_pids(server)
@@ -227,6 +228,7 @@ async def run(n: int) -> int:
             deltas = 0
         worker_rss, master_rss = rss_mb(worker), rss_mb(master)
         still = sum(c.connected for c in clients)
+        print(f"server worker: {worker_class}")
         print(
             f"idle clients: {connected}/{n} connected in {connect_s:.1f} s; {still} still connected at the end"
         )
@@ -262,7 +264,8 @@ async def run(n: int) -> int:
 
 def main() -> int:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else N_CLIENTS
-    return asyncio.run(run(n))
+    worker = sys.argv[2] if len(sys.argv) > 2 else "gevent"
+    return asyncio.run(run(n, worker))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ pytestmark = pytest.mark.e2e
 def test_full_server_says_so_and_connects_when_a_slot_frees(
     browser: Browser, built_frontend: None, fake: FakeOpenAI
 ) -> None:
-    server = start_server(configured_env(fake, SERVER_THREADS="4"))  # two socket slots
+    # two socket slots (SERVER_MAX_SOCKETS: the same under the gevent worker)
+    server = start_server(configured_env(fake, SERVER_THREADS="4", SERVER_MAX_SOCKETS="2"))
     others = [LiveClient(server.url), LiveClient(server.url)]
     context, page, watch = new_page(browser, server.url)
     try:

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 from director.entrypoint.api import capacity
-from director.entrypoint.api.capacity import SocketCapacity, socket_limit
+from director.entrypoint.api.capacity import SocketCapacity, connection_limit, pool_size, socket_limit
+from director.entrypoint.api.settings import load_server_settings
 
 
 class App:
@@ -100,6 +101,18 @@ def test_one_warning_while_full(caplog: pytest.LogCaptureFixture) -> None:
 @pytest.mark.parametrize(("threads", "limit"), [(4, 2), (8, 6), (16, 14), (256, 224)])
 def test_socket_share_of_the_threads(threads: int, limit: int) -> None:
     assert socket_limit(threads) == limit
+
+
+def test_the_connection_limit_follows_the_worker() -> None:
+    threaded = load_server_settings(_env_file=None, threads=16, max_sockets=3000)
+    evented = load_server_settings(_env_file=None, threads=16, max_sockets=3000, worker="gevent")
+    assert connection_limit(threaded) == 14  # a share of the threads; SERVER_MAX_SOCKETS is not read
+    assert connection_limit(evented) == 3000  # no thread per socket: the setting itself
+
+
+@pytest.mark.parametrize(("limit", "pool"), [(2, 66), (512, 576), (4000, 4500)])
+def test_the_gevent_pool_keeps_room_beyond_the_sockets(limit: int, pool: int) -> None:
+    assert pool_size(limit) == pool
 
 
 def test_unadmitted_requests_share_a_pool_with_a_cap_per_address_and_admitted_ones_pass() -> None:

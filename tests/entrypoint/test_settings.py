@@ -46,6 +46,8 @@ def test_env_values_are_parsed(monkeypatch):
         ("SERVER_PORT", "eighty"),
         ("SERVER_PORT", "70000"),
         ("SERVER_THREADS", "1"),
+        ("SERVER_WORKER", "eventlet"),
+        ("SERVER_MAX_SOCKETS", "1"),
         ("DB_TYPE", "mysql"),
         ("DIRECTOR_CORS_ORIGINS", "*"),
         ("DIRECTOR_CORS_ORIGINS", "example.com"),
@@ -80,6 +82,25 @@ def test_gunicorn_config_is_one_gthread_worker():
     assert server.cfg.workers == 1 and server.cfg.threads == 64
     assert server.cfg.bind == ["127.0.0.1:8123"]
     assert server.cfg.preload_app is False  # the app (and its warm-up thread) live in the worker
+
+
+def test_gunicorn_config_under_the_gevent_worker_sizes_its_pool_for_max_sockets():
+    settings = load_server_settings(_env_file=None, port=8123, worker="gevent", max_sockets=2000)
+    server = DirectorServer(settings)
+    assert server.cfg.worker_class_str == "UnpatchedGeventWorker"
+    assert server.cfg.workers == 1
+    # Every socket plus an eighth for REST, the UI and /health.
+    assert server.cfg.worker_connections == 2250
+
+
+def test_the_gevent_worker_raises_the_open_file_limit_to_fit_its_sockets(monkeypatch, no_gunicorn):
+    limits: list[tuple[int, int]] = []
+    monkeypatch.setattr(server_module.resource, "getrlimit", lambda _which: (1024, 1_000_000))
+    monkeypatch.setattr(server_module.resource, "setrlimit", lambda _which, value: limits.append(value))
+    monkeypatch.setenv("SERVER_WORKER", "gevent")
+    monkeypatch.setenv("SERVER_MAX_SOCKETS", "4000")
+    assert main() == 0
+    assert limits == [(4500 + server_module.SPARE_FILES, 1_000_000)]
 
 
 @pytest.fixture

@@ -91,6 +91,10 @@ class ServerProcess:
                 "DIRECTOR_AUTO_TITLE": "false",
             }
         )
+        # DIRECTOR_TEST_SERVER_WORKER=gevent runs every server the tests start under the gevent worker
+        # (a test's own SERVER_WORKER still wins): the front door's tests then check that worker too.
+        if worker := os.environ.get("DIRECTOR_TEST_SERVER_WORKER"):
+            child["SERVER_WORKER"] = worker
         child.update(env)
         child["SERVER_PORT"] = str(self.port)
         return child

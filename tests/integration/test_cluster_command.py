@@ -36,6 +36,9 @@ def cluster_env(fake: FakeOpenAI, work_dir: Path, cluster_dir: Path, port: int) 
         PYTHONUNBUFFERED="1",
         DIRECTOR_AUTO_TITLE="false",  # a title call would take the reply scripted for the answer
     )
+    # As for every server the tests start (tests/fakes/server_process.py): the cluster's servers too.
+    if worker := os.environ.get("DIRECTOR_TEST_SERVER_WORKER"):
+        env["SERVER_WORKER"] = worker
     return env
 
 

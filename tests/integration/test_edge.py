@@ -2,7 +2,8 @@
 user's (127.0.0.x), and a real user who must still get answers.
 
 SERVER_THREADS is small here (16: 14 socket slots, 8 for requests of unadmitted connections, 4 per
-address) so that anything that held a thread would show at once.
+address; SERVER_MAX_SOCKETS sets the same 14 slots under the gevent worker) so that anything that held
+a thread would show at once.
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ def edge_fake() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture(scope="module")
 def server(edge_fake: FakeOpenAI) -> Iterator[ServerProcess]:
-    server = start_server(provider_env(edge_fake, DIRECTOR_AUTH_TOKEN=TOKEN, SERVER_THREADS="16"))
+    server = start_server(
+        provider_env(edge_fake, DIRECTOR_AUTH_TOKEN=TOKEN, SERVER_THREADS="16", SERVER_MAX_SOCKETS="14")
+    )
     yield server
     server.cleanup()
 

@@ -266,7 +266,8 @@ def connect_when_free(url: str, within_s: float = 10.0) -> LiveClient:
 def test_too_many_open_sockets_are_refused_and_rest_keeps_answering(fake_openai: FakeOpenAI, servers):
     """Each open websocket holds one of gunicorn's threads. With all of them held, the server used to
     answer nothing at all (not even /health). Now sockets get at most SERVER_THREADS minus a reserve."""
-    server = start_server(provider_env(fake_openai, SERVER_THREADS="4"))  # 2 for sockets, 2 kept
+    # 2 for sockets, 2 kept (SERVER_MAX_SOCKETS: the same 2 under the gevent worker)
+    server = start_server(provider_env(fake_openai, SERVER_THREADS="4", SERVER_MAX_SOCKETS="2"))
     servers.append(server)
     clients = [LiveClient(server.url), LiveClient(server.url)]
     try:

@@ -277,6 +277,16 @@ def _shutdown(environ: dict[str, Any]) -> None:
     client = environ.get("gunicorn.socket")
     if client is None:
         return
+    # Under the gevent worker it is a gevent socket: only its hub's thread may wake the greenlet
+    # waiting on it, and the reaper is a native thread, so the shutdown is handed to that hub.
+    hub = getattr(client, "hub", None)
+    if hub is not None and threading.get_ident() != hub.thread_ident:
+        hub.loop.run_callback_threadsafe(_shutdown_socket, client)
+    else:
+        _shutdown_socket(client)
+
+
+def _shutdown_socket(client: Any) -> None:
     try:
         client.shutdown(socket.SHUT_RDWR)
     except OSError:

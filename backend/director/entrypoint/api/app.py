@@ -26,7 +26,7 @@ from director.core.turns import LocalTurnRegistry, TurnRegistry
 from director.db.base import BaseDB
 from director.entrypoint.api import wire_json
 from director.entrypoint.api.admission import Admission
-from director.entrypoint.api.capacity import socket_limit
+from director.entrypoint.api.capacity import connection_limit
 from director.entrypoint.api.health import ServerHealth, worker_identity
 from director.entrypoint.api.packet_guard import PollingPayloadGuard, install_packet_guard
 from director.entrypoint.api.routes import api
@@ -140,10 +140,12 @@ def create_app(
     frontend_dir: Path | None = None,
     registry: TurnRegistry | None = None,
     mcp_hub: MCPHub | None = None,
+    async_mode: str = "threading",
 ) -> tuple[Flask, SocketIO]:
     """``registry`` is where a cluster-wide turn registry (busy claim, stop) plugs in; by default
     turns are tracked in this process's memory. ``mcp_hub``: the MCP servers' connections (by default
-    started here from ``DIRECTOR_MCP_CONFIG``, once per process)."""
+    started here from ``DIRECTOR_MCP_CONFIG``, once per process). ``async_mode``: "gevent" under the
+    gevent worker (server.py installs thread_bridge.py on it); in-process tests keep "threading"."""
     settings = settings or load_server_settings()
     llm = llm or _default_llm()
     db = db or _default_db(settings)
@@ -159,7 +161,7 @@ def create_app(
     origins = OriginPolicy(settings.cors_origins)
     socketio = SocketIO(
         app,
-        async_mode="threading",
+        async_mode=async_mode,
         cors_allowed_origins=origins,
         max_http_buffer_size=max_buffer,
         json=wire_json,  # hostile nesting gets an `error` event, not a dropped packet and a traceback
@@ -167,7 +169,11 @@ def create_app(
         engineio_logger=False,
         **_message_queue(settings),
     )
-    admission = Admission(socket_limit(settings.threads))
+    if async_mode == "gevent":
+        from director.entrypoint.api import thread_bridge
+
+        thread_bridge.install(socketio)  # before the queue's listener starts and any client connects
+    admission = Admission(connection_limit(settings))
     admission.install(socketio.server.eio)
     registry = registry if registry is not None else _default_registry(settings, db)
     limits = EngineLimits(

@@ -1,5 +1,8 @@
 """Keeps some of gunicorn's threads for REST and the UI however many Socket.IO clients connect.
 
+(Under the gevent worker, ``SERVER_WORKER=gevent``, a socket holds no thread but still a greenlet, a
+file and memory: the same guard refuses new connections past ``SERVER_MAX_SOCKETS``.)
+
 Under the gthread worker, an open websocket (or a pending long-poll) holds a thread for as long as it
 lasts. Once such connections hold every thread, nothing else is answered (``/health`` included) and
 nothing is logged: the server just looks dead. So once Socket.IO requests hold ``limit`` threads, new
@@ -24,6 +27,7 @@ from urllib.parse import parse_qs
 from werkzeug.wsgi import ClosingIterator
 
 from director.entrypoint.api.admission import Admission
+from director.entrypoint.api.settings import ServerSettings, ServerWorker
 from director.entrypoint.api.wsgi_errors import content_length, json_error
 from director.log_throttle import ThrottledLog
 
@@ -40,6 +44,20 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 def socket_limit(threads: int) -> int:
     """Socket.IO's share of ``threads``: all but an eighth (at least two) kept for other requests."""
     return threads - max(2, threads // 8)
+
+
+def connection_limit(settings: ServerSettings) -> int:
+    """The Socket.IO connections one process holds: a share of its threads under gthread; under gevent
+    a socket costs no thread, and ``SERVER_MAX_SOCKETS`` (gunicorn's pool and open files) bounds them."""
+    if settings.worker == ServerWorker.GEVENT:
+        return settings.max_sockets
+    return socket_limit(settings.threads)
+
+
+def pool_size(limit: int) -> int:
+    """The gevent worker's connection pool: the socket ``limit`` plus an eighth (at least 64) for REST,
+    the UI and /health, so a full server still answers them."""
+    return limit + max(64, limit // 8)
 
 
 class SocketCapacity:
@@ -120,7 +138,8 @@ class SocketCapacity:
             self._warnings.warning(
                 "refusing",
                 "All %d live-connection slots are in use: refusing new Socket.IO connections until "
-                "some close. Raise SERVER_THREADS to allow more (each open browser tab holds one thread).",
+                "some close. Raise SERVER_THREADS (gthread) or SERVER_MAX_SOCKETS (gevent) to allow more "
+                "(each open browser tab holds one).",
                 self.limit,
             )
 

@@ -1,7 +1,10 @@
 """Production server: ``python -m director.entrypoint.api.server`` (what ``make run`` starts).
 
-gunicorn with one gthread worker: Socket.IO keeps per-client state in memory, so it needs a single
-process (no sticky sessions); threads serve requests and each open websocket holds one thread.
+gunicorn with one worker: Socket.IO keeps per-client state in memory, so it needs a single
+process (no sticky sessions). ``SERVER_WORKER`` picks how it serves sockets: gthread (the default),
+where each open websocket holds one of ``SERVER_THREADS``, or gevent, where sockets are greenlets
+on one hub (thousands per process, ``SERVER_MAX_SOCKETS``) and turns and requests run in native
+threads (thread_bridge.py).
 The app is built inside the worker (not preloaded in the master) so the LLM warm-up thread lives
 in the process that serves requests.
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import resource
 import signal
 import socket
 import sys
@@ -22,10 +26,10 @@ from gunicorn.app.base import BaseApplication
 
 from director.agents.settings import load_agent_settings
 from director.core.budget import load_budget_settings
-from director.entrypoint.api.capacity import SocketCapacity, socket_limit
+from director.entrypoint.api.capacity import SocketCapacity, connection_limit, pool_size
 from director.entrypoint.api.queue_sender import flush_all
 from director.entrypoint.api.recovery import finish_interrupted_answers
-from director.entrypoint.api.settings import ServerSettings, load_server_settings
+from director.entrypoint.api.settings import ServerSettings, ServerWorker, load_server_settings
 from director.errors import ConfigError
 from director.llm.base import BaseLLM
 from director.llm.callbacks import load_callback_settings
@@ -47,6 +51,8 @@ STOP_GRACE_S = 0.5
 # it within this budget, after which a turn that could not be saved is logged with its session.
 DRAIN_TIMEOUT_S = 3.0
 WORKER_BOOT_ERROR = 3
+# File descriptors the gevent worker needs beyond its sockets: the DB, logs, LiteLLM's connections.
+SPARE_FILES = 256
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -63,7 +69,9 @@ def build_app(settings: ServerSettings, llm: BaseLLM | None = None) -> tuple[Any
     """Create the WSGI app and start the LLM warm-up off the request path."""
     from director.entrypoint.api.app import create_app
 
-    app, socketio = create_app(settings=settings, llm=llm)
+    # Under gevent, create_app installs thread_bridge (sockets on the hub, turns in native threads).
+    async_mode = "gevent" if settings.worker == ServerWorker.GEVENT else "threading"
+    app, socketio = create_app(settings=settings, llm=llm, async_mode=async_mode)
     state = app.extensions["director"]
     if settings.message_queue is None:
         # Before any request: answers a killed server left "in progress" are marked interrupted.
@@ -158,10 +166,7 @@ class DirectorServer(BaseApplication):
         options = {
             "bind": [f"{self.settings.host}:{self.settings.port}"],
             "workers": 1,
-            "worker_class": "gthread",
-            "threads": self.settings.threads,
-            # Room for kept-alive HTTP connections beyond the threads busy with websockets.
-            "worker_connections": max(1000, self.settings.threads * 2),
+            **self._worker_options(),
             "graceful_timeout": GRACEFUL_TIMEOUT_S,
             "timeout": 60,
             "keepalive": 5,
@@ -178,6 +183,22 @@ class DirectorServer(BaseApplication):
         for key, value in options.items():
             self.cfg.set(key, value)
 
+    def _worker_options(self) -> dict[str, Any]:
+        if self.settings.worker == ServerWorker.GEVENT:
+            from director.entrypoint.api.gevent_worker import UnpatchedGeventWorker
+
+            # Every open socket plus room for REST, the UI and /health (capacity.py).
+            return {
+                "worker_class": UnpatchedGeventWorker,
+                "worker_connections": pool_size(self.settings.max_sockets),
+            }
+        return {
+            "worker_class": "gthread",
+            "threads": self.settings.threads,
+            # Room for kept-alive HTTP connections beyond the threads busy with websockets.
+            "worker_connections": max(1000, self.settings.threads * 2),
+        }
+
     def _when_ready(self, _arbiter: Any) -> None:
         # The one line a user looks for. Printed by the master once the socket is bound.
         logger.info("Director is listening on %s", self.settings.url)
@@ -192,6 +213,10 @@ class DirectorServer(BaseApplication):
             sigterm.wait()
             if self._app is not None:
                 drain(self._app, self._socketio)
+                if self.settings.worker == ServerWorker.GEVENT:
+                    # gunicorn's gevent loop would wait for every pooled connection (a kept-alive one
+                    # holds its slot for the keepalive timeout); everything worth keeping is saved.
+                    self._exit_now()
                 threading.Thread(
                     target=keep_sockets_closed, args=(self._socketio,), name="late-sockets", daemon=True
                 ).start()
@@ -217,6 +242,9 @@ class DirectorServer(BaseApplication):
         if self._drain_thread is not None:
             # With no socket open, gunicorn's loop ends at once; the running turns still get to save.
             self._drain_thread.join(DRAIN_TIMEOUT_S + 1)
+        self._exit_now()
+
+    def _exit_now(self) -> None:
         flush_all()  # the drained turns' final events still reach the other processes (message queue)
         try:
             if self._app is not None:
@@ -239,7 +267,12 @@ class DirectorServer(BaseApplication):
             self._app, self._socketio = build_app(self.settings, self.llm)
             # Open sockets may not take every thread, or REST, the UI and /health stop answering.
             admission = self._app.extensions["director"].admission
-            return SocketCapacity(self._app, socket_limit(self.settings.threads), admission)
+            app = SocketCapacity(self._app, connection_limit(self.settings), admission)
+            if self.settings.worker == ServerWorker.GEVENT:
+                from director.entrypoint.api.thread_bridge import ThreadedRequests
+
+                return ThreadedRequests(app)  # REST, the UI and /health off the hub
+            return app
         except ConfigError as exc:
             logger.error("Configuration error: %s", exc.message)
             # gunicorn's "worker failed to boot" code: the master stops instead of respawning forever.
@@ -294,6 +327,8 @@ def main() -> int:
     if problem := message_queue_problem(settings.message_queue_url):
         logger.error("%s", problem)
         return 2
+    if settings.worker == ServerWorker.GEVENT:
+        raise_open_file_limit(settings.max_sockets)
     if problem := bind_problem(settings.host, settings.port):
         # gunicorn would retry for five seconds, logging two lines a second, then give up.
         logger.error("Cannot listen on %s:%d: %s", settings.host, settings.port, problem)
@@ -333,6 +368,23 @@ def message_queue_problem(url: str | None) -> str | None:
         f"DIRECTOR_MESSAGE_QUEUE: cannot reach Redis at {redacted_url(url)} ({reason}): "
         "start redis-server, fix the URL, or unset it to run a single process."
     )
+
+
+def raise_open_file_limit(max_sockets: int) -> None:
+    """Let the process open a file per socket: the soft limit is often 1024, the hard one far higher."""
+    wanted = pool_size(max_sockets) + SPARE_FILES
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        soft = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        logger.warning(
+            "The open-file limit (%d, see ulimit -Hn) is below the %d that SERVER_MAX_SOCKETS=%d needs: "
+            "connections beyond it fail. Raise the limit or lower SERVER_MAX_SOCKETS.",
+            soft,
+            wanted,
+            max_sockets,
+        )
 
 
 def bind_problem(host: str, port: int) -> str | None:

@@ -6,6 +6,7 @@ fails at start-up with a ``ConfigError`` naming the variable, never later on a r
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -21,6 +22,13 @@ MESSAGE_QUEUE_SCHEMES = ("redis", "rediss", "unix")
 
 # The Vite dev server (`make dev`) is the only other origin a fresh install needs.
 DEFAULT_DEV_ORIGINS = ("http://localhost:5173", "http://127.0.0.1:5173")
+
+
+class ServerWorker(StrEnum):
+    """How one server process serves its sockets (server.py)."""
+
+    GTHREAD = "gthread"
+    GEVENT = "gevent"
 
 
 def _env(name: str) -> Any:
@@ -43,6 +51,16 @@ class ServerSettings(DirectorSettings):
     port: int = Field(8000, validation_alias=_env("SERVER_PORT"), ge=0, le=65535, description="a TCP port")
     # gunicorn gthread threads; a websocket holds one for its whole life, so this bounds open tabs.
     threads: int = Field(256, validation_alias=_env("SERVER_THREADS"), ge=4, le=10000)
+    # gthread: a thread per socket (SERVER_THREADS bounds open tabs). gevent: sockets on gevent's hub,
+    # turns and requests in real threads (thread_bridge.py); SERVER_MAX_SOCKETS bounds open tabs.
+    worker: ServerWorker = Field(ServerWorker.GTHREAD, validation_alias=_env("SERVER_WORKER"))
+    max_sockets: int = Field(
+        4000,
+        validation_alias=_env("SERVER_MAX_SOCKETS"),
+        ge=2,
+        le=100_000,
+        description="the open browser tabs (Socket.IO connections) one gevent process holds",
+    )
 
     db_type: DBType = Field(DBType.SQLITE, validation_alias=_env("DB_TYPE"))
     sqlite_db_path: Path = Field(

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from flask_socketio import SocketIO
@@ -25,10 +24,17 @@ def limit_websocket_messages(socketio: SocketIO, max_bytes: int) -> None:
 
     engine.io checks ``max_http_buffer_size`` only after simple-websocket has buffered the whole
     message, and creates simple-websocket without a size limit: one client could make the server
-    hold any amount of memory. Its threading driver passes extra keyword arguments on to
-    ``simple_websocket.Server``; the per-server copy of the driver table leaves other servers alone.
+    hold any amount of memory. Both drivers used here (threading, and gevent without gevent-websocket)
+    wrap ``SimpleWebSocketWSGI``, which hands its ``server_args`` to ``simple_websocket.Server``; the
+    gevent one takes no extra arguments, so a subclass adds the limit to them. The per-server copy of
+    the driver table leaves other servers alone.
     """
     eio = socketio.server.eio
-    drivers = dict(eio._async)
-    drivers["websocket"] = functools.partial(drivers["websocket"], max_message_size=max_bytes)
-    eio._async = drivers
+    driver = eio._async["websocket"]
+
+    class LimitedWebSocket(driver):  # type: ignore[misc, valid-type]
+        def __init__(self, handler: Any, server: Any, **kwargs: Any):
+            super().__init__(handler, server, **kwargs)
+            self.server_args = {**self.server_args, "max_message_size": max_bytes}
+
+    eio._async = {**eio._async, "websocket": LimitedWebSocket}
