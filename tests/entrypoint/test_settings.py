@@ -75,8 +75,13 @@ def test_server_main_reports_config_error_and_exits(monkeypatch, caplog):
     assert "SERVER_PORT" in caplog.text
 
 
-def test_gunicorn_config_is_one_gthread_worker():
-    settings = load_server_settings(_env_file=None, port=8123, threads=64)
+def test_the_default_worker_is_gevent_without_monkey_patching():
+    settings = load_server_settings(_env_file=None, port=8123)
+    assert DirectorServer(settings).cfg.worker_class_str == "UnpatchedGeventWorker"
+
+
+def test_gunicorn_config_is_one_gthread_worker_when_asked():
+    settings = load_server_settings(_env_file=None, port=8123, threads=64, worker="gthread")
     server = DirectorServer(settings)
     assert server.cfg.worker_class_str == "gthread"
     assert server.cfg.workers == 1 and server.cfg.threads == 64

@@ -1,10 +1,10 @@
 """Production server: ``python -m director.entrypoint.api.server`` (what ``make run`` starts).
 
 gunicorn with one worker: Socket.IO keeps per-client state in memory, so it needs a single
-process (no sticky sessions). ``SERVER_WORKER`` picks how it serves sockets: gthread (the default),
-where each open websocket holds one of ``SERVER_THREADS``, or gevent, where sockets are greenlets
-on one hub (thousands per process, ``SERVER_MAX_SOCKETS``) and turns and requests run in native
-threads (thread_bridge.py).
+process (no sticky sessions). ``SERVER_WORKER`` picks how it serves sockets: gevent (the default),
+where sockets are greenlets on one hub (thousands per process, ``SERVER_MAX_SOCKETS``) and turns and
+requests run in native threads (thread_bridge.py), or gthread, where each open websocket holds one
+of ``SERVER_THREADS``.
 The app is built inside the worker (not preloaded in the master) so the LLM warm-up thread lives
 in the process that serves requests.
 """

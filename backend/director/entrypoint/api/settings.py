@@ -51,9 +51,9 @@ class ServerSettings(DirectorSettings):
     port: int = Field(8000, validation_alias=_env("SERVER_PORT"), ge=0, le=65535, description="a TCP port")
     # gunicorn gthread threads; a websocket holds one for its whole life, so this bounds open tabs.
     threads: int = Field(256, validation_alias=_env("SERVER_THREADS"), ge=4, le=10000)
-    # gthread: a thread per socket (SERVER_THREADS bounds open tabs). gevent: sockets on gevent's hub,
-    # turns and requests in real threads (thread_bridge.py); SERVER_MAX_SOCKETS bounds open tabs.
-    worker: ServerWorker = Field(ServerWorker.GTHREAD, validation_alias=_env("SERVER_WORKER"))
+    # gevent (the default): sockets on gevent's hub, turns and requests in real threads (thread_bridge.py);
+    # SERVER_MAX_SOCKETS bounds open tabs. gthread: a thread per socket (SERVER_THREADS bounds open tabs).
+    worker: ServerWorker = Field(ServerWorker.GEVENT, validation_alias=_env("SERVER_WORKER"))
     max_sockets: int = Field(
         4000,
         validation_alias=_env("SERVER_MAX_SOCKETS"),
