@@ -104,7 +104,7 @@ def test_socket_share_of_the_threads(threads: int, limit: int) -> None:
 
 
 def test_the_connection_limit_follows_the_worker() -> None:
-    threaded = load_server_settings(_env_file=None, threads=16, max_sockets=3000)
+    threaded = load_server_settings(_env_file=None, threads=16, max_sockets=3000, worker="gthread")
     evented = load_server_settings(_env_file=None, threads=16, max_sockets=3000, worker="gevent")
     assert connection_limit(threaded) == 14  # a share of the threads; SERVER_MAX_SOCKETS is not read
     assert connection_limit(evented) == 3000  # no thread per socket: the setting itself
