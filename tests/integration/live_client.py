@@ -24,6 +24,8 @@ class LiveClient:
     ):
         self.sio = socketio.Client(reconnection=False)
         self.events: list[tuple[str, Any]] = []
+        # Messages whose events this client no longer records (late copies of a finished turn's).
+        self.forgotten: set[str] = set()
         self._changed = threading.Condition()
         for name in ("chat", "chat_delta", "error"):
             self.sio.on(name, self._recorder(name), namespace=NAMESPACE)
@@ -38,6 +40,8 @@ class LiveClient:
 
     def _recorder(self, name: str) -> Callable[[Any], None]:
         def record(payload: Any = None) -> None:
+            if isinstance(payload, dict) and payload.get("msg_id") in self.forgotten:
+                return
             with self._changed:
                 self.events.append((name, payload))
                 self._changed.notify_all()
