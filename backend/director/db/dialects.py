@@ -77,6 +77,15 @@ def insert(dialect: str, table: Table) -> Any:
     return (sqlite.insert if dialect == SQLITE else postgresql.insert)(table)
 
 
+def upsert(dialect: str, table: Table, keys: list[Any], replace: list[str]) -> Any:
+    """INSERT, or on a conflict of ``keys`` overwrite the ``replace`` columns with the new row's values
+    (the row's other columns, its creation time among them, stay as they were)."""
+    statement = insert(dialect, table)
+    return statement.on_conflict_do_update(
+        index_elements=keys, set_={column: statement.excluded[column] for column in replace}
+    )
+
+
 def begin_write(dialect: str) -> str | None:
     """What opens a write transaction, when the driver's implicit BEGIN is not the right one.
 

@@ -75,12 +75,7 @@ class _Statements:
         self.create_session = Prepared(insert_session.on_conflict_do_nothing(index_elements=[sid]), dialect)
         # Creating the session row in the same statement as the bump means a message is never
         # dropped (or refused by the foreign key) because its session row was not written first.
-        self.touch_session = Prepared(
-            insert_session.on_conflict_do_update(
-                index_elements=[sid], set_={"updated_at": insert_session.excluded.updated_at}
-            ),
-            dialect,
-        )
+        self.touch_session = Prepared(dialects.upsert(name, sessions, [sid], ["updated_at"]), dialect)
         self.get_session = Prepared(select(sessions).where(sid == bindparam("sid")), dialect)
         self.get_sessions = Prepared(
             select(sessions).order_by(sessions.c.updated_at.desc(), sessions.c.created_at.desc(), sid),
@@ -98,15 +93,9 @@ class _Statements:
         self.delete_session = Prepared(delete(sessions).where(sid == bindparam("sid")), dialect)
 
         conv = conversations.c
-        insert_message = dialects.insert(name, conversations)
         self.upsert_message = Prepared(
-            insert_message.on_conflict_do_update(
-                index_elements=[conv.session_id, conv.msg_id],
-                set_={
-                    "conv_id": insert_message.excluded.conv_id,
-                    "updated_at": insert_message.excluded.updated_at,
-                    "message": insert_message.excluded.message,
-                },
+            dialects.upsert(
+                name, conversations, [conv.session_id, conv.msg_id], ["conv_id", "updated_at", "message"]
             ),
             dialect,
         )
@@ -119,16 +108,8 @@ class _Statements:
         )
 
         ctx = context_messages.c
-        insert_context = dialects.insert(name, context_messages)
         self.upsert_context = Prepared(
-            insert_context.on_conflict_do_update(
-                index_elements=[ctx.session_id],
-                set_={
-                    "updated_at": insert_context.excluded.updated_at,
-                    "messages": insert_context.excluded.messages,
-                },
-            ),
-            dialect,
+            dialects.upsert(name, context_messages, [ctx.session_id], ["updated_at", "messages"]), dialect
         )
         # Output messages a dead process left "in progress" (the start-up repair); FOR UPDATE on
         # PostgreSQL (SQLite's write transaction already holds the only write lock).
@@ -197,14 +178,11 @@ class _BranchStatements:
         self.state = Prepared(
             select(state.view_tip, state.context_tip).where(state.session_id == bindparam("sid")), dialect
         )
-        insert_state = dialects.insert(name, branch_state)
 
         def upsert_state(column: str) -> Prepared:
             """Set one of the two tips, leaving the other as it is."""
-            excluded = insert_state.excluded
-            set_ = {column: excluded[column], "updated_at": excluded.updated_at}
             return Prepared(
-                insert_state.on_conflict_do_update(index_elements=[state.session_id], set_=set_), dialect
+                dialects.upsert(name, branch_state, [state.session_id], [column, "updated_at"]), dialect
             )
 
         self.upsert_view_tip = upsert_state("view_tip")
@@ -237,15 +215,8 @@ class _BranchStatements:
             select(turn.messages).where(turn.session_id == bindparam("sid"), turn.msg_id == bindparam("mid")),
             dialect,
         )
-        insert_turn = dialects.insert(name, turn_contexts)
         self.upsert_turn_context = Prepared(
-            insert_turn.on_conflict_do_update(
-                index_elements=[turn.session_id, turn.msg_id],
-                set_={
-                    "updated_at": insert_turn.excluded.updated_at,
-                    "messages": insert_turn.excluded.messages,
-                },
-            ),
+            dialects.upsert(name, turn_contexts, [turn.session_id, turn.msg_id], ["updated_at", "messages"]),
             dialect,
         )
 

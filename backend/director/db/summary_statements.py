@@ -13,16 +13,12 @@ class SummaryStatements:
     def __init__(self, engine: Engine):
         dialect = engine.dialect
         table = context_summaries.c
-        insert = dialects.insert(dialect.name, context_summaries)
         self.upsert = Prepared(
-            insert.on_conflict_do_update(
-                index_elements=[table.session_id, table.through_msg_id],
-                set_={
-                    "covered": insert.excluded.covered,
-                    "digest": insert.excluded.digest,
-                    "summary": insert.excluded.summary,
-                    "created_at": insert.excluded.created_at,
-                },
+            dialects.upsert(
+                dialect.name,
+                context_summaries,
+                [table.session_id, table.through_msg_id],
+                ["covered", "digest", "summary", "created_at"],
             ),
             dialect,
         )
