@@ -15,15 +15,11 @@ append deltas, like director.client, rely on that). No Flask here.
 
 from __future__ import annotations
 
-import heapq
-import itertools
-import logging
-import threading
 from collections.abc import Callable
 from time import monotonic
 from typing import Any
 
-logger = logging.getLogger(__name__)
+from director.core.timers import Timers
 
 # 25 events a second at most per streaming answer: smooth to read, a fraction of a token stream's rate.
 DELTA_INTERVAL_S = 0.04
@@ -57,14 +53,14 @@ class DeltaBatcher:
         self._end = offset + len(delta)
         if not self._scheduled:
             self._scheduled = True
-            _flusher.schedule(self._last_sent + self._interval_s, self)
+            _flusher.call_later(self._last_sent + self._interval_s - monotonic(), self.flush_due)
 
     def flush_due(self) -> None:
         """The flusher's call, once the interval after the last send has passed."""
         # Never wait for the message's lock: its holder may be saving the whole message (which sends
         # what is pending itself), and one flusher thread serves every answer of the process.
         if not self._lock.acquire(blocking=False):
-            _flusher.schedule(monotonic() + BUSY_RETRY_S, self)
+            _flusher.call_later(BUSY_RETRY_S, self.flush_due)
             return
         try:
             self._scheduled = False
@@ -84,39 +80,6 @@ class DeltaBatcher:
         self._send(delta, offset)
 
 
-class _Flusher:
-    """One daemon thread that sends every answer's merged delta when its interval is over."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._due: list[tuple[float, int, DeltaBatcher]] = []
-        self._order = itertools.count()  # ties never compare batchers
-        self._thread: threading.Thread | None = None
-
-    def schedule(self, at: float, batcher: DeltaBatcher) -> None:
-        with self._cond:
-            heapq.heappush(self._due, (at, next(self._order), batcher))
-            if self._thread is None or not self._thread.is_alive():
-                # Started on first use, so a forking server starts it in the worker that streams.
-                self._thread = threading.Thread(target=self._run, name="delta-flusher", daemon=True)
-                self._thread.start()
-            self._cond.notify()
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._due:
-                    self._cond.wait()
-                at, _, batcher = self._due[0]
-                wait_s = at - monotonic()
-                if wait_s > 0:
-                    self._cond.wait(wait_s)
-                    continue
-                heapq.heappop(self._due)
-            try:
-                batcher.flush_due()
-            except Exception:  # one answer's failed send must not stop every other answer's deltas
-                logger.exception("sending a merged stream delta failed")
-
-
-_flusher = _Flusher()
+# Its own timer thread, not the one of timed saves (core/timers.TIMERS): a save waits on the database,
+# and deltas must not wait behind it. One failed send is logged there and stops no other answer's.
+_flusher = Timers("delta-flusher")
