@@ -8,6 +8,7 @@ import {
   applyChat,
   applyDelta,
   createConversation,
+  eventMark,
   inputText,
   isTurnRunning,
   loadConversation,
@@ -243,10 +244,11 @@ export async function openSession(sessionId, { push = true, quiet = false } = {}
   state.sessionMissing = false
   if (!quiet) state.loadingSession = true
   if (switching) socket?.emit('join', { session_id: sessionId })
+  const since = eventMark()
   try {
     const session = await api.session(sessionId, { limit: PAGE })
     if (ticket !== openToken) return // the user moved on meanwhile
-    loadConversation(state.conversation, withVersions(session))
+    loadConversation(state.conversation, withVersions(session), { since })
     setHistory(session)
     applySessionSettings(session)
   } catch (error) {

@@ -6,7 +6,7 @@ import re
 import time
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import APIResponse, Browser, Route, expect
 
 from tests.e2e.harness import PHONE, UI, GatedReply, new_page, screenshot
 from tests.fakes.providers import FAKE_API_KEY, FakeOpenAI, Reply
@@ -335,6 +335,12 @@ def test_lost_connection_shows_a_banner_and_resumes(ui: UI, server: ServerProces
     ui.box.fill("typed while offline")
     send_button = ui.page.get_by_role("button", name="Send message")
     expect(send_button).to_be_disabled()
+    # On reconnecting, the page reloads the chat's stored copy. Fetch that copy at once but deliver
+    # it only after the next turn is answered: a reload that left before a send must not wipe that
+    # turn off the screen (CI once caught this race by chance).
+    held: list[tuple[Route, APIResponse]] = []
+    reload = re.compile(r"/session/[^/?]+\?")
+    ui.page.route(reload, lambda route: held.append((route, route.fetch())))
     server.start()
     expect(banner).to_be_hidden(timeout=30_000)
     expect(send_button).to_be_enabled()
@@ -342,7 +348,15 @@ def test_lost_connection_shows_a_banner_and_resumes(ui: UI, server: ServerProces
     expect(ui.answer()).to_have_text("Before the restart.")
     ui.send("Second question")
     expect(ui.answer()).to_have_text("After the restart.")
+    assert len(held) == 1, "the reconnect did not reload the chat"
+    route, stale = held[0]
+    assert "Second question" not in stale.text()
+    with ui.page.expect_request_finished(lambda request: request.url == route.request.url):
+        route.fulfill(response=stale)
+    ui.page.unroute(reload)
+    ui.page.evaluate("() => new Promise((resolve) => setTimeout(resolve, 200))")  # let it be applied
     expect(ui.page.locator('[data-role="user"]')).to_have_count(2)
+    expect(ui.answer()).to_have_text("After the restart.")
     # The model saw the earlier turn: the session resumed, it did not start over.
     assert "First question" in str(fake.requests[-1].json["messages"])
     # The browser logs the refused reconnection attempts while the server is down; that is expected.

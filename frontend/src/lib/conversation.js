@@ -9,6 +9,13 @@ export function createConversation() {
   return { messages: [] }
 }
 
+// Counts socket events applied, so a REST load can tell what arrived after it was asked for.
+let seenCounter = 0
+/** A mark to pass to `loadConversation` as `since`: everything applied after it is newer than the load. */
+export function eventMark() {
+  return seenCounter
+}
+
 let localCounter = 0
 /** A client-side message id; the server keeps it as `client_msg_id` and echoes it on the answer. */
 export function newClientMsgId() {
@@ -79,7 +86,7 @@ function findIndex(conv, predicate) {
 /** Apply a whole message from a `chat` event (input echo or output update). */
 export function applyChat(conv, raw) {
   if (!raw || typeof raw !== 'object') return conv
-  const incoming = { ...normalise(raw), live: true }
+  const incoming = { ...normalise(raw), live: true, seen: ++seenCounter }
   let index = incoming.msg_id ? findIndex(conv, (m) => m.msg_id === incoming.msg_id) : -1
   if (index < 0 && incoming.msg_type === 'input' && incoming.client_msg_id) {
     index = findIndex(conv, (m) => m.local && m.client_msg_id === incoming.client_msg_id)
@@ -125,19 +132,35 @@ export function applyDelta(conv, event) {
   }
   const message = conv.messages[index]
   if (message.status !== 'progress') return conv
+  message.seen = ++seenCounter
   // Start from what the last whole message already had, so nothing shown is lost.
   if (!message.stream) adoptSnapshot(message, answerBlock(message)?.text)
   addDelta(message, event.delta, event.offset)
   return conv
 }
 
-/** Replace everything with the server's stored conversation, keeping local messages it lacks. */
-export function loadConversation(conv, messages) {
-  const loaded = (Array.isArray(messages) ? messages : []).map(normalise)
+/**
+ * Replace everything with the server's stored conversation, keeping local messages it lacks. `since`
+ * (an `eventMark()` taken when the load was asked for) also keeps what the socket delivered after
+ * that: a reload that left before a turn's echo must not wipe that turn off the screen.
+ */
+export function loadConversation(conv, messages, { since = Infinity } = {}) {
+  const newer = (m) => m.seen > since
+  const loaded = (Array.isArray(messages) ? messages : []).map((stored) => {
+    const message = normalise(stored)
+    const current = message.msg_id ? conv.messages.find((m) => m.msg_id === message.msg_id) : null
+    // The socket's copy is the fresher one; the stored copy only knows the versions beside it.
+    if (current && newer(current)) return { ...current, siblings: message.siblings ?? current.siblings, sibling_index: message.sibling_index ?? current.sibling_index }
+    return message
+  })
   const known = new Set(loaded.map((m) => m.client_msg_id).filter(Boolean))
-  const pending = conv.messages.filter((m) => m.local && !known.has(m.client_msg_id))
+  const loadedIds = new Set(loaded.map((m) => m.msg_id).filter(Boolean))
+  const pending = conv.messages.filter(
+    (m) => (m.local && !known.has(m.client_msg_id)) || (newer(m) && !loadedIds.has(m.msg_id)),
+  )
   // A turn still running keeps its streamed preview across a reload of the stored copy.
   for (const message of loaded) {
+    if (newer(message)) continue
     const previous = conv.messages.find((m) => m.msg_id && m.msg_id === message.msg_id)
     if (previous && message.status === 'progress') {
       Object.assign(message, {

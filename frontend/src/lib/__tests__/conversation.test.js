@@ -5,6 +5,7 @@ import {
   applyChat,
   applyDelta,
   createConversation,
+  eventMark,
   inputText,
   isTurnRunning,
   loadConversation,
@@ -180,6 +181,35 @@ describe('conversation reducer', () => {
     loadConversation(conv, [input(), output({ status: 'success', content: [answer('hi', 'success')] })])
     expect(conv.messages.map((m) => m.msg_id ?? m.client_msg_id)).toEqual(['in1', 'out1', 'local2'])
     expect(isTurnRunning(conv)).toBe(true)
+  })
+
+  it('keeps a turn the socket delivered after a reload was asked for (a reconnect racing a send)', () => {
+    const conv = createConversation()
+    const stored = [input(), output({ status: 'success', content: [answer('hi', 'success')] })]
+    loadConversation(conv, stored)
+    const since = eventMark()
+    addLocalInput(conv, { clientMsgId: 'local2', text: 'second' })
+    applyChat(conv, input({ msg_id: 'in2', client_msg_id: 'local2', content: [{ type: 'text', text: 'second' }] }))
+    applyChat(conv, output({ msg_id: 'out2', client_msg_id: 'local2', content: [answer('ok', 'success')], status: 'success' }))
+    // The reload's answer left before the second turn: it must not wipe that turn off the screen.
+    loadConversation(conv, stored, { since })
+    expect(conv.messages.map((m) => m.msg_id)).toEqual(['in1', 'out1', 'in2', 'out2'])
+    expect(isTurnRunning(conv)).toBe(false)
+    // Without a mark (an ordinary load), the stored copy is the whole truth as before.
+    loadConversation(conv, stored)
+    expect(conv.messages.map((m) => m.msg_id)).toEqual(['in1', 'out1'])
+  })
+
+  it('does not let an older stored copy undo a final answer the socket delivered after the mark', () => {
+    const conv = createConversation()
+    applyChat(conv, input())
+    applyChat(conv, output({ content: [answer('par')] }))
+    const since = eventMark()
+    applyChat(conv, output({ status: 'success', content: [answer('partial, now whole', 'success')] }))
+    loadConversation(conv, [input(), output({ content: [answer('par')], siblings: ['out1'], sibling_index: 0 })], { since })
+    expect(conv.messages[1].status).toBe('success')
+    expect(conv.messages[1].siblings).toEqual(['out1'])
+    expect(isTurnRunning(conv)).toBe(false)
   })
 
   it('does not treat a stored unanswered input as a running turn', () => {
