@@ -479,6 +479,7 @@ class LiteLLM(BaseLLM):
         acc = StreamAccumulator()
         streaming_logging.apply(litellm)  # a callback registered since the import gets its logging
         chunks = litellm.completion(**body, **kwargs)
+        streaming_logging.skip_success_handler(litellm, chunks)
         try:
             for chunk in chunks:
                 text, calls = acc.add(chunk)

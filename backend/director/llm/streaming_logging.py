@@ -5,12 +5,15 @@ streamed call: measured here it is about a quarter of LiteLLM's CPU per call (be
 the difference). Director reads usage from the stream itself and prices it with ``cost_per_token``
 (llm/litellm.py), so with no LiteLLM callback registered nothing reads that logging's result. A
 deployment that registers one (``litellm.callbacks``, ``success_callback``) gets it back, so its
-callbacks still see every streamed call.
+callbacks still see every streamed call. The same holds for the end-of-stream success handler
+(``skip_success_handler``), which runs even with that logging off.
 """
 
 from __future__ import annotations
 
+import os
 from types import ModuleType
+from typing import Any
 
 # LiteLLM's lists of what runs after a successful call (``callbacks`` is split into the others).
 _SUCCESS_HOOKS = ("callbacks", "success_callback", "_async_success_callback")
@@ -35,3 +38,36 @@ def _is_a_callback(litellm: ModuleType, callback: object) -> bool:
 def apply(litellm: ModuleType) -> None:
     """Skip the streaming success logging exactly when no callback would receive it."""
     litellm.disable_streaming_logging = not success_callbacks_registered(litellm)
+
+
+def success_handler_needed(litellm: ModuleType) -> bool:
+    """Whether anything reads what LiteLLM's end-of-stream success handler produces.
+
+    Its readers: registered callbacks, a response cache, and the payload it prints when
+    ``LITELLM_PRINT_STANDARD_LOGGING_PAYLOAD`` is set. (LiteLLM's SDK budget, ``litellm.max_budget``,
+    counts only calls that do not stream.)
+    """
+    return (
+        success_callbacks_registered(litellm)
+        or getattr(litellm, "cache", None) is not None
+        or bool(os.getenv("LITELLM_PRINT_STANDARD_LOGGING_PAYLOAD"))
+    )
+
+
+def skip_success_handler(litellm: ModuleType, stream: Any) -> None:
+    """Drop this stream's end-of-stream success handler when nothing reads its result.
+
+    Even with the per-chunk logging off, a finished stream hands its whole rebuilt response to a worker
+    thread that prices it again and builds a logging payload: about 1.8 ms of CPU per call here, some 15%
+    of LiteLLM's share of a call (bench/llm_overhead.py prints the CPU per call). Director prices the usage itself. Only this
+    stream's own logging object is touched, so another call (or a callback registered later) is unaffected.
+    """
+    logging_obj = getattr(stream, "logging_obj", None)
+    if logging_obj is None or not callable(getattr(logging_obj, "success_handler", None)):
+        return
+    if not success_handler_needed(litellm):
+        logging_obj.success_handler = _nothing_reads_it
+
+
+def _nothing_reads_it(*args: object, **kwargs: object) -> None:
+    return None
