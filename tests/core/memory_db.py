@@ -164,6 +164,10 @@ class MemoryDB:
             ids = {c["session_id"] for c in self.__dict__.get("calls", [])}
             return {sid: self._sum(self._session_calls(sid)) for sid in ids}
 
+    def get_session_totals(self, session_ids):
+        every = self.get_all_session_totals()
+        return {sid: every[sid] for sid in session_ids if sid in every}
+
     def get_spend(self, session_id, day):
         from director.db.usage_statements import utc_day
 

@@ -59,9 +59,26 @@ def test_totals_are_summed_per_session_and_per_utc_day(db: BaseDB) -> None:
     }
     every = db.get_all_session_totals()
     assert set(every) == {"a", "b"} and every["b"]["llm_calls"] == 1
+    # A page of the chat list reads only its own chats' totals.
+    assert db.get_session_totals(["b", "never", "b"]) == {"b": every["b"]}
+    assert db.get_session_totals([]) == {}
     session_spent, day_spent = db.get_spend("a", utc_day(T0))
     assert (session_spent, day_spent) == (pytest.approx(0.0015), pytest.approx(0.0015))
     assert db.get_spend("b", utc_day(T0 + DAY)) == (pytest.approx(0.001), pytest.approx(0.001))
+
+
+def test_totals_of_more_chats_than_one_query_holds(db: BaseDB) -> None:
+    from director.db.usage_statements import TOTALS_SLOTS
+
+    ids = [f"s{i:04d}" for i in range(TOTALS_SLOTS * 2 + 7)]
+    for sid in ids:
+        db.create_session(sid)
+    for sid in ids[::3]:  # every third chat has made a model call
+        db.record_llm_call(call(sid))
+    asked = ids[1:]  # not the first: it must be left out
+    totals = db.get_session_totals(asked)
+    assert set(totals) == {sid for sid in ids[::3] if sid in asked}
+    assert all(t["llm_calls"] == 1 and t["input_tokens"] == 100 for t in totals.values())
 
 
 def test_spend_outlives_a_deleted_chat(db: BaseDB) -> None:

@@ -58,6 +58,19 @@ def test_usage_sums_the_stored_calls_and_the_budget_reports_today(server) -> Non
     assert budget["today_spent_usd"] == pytest.approx(0.75)
     assert budget["session_budget_usd"] is None and budget["allow_unpriced_models"] is True
     assert http.get("/session").json[0]["totals"]["llm_calls"] == 3
+    # The paged list (the sidebar's) carries each chat's totals too, zeros for a chat without calls.
+    server.db.create_session("s2", title="Chat two")
+    first = http.get("/session?limit=1").json
+    second = http.get(f"/session?limit=1&cursor={first['next_cursor']}").json
+    by_id = {s["session_id"]: s["totals"] for page in (first, second) for s in page["sessions"]}
+    assert by_id["s1"]["llm_calls"] == 3 and by_id["s1"]["cost_usd"] == pytest.approx(0.75)
+    assert by_id["s2"] == {
+        "input_tokens": 0,
+        "output_tokens": 0,
+        "cached_tokens": 0,
+        "cost_usd": 0.0,
+        "llm_calls": 0,
+    }
 
 
 def test_usage_needs_the_token(make_server) -> None:

@@ -269,6 +269,10 @@ class BaseDB(ABC):
         """Every session's totals, by session id (sessions without a model call are absent)."""
 
     @abstractmethod
+    def get_session_totals(self, session_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Those sessions' totals, by session id (a page of the chat list: it reads only these)."""
+
+    @abstractmethod
     def get_spend(self, session_id: str, day: str) -> tuple[float, float]:
         """``(session's cost, UTC day's cost)`` in USD: what budgets are checked against."""
 

@@ -45,6 +45,7 @@ from director.db.summary_statements import SummaryStatements
 from director.db.turn_statements import TurnStatements
 from director.db.usage_statements import (
     GROUP_SCOPE,
+    TOTALS_SLOTS,
     UsageGroup,
     UsageScope,
     UsageStatements,
@@ -53,6 +54,7 @@ from director.db.usage_statements import (
     group_key,
     merge,
     ordered,
+    slot_values,
     totals_increments,
     utc_day,
     whole_days,
@@ -478,6 +480,17 @@ class SQLDB(BaseDB):
 
     def get_all_session_totals(self) -> dict[str, dict[str, Any]]:
         rows = self._run(lambda cursor: self._usage.session_totals.all(cursor))
+        return {row["key"]: as_totals(row) for row in rows}
+
+    def get_session_totals(self, session_ids: list[str]) -> dict[str, dict[str, Any]]:
+        keys = list(dict.fromkeys(sid for sid in session_ids if is_storable_id(sid)))
+        pieces = [keys[i : i + TOTALS_SLOTS] for i in range(0, len(keys), TOTALS_SLOTS)]
+
+        def work(cursor: Any) -> list[dict[str, Any]]:
+            statement = self._usage.totals_of_sessions
+            return [row for piece in pieces for row in statement.all(cursor, slot_values(piece))]
+
+        rows = self._run(work) if pieces else []
         return {row["key"]: as_totals(row) for row in rows}
 
     def get_spend(self, session_id: str, day: str) -> tuple[float, float]:

@@ -49,6 +49,14 @@ GROUP_SCOPE = {
 UNKNOWN_MODEL = "unknown"
 
 
+TOTALS_SLOTS = 100  # session ids per totals query (a sidebar page is 50)
+
+
+def slot_values(keys: list[str]) -> dict[str, str | None]:
+    """Bind values for ``totals_of_sessions``: up to TOTALS_SLOTS keys, the rest NULL."""
+    return {f"k{i}": keys[i] if i < len(keys) else None for i in range(TOTALS_SLOTS)}
+
+
 def zero_totals() -> dict[str, Any]:
     return {"input_tokens": 0, "output_tokens": 0, "cached_tokens": 0, "cost_usd": 0.0, "llm_calls": 0}
 
@@ -86,6 +94,15 @@ class UsageStatements:
         )
         self.session_totals = Prepared(
             select(tot.key, *total_columns).where(tot.scope == UsageScope.SESSION.value), dialect
+        )
+        # A page of chats' totals: a fixed number of slots keeps it one prepared statement (unused
+        # slots are bound to NULL, which matches no key); longer lists run in slot-sized pieces.
+        self.totals_of_sessions = Prepared(
+            select(tot.key, *total_columns).where(
+                tot.scope == UsageScope.SESSION.value,
+                tot.key.in_([bindparam(f"k{i}") for i in range(TOTALS_SLOTS)]),
+            ),
+            dialect,
         )
         # The budget check: both spends in one round trip.
         self.spend = Prepared(

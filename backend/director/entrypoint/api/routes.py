@@ -86,16 +86,17 @@ def list_sessions() -> ResponseReturnValue:
     if query is not None and query.strip():
         return search_sessions(query)
     db = state().db
-    totals = db.get_all_session_totals()  # summed by the database (usage_totals), never here
 
-    def with_totals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def with_totals(rows: list[dict[str, Any]], totals: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         return [{**s, "totals": totals.get(s["session_id"]) or zero_totals()} for s in rows]
 
     limit = parse_limit(request.args.get("limit"))
-    if limit is not None:  # paged: {sessions, next_cursor}
+    if limit is not None:  # paged: {sessions, next_cursor}, with the totals of that page's chats only
         page = sessions_page(db, limit, request.args.get("cursor") or None)
-        return jsonify({**page, "sessions": with_totals(pinned_first(page["sessions"]))})
-    return jsonify(with_totals(pinned_first(db.get_sessions())))
+        rows = pinned_first(page["sessions"])
+        totals = db.get_session_totals([s["session_id"] for s in rows])  # summed by the database
+        return jsonify({**page, "sessions": with_totals(rows, totals)})
+    return jsonify(with_totals(pinned_first(db.get_sessions()), db.get_all_session_totals()))
 
 
 def search_sessions(query: str) -> ResponseReturnValue:
