@@ -47,6 +47,8 @@ export const state = reactive({
 })
 
 export const turnRunning = computed(() => isTurnRunning(state.conversation))
+/** Whether a new turn may start now (Try again, Regenerate, resend): none running, connected, not backing off. */
+export const canStartTurn = computed(() => !turnRunning.value && state.connected && !(state.waitSeconds > 0))
 
 let backoffTimer = null
 
