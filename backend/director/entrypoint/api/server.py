@@ -27,6 +27,7 @@ from gunicorn.app.base import BaseApplication
 from director.agents.settings import load_agent_settings
 from director.core.budget import load_budget_settings
 from director.entrypoint.api.capacity import SocketCapacity, connection_limit, pool_size
+from director.entrypoint.api.heap import settle_startup_heap
 from director.entrypoint.api.queue_sender import flush_all
 from director.entrypoint.api.recovery import finish_interrupted_answers
 from director.entrypoint.api.settings import ServerSettings, ServerWorker, load_server_settings
@@ -59,10 +60,13 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 def _warmup(llm: Any) -> None:
     try:
         llm.warmup()
-        logger.info("LLM layer warmed up")
     except Exception:
         # A failed warm-up is not fatal: the first real call imports lazily and reports errors.
         logger.exception("LLM warm-up failed")
+        return
+    # LiteLLM's import was the last of the start-up heap: keep the garbage collector off it (heap.py).
+    settle_startup_heap()
+    logger.info("LLM layer warmed up")
 
 
 def build_app(settings: ServerSettings, llm: BaseLLM | None = None) -> tuple[Any, Any]:
