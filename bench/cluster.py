@@ -12,8 +12,9 @@ fake OpenAI provider answering after 0.5 s, measured three ways in one run:
 Prints the walls and the ratios; target (b)/(c) <= 0.75 on a 2-core machine: one process is bounded by
 LiteLLM's CPU per call on one core, two processes use both. The bench process itself (200 clients and
 the fake provider) shares those cores.
-Each run also prints the CPU seconds each kind of process spent on the turns (servers, redis-server,
-postgres, nginx, this bench process) and the servers' CPU per turn: what the two cores were busy with.
+Each run also prints the CPU seconds each kind of process (servers, redis-server, postgres, nginx, this
+bench process) spent on the turns, from the first send to the last final message (the clients' connects
+and disconnects are outside that window), and the servers' CPU per turn: what the two cores were busy with.
 """
 
 from __future__ import annotations
@@ -44,9 +45,9 @@ WORKERS = 2
 
 def run_turns(fake: TimedFakeOpenAI, url: str, root_pid: int) -> tuple[float, list[dict[str, Any]]]:
     """The turns' wall time; prints the CPU every process spent on them (where the cores went)."""
-    meter = CpuMeter(root_pid).start()
-    result = bench_concurrent_sessions(fake, _Url(url), N_SESSIONS)  # type: ignore[arg-type]
-    print(f"      {describe(meter.stop(), N_SESSIONS)}")
+    meter = CpuMeter(root_pid)
+    result = bench_concurrent_sessions(fake, _Url(url), N_SESSIONS, meter)  # type: ignore[arg-type]
+    print(f"      {describe(meter.spent, N_SESSIONS)}")
     return result
 
 

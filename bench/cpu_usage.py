@@ -65,6 +65,7 @@ class CpuMeter:
 
     def __init__(self, root: int):
         self.root = root
+        self.spent: Counter[str] = Counter()  # what the last stop() measured
 
     def start(self) -> CpuMeter:
         self._before = tree_cpu(self.root)
@@ -77,6 +78,7 @@ class CpuMeter:
         for pid, (role, cpu_s) in after.items():
             spent[role] += cpu_s - self._before.get(pid, (role, 0.0))[1]
         spent["bench process"] += own_cpu_s() - self._own_before
+        self.spent = spent
         return spent
 
 

@@ -168,28 +168,35 @@ def warm_up(server: ServerProcess) -> None:
 
 
 def bench_concurrent_sessions(
-    fake: TimedFakeOpenAI, server: ServerProcess, n_sessions: int = N_SESSIONS
+    fake: TimedFakeOpenAI, server: ServerProcess, n_sessions: int = N_SESSIONS, meter: Any = None
 ) -> tuple[float, list[dict[str, Any]]]:
-    wall, _cpu, requests = bench_concurrent_sessions_cpu(fake, server, n_sessions)
+    wall, _cpu, requests = bench_concurrent_sessions_cpu(fake, server, n_sessions, meter)
     return wall, requests
 
 
 def bench_concurrent_sessions_cpu(
-    fake: TimedFakeOpenAI, server: ServerProcess, n_sessions: int = N_SESSIONS
+    fake: TimedFakeOpenAI, server: ServerProcess, n_sessions: int = N_SESSIONS, meter: Any = None
 ) -> tuple[float, float | None, list[dict[str, Any]]]:
-    """Wall time from the first send to the last final message, and the server's CPU seconds meanwhile."""
+    """Wall time from the first send to the last final message, and the server's CPU seconds meanwhile.
+
+    ``meter`` (bench/cpu_usage.CpuMeter) is started and stopped around the same window: the clients'
+    connects and disconnects, paid once per connection rather than per turn, are outside it."""
     clients = parallel(lambda _: BenchClient(server.url), list(range(n_sessions)), workers=20)
     fake.reset()
     fake.latency = LATENCY_S
     fake.responder = lambda request: Reply(text="A short streamed answer for the benchmark turn.")
     pid = getattr(server, "pid", None)  # None for a URL (bench/cluster.py)
     cpu_before = process_tree_cpu_s(pid)
+    if meter is not None:
+        meter.start()
     started = time.perf_counter()
     for client in clients:
         client.send("benchmark question")
     for client in clients:
         if not client.done.wait(120):
             raise RuntimeError("a benchmark turn did not finish")
+    if meter is not None:
+        meter.stop()
     cpu_after = process_tree_cpu_s(pid)
     wall = max(c.finished_at for c in clients) - started
     cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
