@@ -58,9 +58,10 @@ def skip_success_handler(litellm: ModuleType, stream: Any) -> None:
     """Drop this stream's end-of-stream success handler when nothing reads its result.
 
     Even with the per-chunk logging off, a finished stream hands its whole rebuilt response to a worker
-    thread that prices it again and builds a logging payload: about 1.8 ms of CPU per call here, some 15%
-    of LiteLLM's share of a call (bench/llm_overhead.py prints the CPU per call). Director prices the usage itself. Only this
-    stream's own logging object is touched, so another call (or a callback registered later) is unaffected.
+    thread that prices it again and builds a logging payload: about 1.8 ms of CPU per call here, some
+    15% of LiteLLM's share of a call (bench/llm_overhead.py prints the CPU per call). Director prices the
+    usage itself. Only this stream's own logging object is touched, so another call (or a callback
+    registered later) is unaffected.
     """
     logging_obj = getattr(stream, "logging_obj", None)
     if logging_obj is None or not callable(getattr(logging_obj, "success_handler", None)):

@@ -146,11 +146,21 @@ export function applyDelta(conv, event) {
  */
 export function loadConversation(conv, messages, { since = Infinity } = {}) {
   const newer = (m) => m.seen > since
+  const shown = new Map()
+  for (const m of conv.messages) if (m.msg_id && !shown.has(m.msg_id)) shown.set(m.msg_id, m)
   const loaded = (Array.isArray(messages) ? messages : []).map((stored) => {
     const message = normalise(stored)
-    const current = message.msg_id ? conv.messages.find((m) => m.msg_id === message.msg_id) : null
-    // The socket's copy is the fresher one; the stored copy only knows the versions beside it.
-    if (current && newer(current)) return { ...current, siblings: message.siblings ?? current.siblings, sibling_index: message.sibling_index ?? current.sibling_index }
+    const current = message.msg_id ? shown.get(message.msg_id) : undefined
+    if (current && newer(current)) {
+      // The socket's copy is the fresher one; the stored copy only knows the versions beside it.
+      const siblings = message.siblings ?? current.siblings
+      return { ...current, siblings, sibling_index: message.sibling_index ?? current.sibling_index }
+    }
+    // A turn still running keeps its streamed preview across a reload of the stored copy.
+    if (current && message.status === 'progress') {
+      Object.assign(message, { stream: current.stream, streamChars: current.streamChars, pending: current.pending })
+    }
+    if (message.status === 'progress') adoptSnapshot(message, answerBlock(message)?.text)
     return message
   })
   const known = new Set(loaded.map((m) => m.client_msg_id).filter(Boolean))
@@ -158,19 +168,6 @@ export function loadConversation(conv, messages, { since = Infinity } = {}) {
   const pending = conv.messages.filter(
     (m) => (m.local && !known.has(m.client_msg_id)) || (newer(m) && !loadedIds.has(m.msg_id)),
   )
-  // A turn still running keeps its streamed preview across a reload of the stored copy.
-  for (const message of loaded) {
-    if (newer(message)) continue
-    const previous = conv.messages.find((m) => m.msg_id && m.msg_id === message.msg_id)
-    if (previous && message.status === 'progress') {
-      Object.assign(message, {
-        stream: previous.stream,
-        streamChars: previous.streamChars,
-        pending: previous.pending,
-      })
-    }
-    if (message.status === 'progress') adoptSnapshot(message, answerBlock(message)?.text)
-  }
   conv.messages.splice(0, conv.messages.length, ...loaded, ...pending)
   return conv
 }
