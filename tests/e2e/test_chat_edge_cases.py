@@ -142,9 +142,11 @@ def test_keyboard_only_reaches_the_chat_list_and_its_delete_button(ui: UI, fake:
     ui.open().send("Keyboard chat")
     expect(ui.answer()).to_have_text("Noted.")
 
+    row = ui.page.locator('nav[aria-label="Chat history"] .item').first
+    # The list is refreshed after the answer: Tab must not be pressed before the chat is in it.
+    expect(row).to_have_attribute("title", "Keyboard chat")
     ui.page.get_by_role("button", name="New chat").first.focus()
     ui.page.keyboard.press("Tab")
-    row = ui.page.locator('nav[aria-label="Chat history"] .item').first
     expect(row).to_be_focused()
     expect(row).to_contain_text("Keyboard chat")
     ui.page.keyboard.press("Tab")
