@@ -229,6 +229,11 @@ class StreamAccumulator:
         """
         return self._usage_after_finish
 
+    @property
+    def finished(self) -> bool:
+        """Whether the finish reason has arrived (the usage may still be to come)."""
+        return self.raw.finish_reason is not None
+
     def add(self, chunk: Any) -> tuple[str, list[tuple[int, str | None, str | None, str]]]:
         """Return ``(text, [(index, id, name, arguments_fragment), ...])`` carried by ``chunk``."""
         usage = _get(chunk, "usage")
@@ -265,6 +270,9 @@ class StreamAccumulator:
 
     def result(self) -> RawCompletion:
         self.raw.tool_calls = [self._calls[i] for i in sorted(self._calls)]
+        # A streamed answer's total is the sum of its parts, as LiteLLM's end of stream reports it,
+        # whichever way the usage was read (stream_tail.py) and whatever total the server stated.
+        self.raw.total_tokens = self.raw.prompt_tokens + self.raw.completion_tokens
         return self.raw
 
 

@@ -18,7 +18,7 @@ from types import ModuleType
 from typing import Any
 
 from director.errors import ConfigError
-from director.llm import streaming_logging
+from director.llm import stream_tail, streaming_logging
 from director.llm.base import (
     BaseLLM,
     LLMErrorType,
@@ -101,6 +101,14 @@ def _close_stream(stream: Any) -> None:
                 close()
             except Exception:  # best effort: the stream may already be closed or broken
                 logger.debug("closing a LiteLLM stream failed", exc_info=True)
+
+
+def _deltas(acc: StreamAccumulator, chunk: Any) -> Iterator[TextDelta | ToolCallDelta]:
+    text, calls = acc.add(chunk)
+    if text:
+        yield TextDelta(text=text)
+    for index, call_id, name, fragment in calls:
+        yield ToolCallDelta(index=index, id=call_id, name=name, arguments=fragment)
 
 
 def _release_responses(exc: BaseException) -> None:
@@ -480,13 +488,16 @@ class LiteLLM(BaseLLM):
         streaming_logging.apply(litellm)  # a callback registered since the import gets its logging
         chunks = litellm.completion(**body, **kwargs)
         streaming_logging.skip_success_handler(litellm, chunks)
+        tail_readable = stream_tail.can_read_tail(litellm, chunks)
         try:
             for chunk in chunks:
-                text, calls = acc.add(chunk)
-                if text:
-                    yield TextDelta(text=text)
-                for index, call_id, name, fragment in calls:
-                    yield ToolCallDelta(index=index, id=call_id, name=name, arguments=fragment)
+                yield from _deltas(acc, chunk)
+                if acc.finished and not acc.complete and tail_readable:
+                    # Only the usage is left to come: read it without LiteLLM's end-of-stream
+                    # rebuild (stream_tail.py). Without usage, the wrapper ends the stream as usual.
+                    tail_readable = False
+                    for rest in stream_tail.read_tail(chunks):
+                        yield from _deltas(acc, rest)
                 if acc.complete:
                     # Finish reason and usage are in: LiteLLM's remaining work on this stream (a
                     # second full rebuild, copies, logging) is nothing we read. Its success

@@ -1,0 +1,76 @@
+"""Reading what follows the finish chunk of an OpenAI-format stream without LiteLLM's end-of-stream work.
+
+With ``stream_options.include_usage`` an OpenAI-format stream sends, after the chunk carrying the
+finish reason, one more chunk with data: the usage, whole. LiteLLM's stream wrapper reads that chunk
+and keeps the usage back; only when the provider's stream has ended does it rebuild the whole answer
+from every chunk (``stream_chunk_builder``), price it, deep-copy it twice and queue it for its success
+logging and cache, and only then yield a usage chunk to the caller. That end costs about a quarter of
+a streamed call's CPU (bench/llm_overhead.py), and only LiteLLM's callbacks and cache read what it
+builds. So when none is registered (``streaming_logging.success_handler_needed``), the adapter reads
+the rest of the provider's stream here: each raw chunk still goes through the wrapper's own
+``chunk_creator``, LiteLLM's per-provider conversion, so the usage is LiteLLM's reading of what the
+provider sent.
+
+Anything unusual goes back to the wrapper, which then ends the stream exactly as it always does:
+- a stream that is not the OpenAI SDK's (other providers' formats spread usage over several events,
+  which the rebuild merges) is never read here;
+- a tail without usage (a server that ignores ``include_usage``) leaves the wrapper to count tokens,
+  as LiteLLM does;
+- a failure while reading is handed back for the wrapper to raise as it would have raised it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+from director.llm.streaming_logging import success_handler_needed
+
+logger = logging.getLogger(__name__)
+
+
+def can_read_tail(litellm: ModuleType, stream: Any) -> bool:
+    """Whether this stream's tail may be read without LiteLLM's end-of-stream rebuild."""
+    if success_handler_needed(litellm):  # a callback or cache reads the rebuilt response
+        return False
+    if not isinstance(getattr(stream, "chunks", None), list) or not callable(
+        getattr(stream, "chunk_creator", None)
+    ):
+        return False
+    import openai  # already imported by LiteLLM: no cost
+
+    return isinstance(getattr(stream, "completion_stream", None), openai.Stream)
+
+
+def read_tail(stream: Any) -> Iterator[Any]:
+    """The stream's remaining chunks, each converted by LiteLLM's ``chunk_creator``.
+
+    Each converted chunk is also appended to the wrapper's own list, so that if the wrapper has to end
+    the stream after all (no usage came), its token count covers them. A failure is not raised here:
+    the wrapper gets it back and raises it on its next step, mapped as any stream failure.
+    """
+    raw = stream.completion_stream
+    try:
+        for item in raw:
+            chunk = stream.chunk_creator(chunk=item)
+            if chunk is not None:
+                stream.chunks.append(chunk)
+                yield chunk
+    except Exception as exc:
+        logger.debug("reading a stream's tail failed; the stream wrapper reports it", exc_info=True)
+        stream.completion_stream = _raising(exc)
+        _close(raw)
+
+
+def _raising(exc: Exception) -> Iterator[Any]:
+    raise exc
+    yield  # a generator: the wrapper's next() raises ``exc``
+
+
+def _close(raw: Any) -> None:
+    try:
+        raw.close()
+    except Exception:  # best effort: the stream broke already
+        logger.debug("closing a broken stream failed", exc_info=True)
