@@ -9,9 +9,10 @@ fake OpenAI provider answering after 0.5 s, measured three ways in one run:
     bodies the servers sent, read as Director's adapter reads them (stopping after the usage chunk);
     once with LiteLLM's streaming success logging skipped (what Director does while no LiteLLM
     callback is registered, llm/streaming_logging.py) and once with it on (LiteLLM's default).
-Prints the walls and the ratios; target (b)/(c) <= 0.75 on a 2-core machine: one process is bounded by
-LiteLLM's CPU per call on one core, two processes use both. The bench process itself (200 clients and
-the fake provider) shares those cores.
+Prints the walls and the ratios; target (b)/(c) <= 0.75 on a 2-core machine, against LiteLLM's defaults (the
+issue's ``litellm.completion(stream=True)``) and, stricter, against bare LiteLLM with the logging cut the servers
+take. One process is bounded by LiteLLM's CPU per call on one core, two processes use both. The bench
+process itself (200 clients and the fake provider) shares those cores.
 Each run also prints the CPU seconds each kind of process (servers, redis-server, postgres, nginx, this
 bench process) spent on the turns, from the first send to the last final message (the clients' connects
 and disconnects are outside that window), and the servers' CPU per turn: what the two cores were busy with.
@@ -116,8 +117,12 @@ def main() -> None:
         bare_log = bare(fake, bodies, skip_logging=False)
         print(f"  (c) bare litellm, {N_SESSIONS} threads, streaming logging skipped: {bare_skip:6.2f} s")
         print(f"      bare litellm, {N_SESSIONS} threads, streaming logging on:      {bare_log:6.2f} s")
-        print(f"  (b)/(c) cluster / bare (skipped):  {clustered / bare_skip:5.2f}  (target <= 0.75)")
-        print(f"  (b)/(c) cluster / bare (logging):  {clustered / bare_log:5.2f}")
+        # The issue's baseline is litellm.completion(stream=True) as it comes (LiteLLM's defaults); the
+        # stricter comparison gives bare LiteLLM the same logging cut the servers take.
+        print(f"  (b)/(c) cluster / bare (LiteLLM's defaults): {clustered / bare_log:5.2f}  (target <= 0.75)")
+        print(
+            f"  (b)/(c) cluster / bare (logging skipped):    {clustered / bare_skip:5.2f}  (stricter; also <= 0.75 wanted)"
+        )
         print(f"  (a)/(c) 1 process / bare (skipped): {single / bare_skip:5.2f}")
         print(f"  (b)/(a) cluster / 1 process:       {clustered / single:5.2f}")
         print(f"  logging on / skipped, bare:        {bare_log / bare_skip:5.2f}")

@@ -221,11 +221,10 @@ class StreamAccumulator:
     def complete(self) -> bool:
         """Whether the stream has delivered everything: finish reason, then usage.
 
-        With ``stream_options.include_usage`` the usage chunk is the last one that carries data.
-        LiteLLM's wrapper only sends its finish chunk once the provider's stream has ended, then the
-        usage chunk; everything it does after that (rebuilding the whole response a second time,
-        deep copies, another success-logging job) is work Director never reads. Stopping here
-        saves about 3-4 ms, a fifth, of a streamed call's client time (bench/llm_overhead.py).
+        With ``stream_options.include_usage`` the usage chunk is the last one that carries data, so the
+        adapter stops reading there: whatever LiteLLM's wrapper would still do (its end-of-stream
+        success logging and copies) is work Director never reads. For OpenAI SDK streams the adapter
+        reads that last chunk itself, without LiteLLM's end-of-stream rebuild (stream_tail.py).
         """
         return self._usage_after_finish
 
