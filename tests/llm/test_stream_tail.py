@@ -127,7 +127,10 @@ def both_ways(
 
 
 @pytest.mark.parametrize("shape", sorted(USAGES))
-@pytest.mark.parametrize("model", ["openai/gpt-4o", "litellm_proxy/gpt-4o"])
+@pytest.mark.parametrize(
+    "model",
+    ["openai/gpt-4o", "litellm_proxy/gpt-4o", "deepseek/deepseek-chat", "hosted_vllm/m", "together_ai/m"],
+)
 def test_the_tail_read_reports_what_litellms_own_end_reports(fake, builds, monkeypatch, shape, model):
     fake.usage = USAGES[shape]
     reply = Reply(text="The answer, streamed in pieces.", tool_calls=[("lookup", {"q": "tail"})])
@@ -139,11 +142,11 @@ def test_the_tail_read_reports_what_litellms_own_end_reports(fake, builds, monke
     assert with_tail["cached_tokens"] == CACHED.get(shape, 0)
 
 
-@pytest.mark.parametrize("model", ["deepseek/deepseek-chat", "openrouter/openai/gpt-4o", "hosted_vllm/m"])
-def test_litellms_own_stream_handlers_end_the_litellm_way(fake, builds, monkeypatch, model):
-    # These providers' streams come through LiteLLM's own handlers (DeepSeek's cache fields,
-    # OpenRouter's cost in the usage), not the OpenAI SDK's: left to LiteLLM's end of stream.
-    fake.usage = USAGES["deepseek"] if model.startswith("deepseek") else USAGES["with_cost"]
+@pytest.mark.parametrize("model", ["openrouter/openai/gpt-4o", "groq/llama-3.3-70b-versatile"])
+def test_providers_with_their_own_stream_handler_end_the_litellm_way(fake, builds, monkeypatch, model):
+    # Their streams come through LiteLLM's handlers of their own (OpenRouter's cost in the usage, for
+    # one): left to LiteLLM's end of stream.
+    fake.usage = USAGES["with_cost"]
     with_tail, litellms_way, rebuilds = both_ways(
         fake, model, Reply(text="their own way"), builds, monkeypatch
     )

@@ -12,8 +12,8 @@ the rest of the provider's stream here: each raw chunk still goes through the wr
 provider sent.
 
 Anything unusual goes back to the wrapper, which then ends the stream exactly as it always does:
-- a stream that is not the OpenAI SDK's (other providers' formats spread usage over several events,
-  which the rebuild merges) is never read here;
+- a stream in another format (other providers spread usage over several events, which the rebuild
+  merges) is never read here;
 - a tail without usage (a server that ignores ``include_usage``) leaves the wrapper to count tokens,
   as LiteLLM does;
 - a failure while reading is handed back for the wrapper to raise as it would have raised it.
@@ -39,9 +39,33 @@ def can_read_tail(litellm: ModuleType, stream: Any) -> bool:
         getattr(stream, "chunk_creator", None)
     ):
         return False
-    import openai  # already imported by LiteLLM: no cost
+    return type(getattr(stream, "completion_stream", None)) in _openai_format_streams()
 
-    return isinstance(getattr(stream, "completion_stream", None), openai.Stream)
+
+_FORMATS: tuple[type, ...] | None = None
+
+
+def _openai_format_streams() -> tuple[type, ...]:
+    """The stream types whose chunks are OpenAI's, usage whole in one chunk after the finish.
+
+    The OpenAI SDK's own stream (openai/, litellm_proxy/, and OpenAI-compatible servers given as an
+    api_base), and LiteLLM's plain OpenAI-format handler (deepseek/, hosted_vllm/, together_ai/ and other
+    OpenAI-like providers). Exact types only: a provider's own subclass may keep quirks of its own
+    (OpenRouter's cost in the usage, for one), so it is left to LiteLLM's end of stream.
+    """
+    global _FORMATS
+    if _FORMATS is None:
+        import openai  # both already imported by LiteLLM: no cost
+
+        formats: list[type] = [openai.Stream]
+        try:
+            from litellm.llms.openai.chat.gpt_transformation import OpenAIChatCompletionStreamingHandler
+
+            formats.append(OpenAIChatCompletionStreamingHandler)
+        except ImportError:  # moved in another LiteLLM release: those streams end the LiteLLM way
+            logger.info("LiteLLM's OpenAI-format stream handler not found; its streams end the LiteLLM way")
+        _FORMATS = tuple(formats)
+    return _FORMATS
 
 
 def read_tail(stream: Any) -> Iterator[Any]:
