@@ -106,3 +106,46 @@ def test_recovers_when_the_server_drops_its_connections(postgres_dsn: str) -> No
         assert db.get_session("s1")["title"] == "after"
     finally:
         db.close()
+
+
+def test_reads_take_no_transaction_and_writes_stay_atomic_after_them(postgres_dsn: str) -> None:
+    # Reads run in autocommit (one round trip each, db/dialects.reads_in_autocommit); the pooled
+    # connection must be back in transactional mode for the next write, or a failing write would
+    # keep its first statements.
+    db = PostgresDB(postgres_dsn, pool_max_size=1)  # the read's connection is the write's
+    try:
+        db.create_session("s1", title="kept")
+
+        def read(cursor: object) -> bool:
+            return bool(cursor.connection.autocommit)  # type: ignore[attr-defined]
+
+        assert db._run(read) is True
+        rename = db._sql.rename_session
+
+        def failing_write(cursor: object) -> None:
+            assert not cursor.connection.autocommit  # type: ignore[attr-defined]
+            rename.run(cursor, {"sid": "s1", "ts": 1.0, "new_title": "half-written"})
+            raise RuntimeError("the second statement of the write fails")
+
+        with pytest.raises(RuntimeError):
+            db._run(failing_write, write=True)
+        assert db.get_session("s1")["title"] == "kept"
+    finally:
+        db.close()
+
+
+def test_a_read_on_a_lost_connection_is_retried_on_a_new_one(postgres_dsn: str) -> None:
+    db = PostgresDB(postgres_dsn, pool_max_size=1)
+    try:
+        db.create_session("s1", title="still here")
+        with psycopg.connect(postgres_dsn, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND application_name = 'director'"
+            )
+        assert db.get_session("s1")["title"] == "still here"
+        db.update_session("s1", title="written after")  # the replacement connection writes in a transaction
+        assert db.get_session("s1")["title"] == "written after"
+    finally:
+        db.close()

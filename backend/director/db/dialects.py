@@ -96,6 +96,17 @@ def begin_write(dialect: str) -> str | None:
     return "BEGIN IMMEDIATE" if dialect == SQLITE else None
 
 
+def reads_in_autocommit(dialect: str) -> bool:
+    """Whether a read runs without a transaction around it.
+
+    PostgreSQL: yes. At its READ COMMITTED level every statement takes its own snapshot, in a
+    transaction or not, so a read sees the same rows either way; without one it skips the BEGIN and
+    COMMIT round trips (a turn makes two reads, the sidebar one per refresh). SQLite's reads take no
+    transaction already (its driver runs in autocommit mode, see ``db/sqlite.py``).
+    """
+    return dialect == "postgresql"
+
+
 def json_text_field(dialect: str, column: ColumnElement[Any], key: str) -> ColumnElement[str]:
     """A top-level field of a JSON column, as text, for use in SQL (e.g. in WHERE)."""
     if dialect == SQLITE:

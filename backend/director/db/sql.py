@@ -248,6 +248,19 @@ def _message_row(message: dict[str, Any], ts: float) -> dict[str, Any]:
     }
 
 
+def _end_autocommit(conn: Any) -> None:
+    """Back to transactions (what every write expects) before the connection returns to the pool."""
+    dbapi_connection = conn.dbapi_connection
+    if dbapi_connection is None:  # invalidated already (the connection was lost)
+        return
+    try:
+        dbapi_connection.autocommit = False
+    except Exception:
+        # A broken connection refuses the change: invalidated, the pool never hands it out again.
+        logger.debug("could not leave autocommit; dropping the connection", exc_info=True)
+        conn.invalidate()
+
+
 class SQLDB(BaseDB):
     """The BaseDB contract over a SQLAlchemy engine. Subclasses build the engine and name ``where``."""
 
@@ -255,6 +268,7 @@ class SQLDB(BaseDB):
         self._engine = engine
         self._dialect = engine.dialect
         self._begin_write = dialects.begin_write(engine.dialect.name)
+        self._reads_in_autocommit = dialects.reads_in_autocommit(engine.dialect.name)
         self._where = where
         self._sql = _Statements(engine)
         self._usage = UsageStatements(engine)
@@ -311,7 +325,10 @@ class SQLDB(BaseDB):
                         raise
                     raise exc.orig from exc  # the driver's own error, as from the statements below
             conn = self._engine.raw_connection()  # pooled; close() gives it back
+            autocommit = self._reads_in_autocommit and not write
             try:
+                if autocommit:
+                    conn.dbapi_connection.autocommit = True  # type: ignore[union-attr]
                 cursor = conn.cursor()
                 if write and self._begin_write:
                     cursor.execute(self._begin_write)
@@ -341,6 +358,8 @@ class SQLDB(BaseDB):
                         raise storage_alarm.full(self._where, exc) from exc
                 raise
             finally:
+                if autocommit:
+                    _end_autocommit(conn)
                 conn.close()
         raise AssertionError("unreachable")
 
