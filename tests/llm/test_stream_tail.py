@@ -9,6 +9,7 @@ each call went.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -60,6 +61,9 @@ class UsageShapedOpenAI(FakeOpenAI):
         super().__init__()
         self.usage: dict[str, Any] | None = USAGES["plain"]
         self.drop_after_finish = False
+        self.usage_on_finish = False  # the usage in the finish chunk itself, no chunk of its own
+        self.keepalive_after_finish = False  # an SSE comment line between the finish and the usage
+        self.drop_after_usage = False  # the connection breaks after the usage chunk, before [DONE]
 
     def next_id(self) -> int:
         return 7  # the same ids in both runs of a comparison
@@ -69,11 +73,19 @@ class UsageShapedOpenAI(FakeOpenAI):
 
     def _stream(self, req: RecordedRequest, reply: Reply) -> Iterator[str]:
         for event in super()._stream(req, reply):
-            if self.usage is None and '"usage"' in event:
-                continue  # a server that ignores stream_options.include_usage
+            if '"usage"' in event and (self.usage is None or self.usage_on_finish):
+                continue  # a server that ignores stream_options.include_usage, or sent it already
+            finish = '"finish_reason": "' in event
+            if finish and self.usage_on_finish:
+                payload = json.loads(event.removeprefix("data: "))
+                event = f"data: {json.dumps(payload | {'usage': self._usage(reply)})}\n\n"
             yield event
-            if self.drop_after_finish and '"finish_reason": "' in event:
+            if finish and self.drop_after_finish:
                 raise ConnectionAbortedError("the fake provider drops the stream after the finish chunk")
+            if '"usage"' in event and self.drop_after_usage:
+                raise ConnectionAbortedError("the fake provider drops the stream before [DONE]")
+            if finish and self.keepalive_after_finish:
+                yield ": keep-alive\n\n"
 
 
 @pytest.fixture
@@ -154,14 +166,53 @@ def test_providers_with_their_own_stream_handler_end_the_litellm_way(fake, build
     assert with_tail == litellms_way and with_tail["status"] == "success"
 
 
-def test_a_server_that_sends_no_usage_is_counted_by_litellm_as_before(fake, builds, monkeypatch):
+# LiteLLM's plain OpenAI-format handler ends its streams itself (its [DONE] and other non-data lines
+# after the finish become chunks that stop the stream); the OpenAI SDK's stream drops them.
+FORMATS = ["openai/gpt-4o", "deepseek/deepseek-chat", "hosted_vllm/m", "together_ai/m"]
+
+
+@pytest.mark.parametrize("model", FORMATS)
+def test_a_server_that_sends_no_usage_is_counted_by_litellm_as_before(fake, builds, monkeypatch, model):
     fake.usage = None
     with_tail, litellms_way, rebuilds = both_ways(
-        fake, "openai/gpt-4o", Reply(text="no usage from this server"), builds, monkeypatch
+        fake, model, Reply(text="no usage from this server"), builds, monkeypatch
     )
     assert rebuilds == (1, 1), "without usage, LiteLLM's end of stream should count the tokens"
     assert with_tail == litellms_way
+    assert with_tail["status"] == "success", with_tail
     assert with_tail["send_tokens"] > 0 and with_tail["recv_tokens"] > 0  # LiteLLM's own count
+
+
+@pytest.mark.parametrize("model", FORMATS)
+def test_usage_sent_on_the_finish_chunk_is_read_as_before(fake, builds, monkeypatch, model):
+    fake.usage_on_finish = True
+    with_tail, litellms_way, _ = both_ways(
+        fake, model, Reply(text="usage on the finish"), builds, monkeypatch
+    )
+    assert with_tail == litellms_way
+    assert with_tail["status"] == "success", with_tail
+    assert (with_tail["send_tokens"], with_tail["recv_tokens"]) == (1200, 340)
+
+
+@pytest.mark.parametrize("model", FORMATS)
+def test_a_keep_alive_line_after_the_finish_changes_nothing(fake, builds, monkeypatch, model):
+    fake.keepalive_after_finish = True
+    with_tail, litellms_way, _ = both_ways(fake, model, Reply(text="kept alive"), builds, monkeypatch)
+    assert with_tail == litellms_way
+    assert with_tail["status"] == "success", with_tail
+    if model.startswith("openai/"):  # the OpenAI SDK drops the comment line and reads the usage after it
+        assert (with_tail["send_tokens"], with_tail["recv_tokens"]) == (1200, 340)
+    else:  # LiteLLM's handler ends the stream at that line and counts the tokens itself, both ways
+        assert with_tail["send_tokens"] > 0 and with_tail["recv_tokens"] > 0
+
+
+@pytest.mark.parametrize("model", FORMATS)
+def test_a_stream_ends_without_a_failure_logged(fake, builds, caplog, model):
+    # The tail's normal end (LiteLLM's handler stopping at [DONE]) is no failure handed back.
+    caplog.set_level("DEBUG", logger="director.llm.stream_tail")
+    _, response = stream_once(fake, model, Reply(text="a clean end"))
+    assert response.ok and not [r for r in caplog.records if "failed" in r.getMessage()]
+    assert len(builds) == 0
 
 
 def test_a_connection_lost_after_the_finish_is_reported_as_before(fake, builds, monkeypatch):
@@ -200,3 +251,13 @@ def test_other_stream_formats_end_the_litellm_way(builds):
         )
     assert response.ok and (response.send_tokens, response.recv_tokens) == (12, 3)
     assert len(builds) == 1
+
+
+def test_a_connection_lost_after_the_usage_leaves_the_answer_whole(fake, builds):
+    # Everything the answer needs has arrived; the adapter stops reading at the usage, as it always has
+    # (LiteLLM's own end would have waited for [DONE] and reported the break).
+    fake.drop_after_usage = True
+    text, response = stream_once(fake, "openai/gpt-4o", Reply(text="whole before the break"))
+    assert response.ok and text == "whole before the break"
+    assert (response.send_tokens, response.recv_tokens) == (1200, 340)
+    assert len(builds) == 0

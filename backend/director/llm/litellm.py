@@ -498,6 +498,8 @@ class LiteLLM(BaseLLM):
                     tail_readable = False
                     for rest in stream_tail.read_tail(chunks):
                         yield from _deltas(acc, rest)
+                        if acc.complete:
+                            break
                 if acc.complete:
                     # Finish reason and usage are in: LiteLLM's remaining work on this stream (a
                     # second full rebuild, copies, logging) is nothing we read. Its success

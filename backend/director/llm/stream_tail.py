@@ -14,9 +14,11 @@ provider sent.
 Anything unusual goes back to the wrapper, which then ends the stream exactly as it always does:
 - a stream in another format (other providers spread usage over several events, which the rebuild
   merges) is never read here;
-- a tail without usage (a server that ignores ``include_usage``) leaves the wrapper to count tokens,
-  as LiteLLM does;
-- a failure while reading is handed back for the wrapper to raise as it would have raised it.
+- a tail without usage (a server that ignores ``include_usage``, or sends the usage on the finish chunk)
+  leaves the wrapper to end the stream, counting tokens as LiteLLM does;
+- a failure while reading, before the usage has come, is handed back for the wrapper to raise as it
+  would have raised it. Once the usage is in, the adapter stops reading, as it always has after the usage
+  chunk: a connection that breaks after that (before ``[DONE]``) no longer fails an answer that is whole.
 """
 
 from __future__ import annotations
@@ -72,13 +74,22 @@ def read_tail(stream: Any) -> Iterator[Any]:
     """The stream's remaining chunks, each converted by LiteLLM's ``chunk_creator``.
 
     Each converted chunk is also appended to the wrapper's own list, so that if the wrapper has to end
-    the stream after all (no usage came), its token count covers them. A failure is not raised here:
-    the wrapper gets it back and raises it on its next step, mapped as any stream failure.
+    the stream after all (no usage came), its token count covers them. The caller stops reading once
+    the usage is in (nothing it needs can follow) and closes the stream. A failure before that is not
+    raised here: the wrapper gets it back and raises it on its next step, mapped as any stream failure.
     """
     raw = stream.completion_stream
     try:
         for item in raw:
-            chunk = stream.chunk_creator(chunk=item)
+            try:
+                chunk = stream.chunk_creator(chunk=item)
+            except StopIteration:
+                # LiteLLM's own "the stream is over" (its OpenAI-format handler turns [DONE] and other
+                # non-data lines after the finish into chunks that end it): the wrapper, stepped on,
+                # ends the stream exactly as it would have.
+                stream.completion_stream = iter(())
+                _close(raw)
+                return
             if chunk is not None:
                 stream.chunks.append(chunk)
                 yield chunk
