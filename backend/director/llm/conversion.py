@@ -223,7 +223,7 @@ class StreamAccumulator:
 
         With ``stream_options.include_usage`` the usage chunk is the last one that carries data, so the
         adapter stops reading there: whatever LiteLLM's wrapper would still do (its end-of-stream
-        success logging and copies) is work Director never reads. For OpenAI SDK streams the adapter
+        success logging and copies) is work Director never reads. For OpenAI-format streams the adapter
         reads that last chunk itself, without LiteLLM's end-of-stream rebuild (stream_tail.py).
         """
         return self._usage_after_finish
