@@ -487,8 +487,11 @@ class LiteLLM(BaseLLM):
         acc = StreamAccumulator()
         streaming_logging.apply(litellm)  # a callback registered since the import gets its logging
         chunks = litellm.completion(**body, **kwargs)
-        streaming_logging.skip_success_handler(litellm, chunks)
-        tail_readable = stream_tail.can_read_tail(litellm, chunks)
+        # One answer per call: does anything (a callback, a cache) read LiteLLM's end-of-stream work?
+        nobody_reads_the_end = not streaming_logging.success_handler_needed(litellm)
+        if nobody_reads_the_end:
+            streaming_logging.skip_success_handler(chunks)
+        tail_readable = nobody_reads_the_end and stream_tail.can_read_tail(chunks)
         try:
             for chunk in chunks:
                 yield from _deltas(acc, chunk)

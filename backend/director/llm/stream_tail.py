@@ -6,7 +6,8 @@ and keeps the usage back; only when the provider's stream has ended does it rebu
 from every chunk (``stream_chunk_builder``), price it, deep-copy it twice and queue it for its success
 logging and cache, and only then yield a usage chunk to the caller. That end costs about a quarter of
 a streamed call's CPU (bench/llm_overhead.py), and only LiteLLM's callbacks and cache read what it
-builds. So when none is registered (``streaming_logging.success_handler_needed``), the adapter reads
+builds. So when none is registered (``streaming_logging.success_handler_needed``, which the adapter asks
+once per call), it reads
 the rest of the provider's stream here: each raw chunk still goes through the wrapper's own
 ``chunk_creator``, LiteLLM's per-provider conversion, so the usage is LiteLLM's reading of what the
 provider sent.
@@ -25,18 +26,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from types import ModuleType
 from typing import Any
-
-from director.llm.streaming_logging import success_handler_needed
 
 logger = logging.getLogger(__name__)
 
 
-def can_read_tail(litellm: ModuleType, stream: Any) -> bool:
-    """Whether this stream's tail may be read without LiteLLM's end-of-stream rebuild."""
-    if success_handler_needed(litellm):  # a callback or cache reads the rebuilt response
-        return False
+def can_read_tail(stream: Any) -> bool:
+    """Whether this stream's format lets its tail be read without LiteLLM's end-of-stream rebuild.
+
+    Only once nothing reads that rebuild (no callback, no cache): the caller asks that first.
+    """
     if not isinstance(getattr(stream, "chunks", None), list) or not callable(
         getattr(stream, "chunk_creator", None)
     ):

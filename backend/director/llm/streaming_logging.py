@@ -54,8 +54,9 @@ def success_handler_needed(litellm: ModuleType) -> bool:
     )
 
 
-def skip_success_handler(litellm: ModuleType, stream: Any) -> None:
-    """Drop this stream's end-of-stream success handler when nothing reads its result.
+def skip_success_handler(stream: Any) -> None:
+    """Drop this stream's end-of-stream success handler: for a call whose result nothing reads
+    (``success_handler_needed`` was False when it was made; the caller asks once per call).
 
     Even with the per-chunk logging off, a finished stream hands its whole rebuilt response to a worker
     thread that prices it again and builds a logging payload: about 1.8 ms of CPU per call here, some
@@ -64,9 +65,7 @@ def skip_success_handler(litellm: ModuleType, stream: Any) -> None:
     registered later) is unaffected.
     """
     logging_obj = getattr(stream, "logging_obj", None)
-    if logging_obj is None or not callable(getattr(logging_obj, "success_handler", None)):
-        return
-    if not success_handler_needed(litellm):
+    if logging_obj is not None and callable(getattr(logging_obj, "success_handler", None)):
         logging_obj.success_handler = _nothing_reads_it
 
 
