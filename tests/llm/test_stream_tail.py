@@ -18,6 +18,7 @@ from director.llm import stream_tail
 from director.llm.base import LLMResponse, TextDelta
 from director.llm.litellm import ensure_litellm
 
+from tests.fakes.litellm_callbacks import registered
 from tests.fakes.providers import FakeAnthropic, FakeOpenAI, RecordedRequest, Reply, make_litellm
 
 # Usage shapes OpenAI-format servers send, beyond the plain three counts.
@@ -133,7 +134,7 @@ def both_ways(
     with_tail = reported(*stream_once(fake, model, reply))
     middle = len(builds)
     with monkeypatch.context() as patch:
-        patch.setattr(stream_tail, "can_read_tail", lambda litellm, stream: False)
+        patch.setattr(stream_tail, "can_read_tail", lambda stream: False)
         litellms_way = reported(*stream_once(fake, model, reply))
     return with_tail, litellms_way, (middle - before, len(builds) - middle)
 
@@ -227,17 +228,10 @@ def test_a_connection_lost_after_the_finish_is_reported_as_before(fake, builds, 
 
 
 def test_a_registered_callback_keeps_litellms_end_of_stream(fake, builds):
-    litellm = ensure_litellm()
     from litellm.integrations.custom_logger import CustomLogger
 
-    recorder = CustomLogger()
-    litellm.callbacks.append(recorder)
-    try:
+    with registered(CustomLogger()):
         _, response = stream_once(fake, "openai/gpt-4o", Reply(text="logged by a callback"))
-    finally:
-        for name in ("callbacks", "success_callback", "_async_success_callback"):
-            hooks = getattr(litellm, name)
-            hooks[:] = [hook for hook in hooks if hook is not recorder]
     assert response.ok and len(builds) == 1, "a callback reads the rebuilt response: it must be built"
 
 

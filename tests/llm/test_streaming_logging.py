@@ -11,6 +11,7 @@ import pytest
 from director.llm.base import LLMResponse
 from director.llm.litellm import ensure_litellm
 
+from tests.fakes.litellm_callbacks import registered
 from tests.fakes.providers import FakeOpenAI, Reply, make_litellm
 
 
@@ -98,19 +99,12 @@ def test_a_registered_callback_gets_the_logging_back(fake):
         def log_success_event(self, kwargs, response_obj, start_time, end_time):
             logged.set()
 
-    recorder = Recorder()
-    litellm.callbacks.append(recorder)
-    try:
+    with registered(Recorder()):
         fake.script(Reply(text="logged", prompt_tokens=10, completion_tokens=5))
         response = streamed(fake)
         assert litellm.disable_streaming_logging is False
         assert response.ok and (response.send_tokens, response.recv_tokens) == (10, 5)
         assert logged.wait(10), "the registered callback never saw the streamed call"
-    finally:
-        # LiteLLM copies a registered callback into its success lists: take it out of all of them.
-        for name in ("callbacks", "success_callback", "_async_success_callback"):
-            hooks = getattr(litellm, name)
-            hooks[:] = [hook for hook in hooks if hook is not recorder]
     fake.script(Reply(text="quiet again"))
     streamed(fake)
     assert litellm.disable_streaming_logging is True
