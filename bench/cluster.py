@@ -62,17 +62,9 @@ def one_process(fake: TimedFakeOpenAI) -> tuple[float, list[dict[str, Any]]]:
         server.cleanup()
 
 
-def start_cluster(fake: TimedFakeOpenAI, tries: int = 3) -> ClusterCommand:
-    # On a machine where other jobs start servers too, a free port run can be taken before the
-    # servers bind it: start again on a new one rather than lose the whole run.
-    for attempt in range(1, tries + 1):
-        try:
-            return ClusterCommand(server_env(fake) | {"SERVER_THREADS": "512"}, workers=WORKERS).start()
-        except RuntimeError as exc:
-            if "already in use" not in str(exc) or attempt == tries:
-                raise
-            print("      (a port was taken meanwhile: starting the cluster again)")
-    raise AssertionError("unreachable")
+def start_cluster(fake: TimedFakeOpenAI) -> ClusterCommand:
+    # ClusterCommand starts again on new ports if one of its run was taken meanwhile.
+    return ClusterCommand(server_env(fake) | {"SERVER_THREADS": "512"}, workers=WORKERS).start()
 
 
 def cluster_of_two(fake: TimedFakeOpenAI) -> float:

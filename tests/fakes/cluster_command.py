@@ -22,6 +22,11 @@ from pathlib import Path
 from tests.fakes.server_process import free_port, wait_for_health
 
 STARTUP_TIMEOUT_S = 180.0  # initdb, four processes and LiteLLM's import, on a shared 2-core machine
+START_TRIES = 3  # a port of the chosen run taken before the servers bound it: start again on a new run
+
+
+class _PortTaken(RuntimeError):
+    pass
 
 
 def listening(port: int) -> bool:
@@ -43,12 +48,20 @@ def free_run_of_ports(count: int) -> int:
 
 class ClusterCommand:
     def __init__(self, env: dict[str, str], workers: int = 2):
+        self._provider_env = env
+        self._workers = workers
+        self.process: subprocess.Popen[bytes] | None = None
+        self._prepare()
+        atexit.register(self.cleanup)
+
+    def _prepare(self) -> None:
+        """A new directory and a new run of free ports (each start attempt gets its own)."""
         # Not a private temp dir: as root, PostgreSQL runs as user postgres, who must enter it.
         self.dir = Path(tempfile.mkdtemp(prefix="director-cluster-"))
         self.dir.chmod(0o755)
-        self.port = free_run_of_ports(workers)
+        self.port = free_run_of_ports(self._workers)
         self.url = f"http://127.0.0.1:{self.port}"
-        self.worker_urls = [f"http://127.0.0.1:{self.port + i}" for i in range(1, workers + 1)]
+        self.worker_urls = [f"http://127.0.0.1:{self.port + i}" for i in range(1, self._workers + 1)]
         self.env = {key: os.environ[key] for key in ("PATH", "HOME") if key in os.environ}
         self.env.update(
             {
@@ -56,19 +69,30 @@ class ClusterCommand:
                 "LITELLM_OFFLINE_MODE": "true",
                 "DIRECTOR_ENV_FILE": str(self.dir / "no.env"),
                 "CLUSTER_DIR": str(self.dir),
-                "CLUSTER_WORKERS": str(workers),
+                "CLUSTER_WORKERS": str(self._workers),
                 "PYTHONUNBUFFERED": "1",
                 # As in server_process: a title call would take a reply the tests scripted for an answer.
                 "DIRECTOR_AUTO_TITLE": "false",
-                **env,
+                **self._provider_env,
                 "SERVER_PORT": str(self.port),
             }
         )
         self._log_path = self.dir / "cluster.log"
-        self.process: subprocess.Popen[bytes] | None = None
-        atexit.register(self.cleanup)
 
     def start(self) -> ClusterCommand:
+        # The free ports are free when chosen; the servers bind them seconds later (initdb, Redis,
+        # LiteLLM's import), and meanwhile another program's outgoing connection can take one as
+        # its local port. Then start again on a new run rather than fail the tests.
+        for attempt in range(1, START_TRIES + 1):
+            try:
+                return self._start_once()
+            except _PortTaken as exc:
+                if attempt == START_TRIES:
+                    raise RuntimeError(str(exc)) from None
+                self._prepare()
+        raise AssertionError("unreachable")
+
+    def _start_once(self) -> ClusterCommand:
         with open(self._log_path, "wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "director.entrypoint.cluster"],
@@ -85,7 +109,8 @@ class ClusterCommand:
         except Exception as exc:
             logs = self.logs()  # read before cleanup removes the directory they are in
             self.cleanup()
-            raise RuntimeError(f"make cluster did not start: {exc}\n{logs[-4000:]}") from None
+            error = _PortTaken if "already in use" in logs else RuntimeError
+            raise error(f"make cluster did not start: {exc}\n{logs[-4000:]}") from None
         return self
 
     def alive(self) -> bool:

@@ -91,3 +91,30 @@ def test_make_cluster_serves_and_ctrl_c_stops_everything(tmp_path, cluster_dir, 
     leftovers = subprocess.run(["pgrep", "-f", str(cluster_dir)], capture_output=True, text=True)
     assert leftovers.stdout.strip() == "", f"left running: {leftovers.stdout}"
     assert stopped_in < 20, stopped_in
+
+
+@pytest.mark.timeout(400)
+def test_the_test_harness_starts_again_when_a_chosen_port_was_taken_meanwhile(module_fake, monkeypatch):
+    # What CI once hit: between choosing a run of free ports and the servers binding them, another
+    # program took one. ClusterCommand (tests/fakes) must start again on a new run, not fail the tests.
+    import socket
+
+    from tests.fakes import cluster_command
+    from tests.fakes.cluster_command import ClusterCommand
+
+    thief = socket.socket()
+    thief.bind(("127.0.0.1", 0))
+    thief.listen()
+    taken = thief.getsockname()[1]  # the first server's port (nginx's is the one before)
+    runs = iter([taken - 1])
+    real = cluster_command.free_run_of_ports
+    monkeypatch.setattr(cluster_command, "free_run_of_ports", lambda count: next(runs, None) or real(count))
+    try:
+        cluster = ClusterCommand(provider_env(module_fake)).start()
+    finally:
+        thief.close()
+    try:
+        assert cluster.port != taken - 1
+        assert requests.get(cluster.url + "/health", timeout=10).status_code == 200
+    finally:
+        cluster.cleanup()
