@@ -136,6 +136,11 @@ class MemoryDB:
             ] = msg_id
             self.writes.append(("context", copy.deepcopy(context)))
 
+    def save_message_and_turn_context(self, message, msg_id, turn_messages, context):
+        # As BaseDB's default: one after the other, through the methods a test may override.
+        self.save_turn_context(message["session_id"], msg_id, turn_messages, context)
+        self.add_or_update_msg_to_conv(message)
+
     # -- usage and budgets (issue 12): sums over the stored calls, as the contract describes --
 
     def record_llm_call(self, call):

@@ -53,6 +53,30 @@ def test_turn_contexts_and_the_branch_state_are_saved_together(db: BaseDB) -> No
     assert db.get_turn_contexts("s", ["i1"]) == {} and db.get_branch_state("s")["view_tip"] is None
 
 
+def test_an_answer_and_its_turn_context_are_saved_in_one_write(db: BaseDB, monkeypatch: Any) -> None:
+    """The answer's first and final states go with the context (core/reasoning.py): both or neither."""
+    db.add_or_update_msg_to_conv(_linked(input_message("s", "i1", "q", 1.0), None))
+    answer = _linked(output_message("s", "o1", status="success", created_at=2.0), "i1")
+    db.save_message_and_turn_context(answer, "i1", TOOL_CALL_CONTEXT[1:], TOOL_CALL_CONTEXT)
+    assert db.get_messages("s", ["o1"])[0]["status"] == "success"
+    assert db.get_turn_contexts("s", ["i1"]) == {"i1": TOOL_CALL_CONTEXT[1:]}
+    assert db.get_context_messages("s") == TOOL_CALL_CONTEXT
+    assert db.get_branch_state("s")["context_tip"] == "i1"
+
+    # A failure at the last statement leaves the earlier ones of that write unsaved too.
+    tip = db._sql.branches.upsert_context_tip  # type: ignore[attr-defined]
+
+    def refuse(*args: Any) -> None:
+        raise RuntimeError("refused")
+
+    monkeypatch.setattr(tip, "run", refuse)
+    later = _linked(output_message("s", "o2", status="success", created_at=4.0), "i2")
+    with pytest.raises(RuntimeError):
+        db.save_message_and_turn_context(later, "i2", [], [])
+    assert db.get_messages("s", ["o2"]) == [] and db.get_turn_contexts("s", ["i2"]) == {}
+    assert db.get_context_messages("s") == TOOL_CALL_CONTEXT
+
+
 def test_branch_contexts_with_tool_calls(db: BaseDB) -> None:
     chat = Chat(db)
     chat.send("q1", tool_response(tool_call("echo", {"text": "x"}, call_id="call_1")), text_response("a1"))

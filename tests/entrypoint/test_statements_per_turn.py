@@ -16,17 +16,16 @@ from sqlalchemy import event
 from tests.entrypoint.conftest import ChatClient, Server
 from tests.fakes.scripted_llm import text_response
 
-# A one-call turn, as measured when these bounds were set: 7 write transactions, as many as before issues
-# 12-13 (7eec282) though the turn now also writes usage, search, branch and turn context rows. They are:
-# the input (with its session row, title and branch tip), the answer's first state, the context before
-# the call, the answer's block made for its first streamed words, the call's usage (its row and four
-# totals), the context after the call (with the turn's own share and the branch's context tip), and the
-# answer's final state.
-WRITES_PER_TURN = 7
+# A one-call turn, as measured when these bounds were set: 5 write transactions (7 from issues 12-13 until
+# the answer's first and final states each took the context along). They are: the input (with its session
+# row, title and branch tip); the answer's first state with the context before the call; the answer's block
+# made for its first streamed words; the call's usage (its row and four totals); the answer's final state
+# with the context after the call (the turn's own share and the branch's context tip).
+WRITES_PER_TURN = 5
 # Our statements (SQLite's own full-text bookkeeping inside them not counted). A later turn also reads
 # the branch state and the saved context.
-STATEMENTS_NEW_CHAT = 28
-STATEMENTS_LATER_TURN = 31
+STATEMENTS_NEW_CHAT = 26
+STATEMENTS_LATER_TURN = 29
 
 
 class StatementLog:

@@ -199,6 +199,16 @@ class BranchTurn:
         self.context = context_before(db, session_id, tree, self.parent_msg_id)
         self.tree = None  # only needed until now
 
-    def save(self, db: BaseDB, session_id: str, context: list[dict[str, Any]]) -> None:
-        db.save_turn_context(session_id, self.input_msg_id, turn_share(context), context)
+    def save(
+        self,
+        db: BaseDB,
+        session_id: str,
+        context: list[dict[str, Any]],
+        with_message: dict[str, Any] | None = None,
+    ) -> None:
+        """Save the context after this turn; ``with_message`` (the turn's answer) in the same write."""
+        if with_message is None:
+            db.save_turn_context(session_id, self.input_msg_id, turn_share(context), context)
+        else:
+            db.save_message_and_turn_context(with_message, self.input_msg_id, turn_share(context), context)
         self.context = list(context)

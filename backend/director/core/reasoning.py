@@ -199,7 +199,6 @@ class ReasoningEngine:
         )
         self.output_message = output
         output.add_action("Asked the model")
-        output.push_update()
 
         tools_agents = self._allowed_agents(input_message.agents)
         context = self._context = session.get_context_messages()
@@ -208,8 +207,9 @@ class ReasoningEngine:
         # must not show the model the same question twice.
         if not context or context[-1] != question:
             context.append(question)
-        # Saved before the first model call: a server killed during it still knows the question.
-        self._save_context(context)
+        # The answer's first state goes out with the context saved before the first model call, in one
+        # write: a server killed during the call still knows the question.
+        output.push_update(context=context)
         # Other processes tell a running answer from a crashed one by how recently it was saved.
         heartbeat = Heartbeat(output).start()
         try:
@@ -228,10 +228,12 @@ class ReasoningEngine:
         finally:
             heartbeat.stop()
         # The user message is part of history even when the turn failed: the next turn can refer to it.
-        self._save_context(context)
+        # Saved with the final answer, in one write. After stop_and_save() the answer is sealed, and
+        # this saves nothing: that call saved the context the client was last shown.
         try:
-            output.push_update(final=True)
+            output.push_update(final=True, context=context)
         except StorageFullError as exc:
+            self._save_context(context)  # it may still fit without the answer
             self._finish_unsaved(output, exc)
         return output
 

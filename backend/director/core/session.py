@@ -278,13 +278,14 @@ class OutputMessage(BaseMessage):
     def sealed(self) -> bool:
         return self._sealed
 
-    def push_update(self, final: bool = False) -> dict[str, Any]:
+    def push_update(self, final: bool = False, context: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         """Persist the whole message and emit it as ``chat``. Returns the payload.
 
         Saved before it is sent: a client is never shown a state the DB does not hold. ``final`` seals
-        the message once saved; pushes after that are ignored (the first final state wins).
+        the message once saved; pushes after that are ignored (the first final state wins), and so is
+        their ``context``: the model's context to save with the message, in the same write.
         """
-        return self._publish(save=True, final=final)
+        return self._publish(save=True, final=final, context=context)
 
     def send_unsaved(self) -> dict[str, Any]:
         """Send the final state without saving it (the DB refused it) and seal the message.
@@ -293,7 +294,7 @@ class OutputMessage(BaseMessage):
         """
         return self._publish(save=False, final=True)
 
-    def _publish(self, save: bool, final: bool) -> dict[str, Any]:
+    def _publish(self, save: bool, final: bool, context: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         with self._lock:
             if self._sealed:
                 return self.model_dump(mode="json")
@@ -304,7 +305,7 @@ class OutputMessage(BaseMessage):
                 self._deltas.flush()
             if self._session is not None:
                 if save:
-                    self._session.save_message(payload)
+                    self._session.save_message(payload, context)
                 self._session.emit_event(ServerEvent.CHAT, payload)
             self._sealed = final
         return payload
@@ -430,8 +431,16 @@ class Session:
         self.emit_event(ServerEvent.CHAT, payload)
         return payload
 
-    def save_message(self, payload: dict[str, Any]) -> None:
-        self.db.add_or_update_msg_to_conv(payload)
+    def save_message(self, payload: dict[str, Any], context: list[dict[str, Any]] | None = None) -> None:
+        """Store a message; with ``context``, also the model's context (``save_context_messages``), in
+        one write where the session follows a branch (every turn the server runs)."""
+        if context is None:
+            self.db.add_or_update_msg_to_conv(payload)
+        elif self.branch is not None:
+            self.branch.save(self.db, self.session_id, context, with_message=payload)
+        else:
+            self.db.add_or_update_context_msg(self.session_id, context)
+            self.db.add_or_update_msg_to_conv(payload)
 
     def get_context_messages(self) -> list[dict[str, Any]]:
         if self.branch is not None:

@@ -350,6 +350,23 @@ class BaseDB(ABC):
         """One transaction: the turn's own messages, and ``context`` as the session's saved context,
         marked as the one following that turn (``context_tip``)."""
 
+    def save_message_and_turn_context(
+        self,
+        message: dict[str, Any],
+        msg_id: str,
+        turn_messages: list[dict[str, Any]],
+        context: list[dict[str, Any]],
+    ) -> None:
+        """``save_turn_context`` and ``add_or_update_msg_to_conv`` for ``message``'s session, together.
+
+        For a turn's answer at the two moments it goes with the context: its first state with the context
+        holding the question, and its final state with the context holding the answer. A backend with
+        transactions writes both in one (a turn's writes are most of a server's database work); this
+        default writes them one after the other, the context first.
+        """
+        self.save_turn_context(message["session_id"], msg_id, turn_messages, context)
+        self.add_or_update_msg_to_conv(message)
+
     @abstractmethod
     def get_sessions_page(
         self, limit: int, after: tuple[float, float, str] | None = None

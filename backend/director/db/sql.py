@@ -408,16 +408,20 @@ class SQLDB(BaseDB):
 
     def add_or_update_msg_to_conv(self, message: dict[str, Any]) -> None:
         check_message(message)
+        self._run(self._message_write(message), write=True)
+
+    def _message_write(self, message: dict[str, Any]) -> Callable[[Any], None]:
+        """The statements of ``add_or_update_msg_to_conv`` (``message`` checked), its row built now."""
         ts = now()
         session_id = message["session_id"]
         row = _message_row(message, ts)
 
-        def work(cursor: Any) -> None:
+        def write(cursor: Any) -> None:
             self._sql.touch_session.run(cursor, _new_session(session_id, ts))
             self._sql.upsert_message.run(cursor, row)
             self._search.index(cursor, message)  # search: in the same transaction
 
-        self._run(work, write=True)
+        return write
 
     def get_conversations(self, session_id: str) -> list[dict[str, Any]]:
         if not is_storable_id(session_id):
@@ -677,6 +681,35 @@ class SQLDB(BaseDB):
     def save_turn_context(
         self, session_id: str, msg_id: str, turn_messages: list[dict[str, Any]], context: list[dict[str, Any]]
     ) -> None:
+        write = self._turn_context_write(session_id, msg_id, turn_messages, context)
+
+        def work(cursor: Any) -> None:
+            self._sql.create_session.run(cursor, _new_session(session_id, now()))
+            write(cursor)
+
+        self._run(work, write=True)
+
+    def save_message_and_turn_context(
+        self,
+        message: dict[str, Any],
+        msg_id: str,
+        turn_messages: list[dict[str, Any]],
+        context: list[dict[str, Any]],
+    ) -> None:
+        check_message(message)
+        write_context = self._turn_context_write(message["session_id"], msg_id, turn_messages, context)
+        write_message = self._message_write(message)
+
+        def work(cursor: Any) -> None:
+            write_message(cursor)  # creates the session row the context rows refer to
+            write_context(cursor)
+
+        self._run(work, write=True)
+
+    def _turn_context_write(
+        self, session_id: str, msg_id: str, turn_messages: list[dict[str, Any]], context: list[dict[str, Any]]
+    ) -> Callable[[Any], None]:
+        """The statements of ``save_turn_context`` but the session row's, rows checked and built now."""
         check_session_id(session_id)
         if not is_storable_id(msg_id):
             raise ValueError("msg_id must be a non-empty string without NUL characters")
@@ -690,13 +723,12 @@ class SQLDB(BaseDB):
         }
         state_row = {"session_id": session_id, "view_tip": None, "context_tip": msg_id, "updated_at": ts}
 
-        def work(cursor: Any) -> None:
-            self._sql.create_session.run(cursor, _new_session(session_id, ts))
+        def write(cursor: Any) -> None:
             self._sql.branches.upsert_turn_context.run(cursor, turn_row)
             self._sql.upsert_context.run(cursor, context_row)
             self._sql.branches.upsert_context_tip.run(cursor, state_row)
 
-        self._run(work, write=True)
+        return write
 
     def get_sessions_page(
         self, limit: int, after: tuple[float, float, str] | None = None
