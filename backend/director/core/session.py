@@ -294,7 +294,9 @@ class OutputMessage(BaseMessage):
         """
         return self._publish(save=False, final=True)
 
-    def _publish(self, save: bool, final: bool, context: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    def _publish(
+        self, save: bool, final: bool, context: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
         with self._lock:
             if self._sealed:
                 return self.model_dump(mode="json")
