@@ -18,7 +18,7 @@ from types import ModuleType
 from typing import Any
 
 from director.errors import ConfigError
-from director.llm import stream_tail, streaming_logging
+from director.llm import stream_tail, streaming_logging, unread_bookkeeping
 from director.llm.base import (
     BaseLLM,
     LLMErrorType,
@@ -84,6 +84,7 @@ def ensure_litellm() -> ModuleType:
             # the server's CPU under 100 concurrent turns (bench/sessions.py). Off unless a callback
             # needs it (streaming_logging.py), checked again at every streamed call.
             streaming_logging.apply(litellm)
+            unread_bookkeeping.install(litellm)  # inert until the adapter's calls ask (unread_bookkeeping.py)
             # LiteLLM's own loggers may repeat request details; keep keys out of them too.
             for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
                 protect(logging.getLogger(name))
@@ -486,9 +487,10 @@ class LiteLLM(BaseLLM):
             return
         acc = StreamAccumulator()
         streaming_logging.apply(litellm)  # a callback registered since the import gets its logging
-        chunks = litellm.completion(**body, **kwargs)
-        # One answer per call: does anything (a callback, a cache) read LiteLLM's end-of-stream work?
+        # One answer per call: does anything (a callback, a cache) read LiteLLM's logging of it?
         nobody_reads_the_end = not streaming_logging.success_handler_needed(litellm)
+        with unread_bookkeeping.skipping(nobody_reads_the_end):
+            chunks = litellm.completion(**body, **kwargs)
         if nobody_reads_the_end:
             streaming_logging.skip_success_handler(chunks)
         tail_readable = nobody_reads_the_end and stream_tail.can_read_tail(chunks)
