@@ -30,7 +30,9 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 # Per thread (each thread starts with its own context): one turn's call never skips for another's.
-_SKIP: contextvars.ContextVar[bool] = contextvars.ContextVar("director_skip_unread_bookkeeping", default=False)
+_SKIP: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "director_skip_unread_bookkeeping", default=False
+)
 _MARK = "_director_unread_bookkeeping"
 
 
