@@ -26,6 +26,32 @@ def test_render_fills_every_field(tmp_path):
         assert line in text
 
 
+def test_new_clients_go_to_the_least_busy_process_and_a_cookie_pins_them_there(tmp_path):
+    text = nginx_config.render("0.0.0.0:8000", ["10.0.0.2:8001", "[fd00::3]:8001"], tmp_path)
+    assert '""      director_new;' in text and "proxy_pass http://$director_upstream;" in text
+    new_clients = text[text.index("upstream director_new {") :]
+    assert new_clients.index("least_conn;") < new_clients.index("}")
+    # Each process's own upstream, the other standing by; the cookie names the process that answered.
+    assert (
+        "upstream director_p0 {\n        server 10.0.0.2:8001;\n        server [fd00::3]:8001 backup;" in text
+    )
+    assert (
+        "upstream director_p1 {\n        server [fd00::3]:8001;\n        server 10.0.0.2:8001 backup;" in text
+    )
+    assert "p0 director_p0;" in text and "p1 director_p1;" in text
+    assert r'"~^\|(.*, )?10\.0\.0\.2:8001$" "director_route=p0;' in text
+    assert r'"~^\|(.*, )?\[fd00::3\]:8001$" "director_route=p1;' in text
+
+
+def test_with_names_new_clients_get_a_random_key(tmp_path):
+    """nginx shows the address that answered, not the name: by name, routing stays by a hashed random key."""
+    text = nginx_config.render("0.0.0.0:8000", ["server-1:8000", "server-2:8000"], tmp_path)
+    assert '""      director;' in text
+    assert "upstream director_new" not in text and "director_p0;" not in text
+    assert '"~^\\|" "director_route=$request_id;' in text
+    assert not any(line != line.rstrip() for line in text.splitlines())  # empty fields leave no blanks
+
+
 def test_render_needs_an_upstream(tmp_path):
     with pytest.raises(ValueError):
         nginx_config.render("127.0.0.1:8000", [], tmp_path)

@@ -4,6 +4,7 @@ are left alone (which is why this is not ``string.Template``)."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +15,7 @@ TEMPLATE = REPO_ROOT / "deploy" / "nginx.conf"
 _FIELD = re.compile(r"\{\{(\w+)\}\}")
 # nginx creates these itself, but only inside a directory that exists.
 TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+_INDENT = "\n        "  # inside the http block's upstreams and maps
 
 
 def render(listen: str, upstreams: Sequence[str], runtime_dir: Path, template: Path = TEMPLATE) -> str:
@@ -22,14 +24,66 @@ def render(listen: str, upstreams: Sequence[str], runtime_dir: Path, template: P
         raise ValueError("nginx needs at least one upstream server")
     values = {
         "listen": listen,
-        "upstream_servers": "\n        ".join(f"server {address};" for address in upstreams),
+        "upstream_servers": _INDENT.join(_servers(upstreams)),
         "runtime_dir": str(runtime_dir),
+        **_routing(upstreams),
     }
 
     def fill(match: re.Match[str]) -> str:
         return values[match.group(1)]  # a KeyError names a placeholder this code does not know
 
-    return _FIELD.sub(fill, template.read_text(encoding="utf-8"))
+    text = _FIELD.sub(fill, template.read_text(encoding="utf-8"))
+    return "\n".join(line.rstrip() for line in text.split("\n"))  # fields left empty leave no blanks
+
+
+def _servers(upstreams: Sequence[str], backups: Sequence[str] = ()) -> list[str]:
+    return [f"server {address};" for address in upstreams] + [
+        f"server {address} backup;" for address in backups
+    ]
+
+
+def _upstream(name: str, lines: list[str]) -> str:
+    return f"upstream {name} {{" + "".join(_INDENT + line for line in lines) + "\n    }"
+
+
+def _routing(upstreams: Sequence[str]) -> dict[str, str]:
+    """The routing fields (see the comments in deploy/nginx.conf): new clients to the least busy process,
+    pinned there by a cookie naming it, where every upstream is an IP address; else a random key."""
+    if not all(_is_ip_address(address) for address in upstreams):
+        return {
+            "new_client_upstream": "director",
+            "route_upstreams": "",
+            "route_cookies": "",
+            "pinned_upstreams": "",
+        }
+    routes = [f"p{index}" for index in range(len(upstreams))]
+    # zone: nginx's worker processes share it, so each sees every open connection.
+    blocks = [
+        _upstream(
+            "director_new", ["least_conn;", "zone director_new 64k;", *_servers(upstreams), "keepalive 32;"]
+        )
+    ]
+    for route, address in zip(routes, upstreams, strict=True):
+        others = [other for other in upstreams if other != address]
+        blocks.append(_upstream(f"director_{route}", [*_servers([address], others), "keepalive 8;"]))
+    return {
+        "new_client_upstream": "director_new",
+        "route_upstreams": _INDENT.join(f"{route} director_{route};" for route in routes),
+        "route_cookies": _INDENT.join(
+            f'"~^\\|(.*, )?{re.escape(address)}$" "director_route={route}; Path=/; HttpOnly; SameSite=Lax";'
+            for route, address in zip(routes, upstreams, strict=True)
+        ),
+        "pinned_upstreams": "\n    ".join(blocks),
+    }
+
+
+def _is_ip_address(address: str) -> bool:
+    host = address.rsplit(":", 1)[0].strip("[]")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def write(path: Path, listen: str, upstreams: Sequence[str], runtime_dir: Path) -> Path:
