@@ -643,3 +643,24 @@ def test_finish_unfinished_messages_of_rewrites_that_session_only(db: BaseDB) ->
     assert db.get_session("s1") == before  # a repair is not activity
     assert db.finish_unfinished_messages_of("s1", _mark_cut) == 0
     assert db.finish_unfinished_messages_of("\x00not an id", _mark_cut) == 0
+
+
+def test_a_session_without_a_cut_answer_is_checked_by_a_read_alone(db: BaseDB, monkeypatch: Any) -> None:
+    """Every cluster turn asks when it claims its session: the usual answer, none, takes no write."""
+    db.add_or_update_msg_to_conv(output_message("s1", "done", status="success"))
+    writes: list[bool] = []
+    run = db._run  # type: ignore[attr-defined]
+
+    def recording(work: Any, *, write: bool = False) -> Any:
+        writes.append(write)
+        return run(work, write=write)
+
+    monkeypatch.setattr(db, "_run", recording)
+    assert db.finish_unfinished_messages_of("s1", _mark_cut) == 0
+    assert writes == [False]
+    monkeypatch.setattr(db, "_run", run)
+    db.add_or_update_msg_to_conv(output_message("s1", "cut"))
+    monkeypatch.setattr(db, "_run", recording)
+    writes.clear()
+    assert db.finish_unfinished_messages_of("s1", _mark_cut) == 1
+    assert writes == [False, True]

@@ -298,7 +298,8 @@ class BaseDB(ABC):
     ) -> int:
         """Replace the session's output messages still ``status: "progress"`` with ``finish(message)``,
         in one transaction; returns how many. Only for a caller that knows no turn runs there (it
-        holds the session's lease); sessions' ``updated_at`` is left alone."""
+        holds the session's lease); sessions' ``updated_at`` is left alone. With none to replace, no write
+        transaction is needed (on SQL, a read answers)."""
 
     # -- search (issue 13: find chats by text) ---------------------------------------------------
 

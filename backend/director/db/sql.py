@@ -144,6 +144,11 @@ class _Statements:
             .with_for_update(),
             dialect,
         )
+        # The same question without the row locks: asked first, since the answer is almost always none.
+        self.any_unfinished_of_session = Prepared(
+            select(conv.msg_id).where(conv.session_id == bindparam("sid"), *unfinished_output).limit(1),
+            dialect,
+        )
         self.unfinished_sessions = Prepared(
             select(conv.session_id).where(*unfinished_output).distinct(), dialect
         )
@@ -562,10 +567,14 @@ class SQLDB(BaseDB):
     ) -> int:
         if not is_storable_id(session_id):
             return 0
+        values = {"sid": session_id}
+        # Every turn on a cluster asks this when it claims its session, and the answer is almost always
+        # none: a read first, without a write transaction's locks. The caller holds the lease, so nothing
+        # else can leave an answer in progress there meanwhile.
+        if self._run(lambda cursor: self._sql.any_unfinished_of_session.first(cursor, values)) is None:
+            return 0
         return self._run(
-            lambda cursor: self._rewrite(
-                cursor, self._sql.unfinished_of_session.all(cursor, {"sid": session_id}), finish
-            ),
+            lambda cursor: self._rewrite(cursor, self._sql.unfinished_of_session.all(cursor, values), finish),
             write=True,
         )
 
