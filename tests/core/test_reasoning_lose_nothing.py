@@ -7,6 +7,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
+from director.core.branches import BranchTurn
 from director.core.reasoning import NOTHING_WRITTEN_TEXT, EngineLimits, ReasoningEngine
 from director.core.session import BlockStatus, MsgStatus, OutputMessage, Session, StopReason
 from director.errors import StorageFullError
@@ -143,3 +145,67 @@ def test_stopped_output_round_trips_through_the_model() -> None:
     again = OutputMessage.model_validate(message.model_dump(mode="json"))
     assert again.status == MsgStatus.STOPPED and again.stop_reason == StopReason.USER
     assert NOTHING_WRITTEN_TEXT.startswith("Stopped")
+
+
+class ContextRefusingDB(MemoryDB):
+    """Takes messages but refuses every write of the model's context with ``error``."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
+    def add_or_update_context_msg(self, session_id: str, messages: list[dict[str, Any]]) -> None:
+        raise self.error
+
+    def save_turn_context(self, session_id: str, msg_id: str, turn_messages: Any, context: Any) -> None:
+        raise self.error
+
+
+@pytest.mark.parametrize("on_a_branch", [True, False], ids=["branch", "no-branch"])
+@pytest.mark.parametrize(
+    "error", [RuntimeError("refused"), StorageFullError("memory")], ids=["error", "full"]
+)
+def test_a_context_the_database_refuses_costs_neither_the_turn_nor_its_answer(
+    error: Exception, on_a_branch: bool, emit: EmitRecorder
+) -> None:
+    """The answer's first and final states are saved with the context in one write; when the context
+    part fails, the answer is saved on its own, as before the two were joined."""
+    db = ContextRefusingDB(error)
+    session = Session(db, emit=emit)
+    session.create("q")
+    question = session.new_input_message("q")
+    if on_a_branch:
+        session.branch = BranchTurn(input_msg_id=question.msg_id)
+    output = ReasoningEngine(session, ScriptedLLM(text_response("All of it.")), [], session.emit).run(
+        question
+    )
+    assert output.status == MsgStatus.SUCCESS
+    stored = db.get_conversations(session.session_id)[-1]
+    assert stored == emit.of("chat")[-1]
+    assert stored["status"] == "success" and answer(stored)["text"] == "All of it."
+
+
+def test_stop_and_save_before_the_turn_has_read_its_context_keeps_the_saved_one(
+    session: Session, db: MemoryDB, emit: EmitRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shutdown while the turn is still reading the context: the turn has shown nothing yet and stops
+    by itself; the context saved before (the chat's history) must not be replaced by an empty one."""
+    history = [{"role": "user", "content": "earlier"}, {"role": "assistant", "content": "yes"}]
+    session.save_context_messages(history)
+    reading, go_on = threading.Event(), threading.Event()
+    read = session.get_context_messages
+
+    def slow_read() -> list[dict[str, Any]]:
+        reading.set()
+        go_on.wait(5)
+        return read()
+
+    monkeypatch.setattr(session, "get_context_messages", slow_read)
+    engine, thread = start_turn(session, ScriptedLLM(text_response("fine")))
+    try:
+        assert reading.wait(5)
+        assert engine.stop_and_save(StopReason.SHUTDOWN) is False  # nothing published: it stops itself
+    finally:
+        go_on.set()
+        thread.join(10)
+    assert db.get_context_messages(session.session_id)[:2] == history

@@ -2,8 +2,8 @@
 (llm/unread_bookkeeping.py): the pricing of the new stream object and the empty service-timing event.
 
 Real LiteLLM over real HTTP to the fake provider. Spies on ``litellm.response_cost_calculator`` (what
-LiteLLM's ``Logging`` prices with) and on ``ServiceLogging.async_service_success_hook`` (what the
-service event runs) show whether each piece ran; the answer Director reports must not change.
+LiteLLM's ``Logging`` prices with) and on ``ServiceLogging._dispatch_from_sync`` (where the service event
+goes to an event loop) show whether each piece ran; the answer Director reports must not change.
 """
 
 from __future__ import annotations
@@ -45,14 +45,16 @@ def spies(monkeypatch: pytest.MonkeyPatch) -> Spies:
             found.streams_priced += 1
         return price(**kwargs)
 
-    service_hook = ServiceLogging.async_service_success_hook
+    # Where the service event is handed to an event loop (whichever the calling thread has, or a new one):
+    # counted there, so the count does not depend on what loop an earlier test left on this thread.
+    dispatch = ServiceLogging._dispatch_from_sync
 
-    async def counting_hook(self: Any, *args: Any, **kwargs: Any) -> None:
+    def counting_dispatch(hook: Any) -> None:
         found.service_events += 1
-        await service_hook(self, *args, **kwargs)
+        dispatch(hook)
 
     monkeypatch.setattr(litellm, "response_cost_calculator", counting_price)
-    monkeypatch.setattr(ServiceLogging, "async_service_success_hook", counting_hook)
+    monkeypatch.setattr(ServiceLogging, "_dispatch_from_sync", staticmethod(counting_dispatch))
     return found
 
 

@@ -197,7 +197,6 @@ class ReasoningEngine:
             client_msg_id=input_message.client_msg_id,
             parent_msg_id=input_message.msg_id,
         )
-        self.output_message = output
         output.add_action("Asked the model")
 
         tools_agents = self._allowed_agents(input_message.agents)
@@ -207,9 +206,11 @@ class ReasoningEngine:
         # must not show the model the same question twice.
         if not context or context[-1] != question:
             context.append(question)
+        # Only now, with the context in place: stop_and_save() saves self._context as the turn's.
+        self.output_message = output
         # The answer's first state goes out with the context saved before the first model call, in one
         # write: a server killed during the call still knows the question.
-        output.push_update(context=context)
+        self._push_with_context(output, context, final=False)
         # Other processes tell a running answer from a crashed one by how recently it was saved.
         heartbeat = Heartbeat(output).start()
         try:
@@ -231,11 +232,30 @@ class ReasoningEngine:
         # Saved with the final answer, in one write. After stop_and_save() the answer is sealed, and
         # this saves nothing: that call saved the context the client was last shown.
         try:
-            output.push_update(final=True, context=context)
+            self._push_with_context(output, context, final=True)
         except StorageFullError as exc:
-            self._save_context(context)  # it may still fit without the answer
             self._finish_unsaved(output, exc)
         return output
+
+    def _push_with_context(self, output: OutputMessage, context: list[dict[str, Any]], final: bool) -> None:
+        """``output.push_update`` with the context in the same write; should that write fail, the two
+        apart, as they were before they were joined: the answer's own failure is the caller's, the
+        context's is logged (``_save_context``) and the turn goes on."""
+        try:
+            output.push_update(final=final, context=context)
+            return
+        except StorageFullError:
+            pass  # the database layer reports a full disk itself, once a minute
+        except Exception as exc:
+            # Most often the database is away, and the answer alone fails the same way below. But a
+            # context the database refuses (too big for a full disk, say) must not cost the answer.
+            logger.warning(
+                "saving the answer of session %s with its context failed (%s); saving them apart",
+                self.session.session_id,
+                exc,
+            )
+        self._save_context(context)
+        output.push_update(final=final)
 
     def _finish_unsaved(self, output: OutputMessage, exc: StorageFullError) -> None:
         """The DB cannot write: end the turn telling the client its answer was not saved.
