@@ -148,23 +148,31 @@ def test_nginx_spreads_new_clients_evenly_and_keeps_each_on_its_process(cluster)
             assert len(workers) == 1, workers
             assert browser.cookies["director_route"] in {"p0", "p1"}  # it names the process
             per_worker.update(workers)
-    # New clients go to the process with fewer open connections: one after another, they alternate.
+    # New clients go to the processes in turn.
     # (Random keys, the previous routing, split 16 clients 12/4 or worse in about one run of 13.)
     assert sorted(per_worker.values()) == [8, 8], per_worker
 
 
-def test_a_cookie_naming_a_process_that_is_down_is_served_by_another(cluster):
-    """A pinned client whose process died is answered by the next one (the Engine.IO session it had is
-    gone with the process either way; the client's reconnect then starts one there)."""
-    live = cluster.servers[0]
-    nginx = start_nginx([f"127.0.0.1:{free_port()}", f"127.0.0.1:{live.port}"])  # p0: nothing listens
+def test_a_cookie_naming_a_process_that_is_down_is_served_by_one_other(cluster):
+    """A pinned client whose process died is answered by the next process, every request by the same one
+    (its Engine.IO session is gone with the process either way; the client's reconnect starts one there)."""
+    first, second = (f"127.0.0.1:{server.port}" for server in cluster.servers)
+    nginx = start_nginx([f"127.0.0.1:{free_port()}", first, second])  # p0: nothing listens there
     try:
         with requests.Session() as browser:
             browser.cookies.set("director_route", "p0")
-            assert health(nginx.url, browser)["worker"].endswith(f":{live.port}")
+            assert {health(nginx.url, browser)["worker"] for _ in range(6)} == {
+                health("http://" + first)["worker"]
+            }
+            browser.cookies.set("director_route", "p2")
+            assert {health(nginx.url, browser)["worker"] for _ in range(3)} == {
+                health("http://" + second)["worker"]
+            }
         with requests.Session() as browser:
             browser.cookies.set("director_route", "a random key from an older config")
-            assert health(nginx.url, browser)["worker"].endswith(f":{live.port}")
+            assert health(nginx.url, browser)["worker"] in {
+                health("http://" + a)["worker"] for a in (first, second)
+            }
     finally:
         nginx.cleanup()
 

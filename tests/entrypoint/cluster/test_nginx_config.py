@@ -26,28 +26,46 @@ def test_render_fills_every_field(tmp_path):
         assert line in text
 
 
-def test_new_clients_go_to_the_least_busy_process_and_a_cookie_pins_them_there(tmp_path):
-    text = nginx_config.render("0.0.0.0:8000", ["10.0.0.2:8001", "[fd00::3]:8001"], tmp_path)
+def test_new_clients_take_turns_and_a_cookie_pins_them_to_their_process(tmp_path):
+    upstreams = ["10.0.0.2:8001", "[fd00:0::3]:8001", "10.0.0.4:8001"]
+    text = nginx_config.render("0.0.0.0:8000", upstreams, tmp_path)
     assert '""      director_new;' in text and "proxy_pass http://$director_upstream;" in text
-    new_clients = text[text.index("upstream director_new {") :]
-    assert new_clients.index("least_conn;") < new_clients.index("}")
-    # Each process's own upstream, the other standing by; the cookie names the process that answered.
+    assert "upstream director_new {\n        zone director_new 64k;\n        server 10.0.0.2:8001;" in text
+    # Each process's own upstream, with one stand-in (the next process): a client whose process is down
+    # reaches the same other process every time.
     assert (
-        "upstream director_p0 {\n        server 10.0.0.2:8001;\n        server [fd00::3]:8001 backup;" in text
+        "upstream director_p0 {\n        server 10.0.0.2:8001;\n        server [fd00:0::3]:8001 backup;\n"
+        in text
     )
     assert (
-        "upstream director_p1 {\n        server [fd00::3]:8001;\n        server 10.0.0.2:8001 backup;" in text
+        "upstream director_p2 {\n        server 10.0.0.4:8001;\n        server 10.0.0.2:8001 backup;\n"
+        in text
     )
-    assert "p0 director_p0;" in text and "p1 director_p1;" in text
+    assert "p0 director_p0;" in text and "p2 director_p2;" in text
+    # The cookie names the process that answered, its address written as nginx writes it.
     assert r'"~^\|(.*, )?10\.0\.0\.2:8001$" "director_route=p0;' in text
     assert r'"~^\|(.*, )?\[fd00::3\]:8001$" "director_route=p1;' in text
 
 
-def test_with_names_new_clients_get_a_random_key(tmp_path):
-    """nginx shows the address that answered, not the name: by name, routing stays by a hashed random key."""
-    text = nginx_config.render("0.0.0.0:8000", ["server-1:8000", "server-2:8000"], tmp_path)
+@pytest.mark.parametrize(
+    "upstreams",
+    [
+        ["server-1:8000", "server-2:8000"],  # names (the Docker Compose file)
+        ["10.0.0.2", "10.0.0.3"],  # no port: nginx would show :80
+        ["::1:8001"],  # unbracketed IPv6: nginx reads it as having no port
+        ["10.0.0.2:8001", "10.0.0.2:08001"],  # the same process twice
+    ],
+)
+def test_upstreams_nginx_would_show_otherwise_get_a_random_key(tmp_path, upstreams):
+    """nginx shows the address that answered, in its own form: where the cookie could not be matched to
+    the process, routing stays by a hashed random key."""
+    text = nginx_config.render("0.0.0.0:8000", upstreams, tmp_path)
     assert '""      director;' in text
     assert "upstream director_new" not in text and "director_p0;" not in text
+
+
+def test_with_names_new_clients_get_a_random_key_in_the_cookie(tmp_path):
+    text = nginx_config.render("0.0.0.0:8000", ["server-1:8000", "server-2:8000"], tmp_path)
     assert '"~^\\|" "director_route=$request_id;' in text
     assert not any(line != line.rstrip() for line in text.splitlines())  # empty fields leave no blanks
 

@@ -47,9 +47,10 @@ def _upstream(name: str, lines: list[str]) -> str:
 
 
 def _routing(upstreams: Sequence[str]) -> dict[str, str]:
-    """The routing fields (see the comments in deploy/nginx.conf): new clients to the least busy process,
-    pinned there by a cookie naming it, where every upstream is an IP address; else a random key."""
-    if not all(_is_ip_address(address) for address in upstreams):
+    """The routing fields (see the comments in deploy/nginx.conf): new clients in turn, pinned by a cookie
+    naming their process, where every upstream is an IP address with a port; else a random hashed key."""
+    shown = [_as_nginx_shows(address) for address in upstreams]
+    if None in shown or len(set(shown)) != len(shown):
         return {
             "new_client_upstream": "director",
             "route_upstreams": "",
@@ -57,33 +58,38 @@ def _routing(upstreams: Sequence[str]) -> dict[str, str]:
             "pinned_upstreams": "",
         }
     routes = [f"p{index}" for index in range(len(upstreams))]
-    # zone: nginx's worker processes share it, so each sees every open connection.
-    blocks = [
-        _upstream(
-            "director_new", ["least_conn;", "zone director_new 64k;", *_servers(upstreams), "keepalive 32;"]
-        )
-    ]
-    for route, address in zip(routes, upstreams, strict=True):
-        others = [other for other in upstreams if other != address]
-        blocks.append(_upstream(f"director_{route}", [*_servers([address], others), "keepalive 8;"]))
+    # zone: nginx's worker processes share the turn, so new clients alternate across all of them.
+    blocks = [_upstream("director_new", ["zone director_new 64k;", *_servers(upstreams), "keepalive 32;"])]
+    for index, route in enumerate(routes):
+        # One stand-in, the next process: a client whose process is down then reaches one and the same
+        # process every time (with all the others as backups, nginx would take them in turn).
+        backup = [upstreams[(index + 1) % len(upstreams)]] if len(upstreams) > 1 else []
+        blocks.append(_upstream(f"director_{route}", [*_servers([upstreams[index]], backup), "keepalive 8;"]))
     return {
         "new_client_upstream": "director_new",
         "route_upstreams": _INDENT.join(f"{route} director_{route};" for route in routes),
         "route_cookies": _INDENT.join(
-            f'"~^\\|(.*, )?{re.escape(address)}$" "director_route={route}; Path=/; HttpOnly; SameSite=Lax";'
-            for route, address in zip(routes, upstreams, strict=True)
+            f'"~^\\|(.*, )?{re.escape(str(address))}$" "director_route={route}; Path=/; HttpOnly; SameSite=Lax";'
+            for route, address in zip(routes, shown, strict=True)
         ),
         "pinned_upstreams": "\n    ".join(blocks),
     }
 
 
-def _is_ip_address(address: str) -> bool:
-    host = address.rsplit(":", 1)[0].strip("[]")
+def _as_nginx_shows(address: str) -> str | None:
+    """``address`` as nginx writes it in ``$upstream_addr`` (``10.0.0.2:8001``, ``[::1]:8001``), or None
+    when it is not an IP address with a port (a name, or a port left to its default)."""
+    host, colon, port = address.rpartition(":")
+    if not colon or not port.isdigit() or not 0 < int(port) < 65536:
+        return None
+    bracketed = host.startswith("[") and host.endswith("]")
     try:
-        ipaddress.ip_address(host)
+        ip = ipaddress.ip_address(host[1:-1] if bracketed else host)
     except ValueError:
-        return False
-    return True
+        return None
+    if ip.version == 6 and (not bracketed or "%" in host):
+        return None  # nginx reads an unbracketed one as having no port; a zone it may write otherwise
+    return f"[{ip}]:{int(port)}" if ip.version == 6 else f"{ip}:{int(port)}"
 
 
 def write(path: Path, listen: str, upstreams: Sequence[str], runtime_dir: Path) -> Path:
