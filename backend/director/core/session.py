@@ -436,13 +436,12 @@ class Session:
     def save_message(self, payload: dict[str, Any], context: list[dict[str, Any]] | None = None) -> None:
         """Store a message; with ``context``, also the model's context (``save_context_messages``), in
         one write where the session follows a branch (every turn the server runs)."""
-        if context is None:
-            self.db.add_or_update_msg_to_conv(payload)
-        elif self.branch is not None:
+        if context is not None and self.branch is not None:
             self.branch.save(self.db, self.session_id, context, with_message=payload)
-        else:
-            self.db.add_or_update_context_msg(self.session_id, context)
-            self.db.add_or_update_msg_to_conv(payload)
+            return
+        if context is not None:
+            self.save_context_messages(context)
+        self.db.add_or_update_msg_to_conv(payload)
 
     def get_context_messages(self) -> list[dict[str, Any]]:
         if self.branch is not None:

@@ -413,11 +413,10 @@ class SQLDB(BaseDB):
 
     def add_or_update_msg_to_conv(self, message: dict[str, Any]) -> None:
         check_message(message)
-        self._run(self._message_write(message), write=True)
+        self._run(self._message_write(message, now()), write=True)
 
-    def _message_write(self, message: dict[str, Any]) -> Callable[[Any], None]:
+    def _message_write(self, message: dict[str, Any], ts: float) -> Callable[[Any], None]:
         """The statements of ``add_or_update_msg_to_conv`` (``message`` checked), its row built now."""
-        ts = now()
         session_id = message["session_id"]
         row = _message_row(message, ts)
 
@@ -690,10 +689,11 @@ class SQLDB(BaseDB):
     def save_turn_context(
         self, session_id: str, msg_id: str, turn_messages: list[dict[str, Any]], context: list[dict[str, Any]]
     ) -> None:
-        write = self._turn_context_write(session_id, msg_id, turn_messages, context)
+        ts = now()
+        write = self._turn_context_write(session_id, msg_id, turn_messages, context, ts)
 
         def work(cursor: Any) -> None:
-            self._sql.create_session.run(cursor, _new_session(session_id, now()))
+            self._sql.create_session.run(cursor, _new_session(session_id, ts))
             write(cursor)
 
         self._run(work, write=True)
@@ -706,8 +706,9 @@ class SQLDB(BaseDB):
         context: list[dict[str, Any]],
     ) -> None:
         check_message(message)
-        write_context = self._turn_context_write(message["session_id"], msg_id, turn_messages, context)
-        write_message = self._message_write(message)
+        ts = now()  # one time for the rows of one write
+        write_context = self._turn_context_write(message["session_id"], msg_id, turn_messages, context, ts)
+        write_message = self._message_write(message, ts)
 
         def work(cursor: Any) -> None:
             write_message(cursor)  # creates the session row the context rows refer to
@@ -716,13 +717,17 @@ class SQLDB(BaseDB):
         self._run(work, write=True)
 
     def _turn_context_write(
-        self, session_id: str, msg_id: str, turn_messages: list[dict[str, Any]], context: list[dict[str, Any]]
+        self,
+        session_id: str,
+        msg_id: str,
+        turn_messages: list[dict[str, Any]],
+        context: list[dict[str, Any]],
+        ts: float,
     ) -> Callable[[Any], None]:
         """The statements of ``save_turn_context`` but the session row's, rows checked and built now."""
         check_session_id(session_id)
         if not is_storable_id(msg_id):
             raise ValueError("msg_id must be a non-empty string without NUL characters")
-        ts = now()
         turn_row = {"session_id": session_id, "msg_id": msg_id, "updated_at": ts}
         turn_row["messages"] = to_json(check_context(turn_messages))
         context_row = {
