@@ -8,7 +8,7 @@ import time
 import pytest
 from playwright.sync_api import APIResponse, Browser, Route, expect
 
-from tests.e2e.harness import PHONE, UI, GatedReply, new_page, screenshot
+from tests.e2e.harness import PHONE, UI, WAIT_MS, GatedReply, new_page, screenshot
 from tests.fakes.providers import FAKE_API_KEY, FakeOpenAI, Reply
 from tests.fakes.server_process import ServerProcess
 
@@ -343,14 +343,21 @@ def test_lost_connection_shows_a_banner_and_resumes(ui: UI, server: ServerProces
     ui.page.route(reload, lambda route: held.append((route, route.fetch())))
     server.start()
     expect(banner).to_be_hidden(timeout=30_000)
+    # The browser logged its refused reconnection attempts while the server was down: expected, and
+    # cleared now so that a failure below is reported alone and a later console error still counts.
+    ui.watch.errors.clear()
     expect(send_button).to_be_enabled()
     # Nothing on screen was lost, and the session carries on in the same room.
     expect(ui.answer()).to_have_text("Before the restart.")
+    # The page sends its reload as it reconnects, but Playwright hands the route to this thread only
+    # when it next waits: send only once the stale copy is in hand, or a slow machine fetches it
+    # after the send and it is not stale at all (CI did, once).
+    wait_for_held(ui, held)
+    assert "Second question" not in held[0][1].text()
     ui.send("Second question")
     expect(ui.answer()).to_have_text("After the restart.")
-    assert len(held) == 1, "the reconnect did not reload the chat"
+    assert len(held) == 1, "the reconnect reloaded the chat more than once"
     route, stale = held[0]
-    assert "Second question" not in stale.text()
     with ui.page.expect_request_finished(lambda request: request.url == route.request.url):
         route.fulfill(response=stale)
     ui.page.unroute(reload)
@@ -359,5 +366,11 @@ def test_lost_connection_shows_a_banner_and_resumes(ui: UI, server: ServerProces
     expect(ui.answer()).to_have_text("After the restart.")
     # The model saw the earlier turn: the session resumed, it did not start over.
     assert "First question" in str(fake.requests[-1].json["messages"])
-    # The browser logs the refused reconnection attempts while the server is down; that is expected.
-    ui.watch.errors.clear()
+
+
+def wait_for_held(ui: UI, held: list[tuple[Route, APIResponse]]) -> None:
+    """Let Playwright run the route handler until it has fetched the page's reload."""
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while not held and time.monotonic() < deadline:
+        ui.page.wait_for_timeout(50)  # waiting on the page is what dispatches the handler
+    assert held, "the reconnect did not reload the chat"
